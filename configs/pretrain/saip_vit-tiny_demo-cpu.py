@@ -1,0 +1,29 @@
+# CPU demo: the real ViT-Tiny student on the embedded person crops, smaller decoders, a few minutes.
+#   python tools/train.py configs/pretrain/saip_vit-tiny_demo-cpu.py
+_base_ = './saip_vit-tiny_lup1m.py'
+
+data_root = 'demo/persons'
+model = dict(
+    csm=dict(neck=dict(hidden_channels=512, out_channels=4096), head=dict(out_channels=4096)),
+    csr=dict(neck=dict(embed_dims=128, depth=2, num_heads=4)),
+    css=dict(neck=dict(embed_dims=128, depth=1, num_heads=4)),
+)
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    pin_memory=False,
+    dataset=dict(data_root=data_root, ann_file='list.txt', background_dir='backgrounds'),
+)
+optim_wrapper = dict(type='OptimWrapper', _delete_=True,
+                     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+                     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', T_max=80, eta_min=1e-5, by_epoch=False, begin=20, end=100),
+]
+train_cfg = dict(type='IterBasedTrainLoop', _delete_=True, max_iters=100)
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(base_batch_size=8)

@@ -1,0 +1,84 @@
+"""Compatibility shims for the OpenMMLab 2.x stack on current PyTorch. Applied on import; no file in
+site-packages is edited. Each shim is covered by a test that fails without it (tests/test_compat.py).
+
+1. ``torch.load`` defaults to ``weights_only=True`` since torch 2.6. mmengine 0.10.7 calls
+   ``torch.load(filename, map_location=...)`` for runner checkpoints, which also hold mmengine's
+   ``HistoryBuffer`` objects, numpy arrays/scalars and config dicts (message hub, metadata), so
+   ``--resume`` and ``load_from`` fail with "Weights only load failed". We allow exactly those types
+   with ``torch.serialization.add_safe_globals`` instead of turning the safe loader off.
+   ``HistoryBuffer.__getstate__`` also pickles its default statistics functions as
+   ``getattr(HistoryBuffer, 'min')``; allowing ``getattr`` would open the safe loader to anything, so
+   :func:`lean_history_buffer_pickles` leaves the default functions out of the pickle (its
+   ``__setstate__`` restores them) and keeps only user-registered ones.
+2. mmdet 3.3.0 and mmseg 1.2.2 assert ``mmcv < 2.2.0`` at import and mmpretrain 1.2.0 ``< 2.4.0``;
+   the scripted install pins mmcv 2.1.0, which all accept. :func:`check_versions` reports a mismatch
+   with the install command instead of a bare AssertionError deep in an import.
+"""
+import collections
+from typing import List
+
+import numpy as np
+import torch
+
+
+def runner_checkpoint_globals() -> List[object]:
+    """The non-tensor types that mmengine 0.10 puts into a runner checkpoint."""
+    from mmengine.config import ConfigDict
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    numpy_types: List[object] = [np.ndarray, np.dtype, np.core.multiarray._reconstruct,
+                                 np.core.multiarray.scalar]
+    # dtype classes (np.dtypes.Float64DType, ...) are pickled by class since numpy 1.25
+    for name in dir(getattr(np, 'dtypes', object)):
+        if name.endswith('DType'):
+            numpy_types.append(getattr(np.dtypes, name))
+    import _codecs  # numpy arrays pickle their bytes through _codecs.encode
+    return [HistoryBuffer, ConfigDict, collections.OrderedDict, collections.defaultdict,
+            _codecs.encode, *numpy_types]
+
+
+DEFAULT_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getstate(self) -> dict:
+    state = {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+    custom = {k: v for k, v in self._statistics_methods.items() if k not in DEFAULT_STATISTICS}
+    if custom:
+        state['statistics_methods'] = custom
+    return state
+
+
+def lean_history_buffer_pickles() -> None:
+    """Pickle ``HistoryBuffer`` without its default statistics functions (see the module doc)."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+
+
+def allow_runner_checkpoints() -> bool:
+    """Let ``torch.load(weights_only=True)`` read mmengine runner checkpoints.
+
+    Returns:
+        bool: True if the safe globals were registered (torch has ``add_safe_globals``).
+    """
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:
+        return False
+    add(runner_checkpoint_globals())
+    return True
+
+
+def check_versions() -> None:
+    """Fail early, naming the fix, when mmcv is outside what mmdet/mmseg/mmpose accept."""
+    try:
+        import mmcv
+    except ImportError as e:  # pragma: no cover - the install script provides mmcv
+        raise ImportError('mmcv is not installed: run `bash tools/install.sh`') from e
+    from mmengine.utils import digit_version
+    if not digit_version('2.0.0') <= digit_version(mmcv.__version__) < digit_version('2.2.0'):
+        raise ImportError(f'mmcv {mmcv.__version__} is installed, but mmdet 3.3 / mmseg 1.2 / mmpose '
+                          '1.3 need 2.0 <= mmcv < 2.2; run `bash tools/install.sh` (builds 2.1.0)')
+
+
+lean_history_buffer_pickles()
+allow_runner_checkpoints()
+check_versions()

@@ -1,0 +1,4 @@
+from .person_crops import PersonCropDataset
+from .transforms import *  # noqa: F401,F403
+
+__all__ = ['PersonCropDataset']

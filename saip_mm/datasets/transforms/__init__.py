@@ -1,0 +1,10 @@
+from .box_mask import BoxMaskTarget, area_downsample
+from .copy_paste import CopyPasteCanvas
+from .formatting import PackSAIPInputs
+from .multi_scale import MultiScaleResize
+from .patch_mask import RandomPatchMask, exact_random_mask
+
+__all__ = [
+    'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs', 'RandomPatchMask',
+    'area_downsample', 'exact_random_mask'
+]

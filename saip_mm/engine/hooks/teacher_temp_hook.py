@@ -1,0 +1,26 @@
+"""Linear warm-up of the CSM expert temperature τt (DINO)."""
+from mmengine.hooks import Hook
+
+from saip_mm.registry import HOOKS
+from .expert_ema_hook import unwrap
+
+
+@HOOKS.register_module()
+class TeacherTempWarmupHook(Hook):
+    """Raise τt linearly from ``start`` to ``end`` over ``warmup_iters`` iterations, then keep ``end``.
+
+    Args:
+        start (float): τt at iteration 0. Defaults to 0.04.
+        end (float): τt after warm-up. Defaults to 0.07.
+        warmup_iters (int): Warm-up length in iterations.
+    """
+
+    def __init__(self, start: float = 0.04, end: float = 0.07, warmup_iters: int = 1000) -> None:
+        self.start, self.end, self.warmup_iters = start, end, warmup_iters
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        head = unwrap(runner.model).csm_head
+        if head is None:
+            return
+        progress = min(runner.iter / max(self.warmup_iters, 1), 1.0)
+        head.teacher_temp = self.start + (self.end - self.start) * progress

@@ -1,0 +1,1 @@
+"""Metrics registered in saip_mm (downstream metrics live here)."""

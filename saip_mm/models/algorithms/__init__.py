@@ -1,0 +1,3 @@
+from .saip import SAIP
+
+__all__ = ['SAIP']

@@ -1,0 +1,3 @@
+from .saip_vit import SAIPViT
+
+__all__ = ['SAIPViT']

@@ -1,0 +1,173 @@
+"""ViT-Tiny image encoder for SAIP (spec §3).
+
+``SAIPViT`` is a thin subclass of ``mmpretrain.VisionTransformer``: parameter names are identical, so a
+SAIP backbone loads into ``mmpretrain.VisionTransformer`` (arch ``deit-tiny``) through an identity key
+map. It adds what pretraining needs and mmpretrain lacks:
+
+* token outputs as ``(global token, patch tokens)`` pairs from the final norm and from an intermediate
+  block (the authors' code reads block 7 for CSR/CSS);
+* MAE-style patch dropping from a boolean mask with exact keep counts;
+* loading of a checkpoint whose position embedding comes from a **non-square** grid (16×8 at 256×128):
+  mmpretrain assumes a square source grid and fails on it.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmpretrain.models import VisionTransformer
+from mmpretrain.models.utils import resize_pos_embed
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+
+TokenPair = Tuple[Tensor, Tensor]
+
+
+def patch_grid(img_hw: Sequence[int], patch_size: int) -> Tuple[int, int]:
+    """Token grid (rows, cols) of an image size; both sides must be multiples of ``patch_size``."""
+    h, w = int(img_hw[0]), int(img_hw[1])
+    if h % patch_size or w % patch_size:
+        raise ValueError(f'image size {h}x{w} is not a multiple of the patch size {patch_size}')
+    return h // patch_size, w // patch_size
+
+
+@MODELS.register_module()
+class SAIPViT(VisionTransformer):
+    """ViT image encoder with SAIP token outputs and masking.
+
+    Args:
+        arch (str | dict): mmpretrain ViT arch. Defaults to ``'deit-tiny'`` (192-d, 12 blocks, 3 heads).
+        img_size (int | tuple): Native input size (H, W). Defaults to ``(256, 128)``.
+        patch_size (int): Patch size. Defaults to 16.
+        mid_index (int): Index of the intermediate block whose output is also returned. Defaults to 7.
+        pretrained_grid (tuple, optional): Grid (rows, cols) of the position embedding stored in the
+            checkpoint that ``init_cfg`` loads. ``None`` infers it: the native grid of this model when the
+            token count matches, else the 16×8 SAIP pretraining grid, else a square grid.
+        **kwargs: Passed to ``mmpretrain.VisionTransformer``.
+    """
+
+    def __init__(self,
+                 arch: str = 'deit-tiny',
+                 img_size=(256, 128),
+                 patch_size: int = 16,
+                 mid_index: int = 7,
+                 pretrained_grid: Optional[Sequence[int]] = None,
+                 **kwargs) -> None:
+        kwargs.setdefault('out_type', 'raw')
+        super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, **kwargs)
+        self.patch_size = patch_size
+        self.mid_index = mid_index if mid_index >= 0 else self.num_layers + mid_index
+        if not 0 <= self.mid_index < self.num_layers:
+            raise ValueError(f'mid_index {mid_index} is outside the {self.num_layers} blocks')
+        self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
+
+    def train(self, mode: bool = True) -> 'SAIPViT':
+        """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""
+        super().train(mode)
+        return self
+
+    # ------------------------------------------------------------------ checkpoint loading
+    def _source_grid(self, num_tokens: int) -> Tuple[int, int]:
+        if self.pretrained_grid is not None:
+            grid = self.pretrained_grid
+        elif num_tokens == self.patch_resolution[0] * self.patch_resolution[1]:
+            grid = tuple(self.patch_resolution)
+        elif num_tokens == 16 * 8:
+            grid = (16, 8)
+        else:
+            side = int(round(math.sqrt(num_tokens)))
+            grid = (side, side)
+        if grid[0] * grid[1] != num_tokens:
+            raise ValueError(f'pos_embed in the checkpoint has {num_tokens} patch tokens, which does '
+                             f'not fit the grid {grid}; set `pretrained_grid` of {type(self).__name__}')
+        return grid
+
+    def _prepare_pos_embed(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Resize a checkpoint's position embedding in 2-D from its own grid to this model's grid."""
+        name = prefix + 'pos_embed'
+        if name not in state_dict:
+            return
+        ckpt = state_dict[name]
+        if not self.with_cls_token and ckpt.shape[1] == self.pos_embed.shape[1] + 1:
+            ckpt = ckpt[:, 1:]
+        if ckpt.shape != self.pos_embed.shape:
+            src = self._source_grid(ckpt.shape[1] - self.num_extra_tokens)
+            ckpt = resize_pos_embed(ckpt, src, self.patch_resolution, self.interpolate_mode,
+                                    self.num_extra_tokens)
+        state_dict[name] = ckpt
+
+    # ------------------------------------------------------------------ forward
+    def grid_pos_embed(self, grid: Sequence[int]) -> Tensor:
+        """Position embedding ``(1, extra + rows*cols, D)`` resized in 2-D to a token grid."""
+        return resize_pos_embed(self.pos_embed, self.patch_resolution, tuple(grid),
+                                mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
+
+    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> Dict[str, object]:
+        """Encode an image batch into SAIP token outputs.
+
+        Args:
+            x (Tensor): Images ``(B, 3, H, W)``; H and W multiples of the patch size.
+            mask (Tensor, optional): Boolean ``(B, L)``, True = masked (dropped) patch. Every row must
+                mask the same number of patches.
+
+        Returns:
+            dict: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
+            ``grid``: (rows, cols); ``keep``: indices ``(B, L_vis)`` of the kept patches or None.
+        """
+        tokens, grid = self.patch_embed(x)
+        grid = tuple(grid)
+        pos = self.grid_pos_embed(grid)
+        n = self.num_extra_tokens
+        tokens = tokens + pos[:, n:]
+        keep = None
+        if mask is not None:
+            keep = keep_indices(mask)
+            tokens = torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
+        cls = (self.cls_token + pos[:, :n]).expand(tokens.shape[0], -1, -1)
+        h = self.pre_norm(self.drop_after_pos(torch.cat([cls, tokens], dim=1)))
+        mid = None
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if i == self.mid_index:
+                mid = h
+        if self.final_norm:
+            h = self.ln1(h)
+        return dict(final=(h[:, 0], h[:, n:]), mid=(mid[:, 0], mid[:, n:]), grid=grid, keep=keep)
+
+
+def keep_indices(mask: Tensor) -> Tensor:
+    """Indices of the unmasked patches of each row of a boolean mask, in ascending order.
+
+    Raises:
+        ValueError: If the rows keep different numbers of patches.
+    """
+    counts = (~mask).sum(1)
+    if counts.numel() and not bool((counts == counts[0]).all()):
+        raise ValueError(f'every sample must keep the same number of patches, got {counts.tolist()}')
+    n_keep = int(counts[0]) if counts.numel() else 0
+    # stable argsort of "is masked" puts kept patches first, in their original order
+    order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)
+    return order[:, :n_keep]
+
+
+def random_patch_mask(batch: int, num_patches: int, ratio: float,
+                      generator: Optional[torch.Generator] = None,
+                      device: Optional[torch.device] = None) -> Tensor:
+    """A boolean mask ``(batch, num_patches)`` with exactly ``round(ratio * num_patches)`` True per row.
+
+    Args:
+        batch (int): Number of rows.
+        num_patches (int): Patches per row.
+        ratio (float): Fraction to mask, in [0, 1).
+        generator (torch.Generator, optional): RNG for reproducible masks.
+        device (torch.device, optional): Device of the result.
+    """
+    if not 0 <= ratio < 1:
+        raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
+    n_mask = int(round(ratio * num_patches))
+    noise = torch.rand(batch, num_patches, generator=generator)
+    ranks = noise.argsort(1).argsort(1)
+    return (ranks < n_mask).to(device)
+
+
+__all__: List[str] = ['SAIPViT', 'keep_indices', 'random_patch_mask', 'patch_grid']

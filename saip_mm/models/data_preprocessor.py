@@ -1,0 +1,105 @@
+"""Batching and normalisation of SAIP inputs (anchor, scaled views, canvas, masks, targets)."""
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+from .backbones.saip_vit import random_patch_mask
+
+IMAGE_KEYS = ('anchor', 'canvas')
+
+
+@MODELS.register_module()
+class SAIPDataPreprocessor(BaseDataPreprocessor):
+    """Stack the per-sample dicts of ``PackSAIPInputs``, convert BGR→RGB and normalise the images.
+
+    Optionally makes the multi-resolution views on the batch (paper: "randomly resizing the anchor to
+    scales from 0.75 to 1.5"): with ``view_scale_range``, ``num_views`` scales are drawn per batch (so
+    every sample of a view has the same size), rounded to multiples of ``size_divisor``, and patch masks
+    with exact keep counts are drawn for each view.
+
+    Args:
+        mean (Sequence[float]): Per-channel mean (RGB, 0–255). Defaults to ImageNet's.
+        std (Sequence[float]): Per-channel std. Defaults to ImageNet's.
+        bgr_to_rgb (bool): Whether the packed images are BGR (mmcv loading). Defaults to True.
+        view_scale_range (tuple, optional): (low, high) scale range for batch-level views.
+        num_views (int): Views drawn per batch when ``view_scale_range`` is set. Defaults to 2.
+        size_divisor (int): View sides are rounded to multiples of this. Defaults to 16.
+        mask_ratio (float): Patch mask ratio of batch-level views. Defaults to 0.75.
+        seed (int): Seed of the batch-level draws; they are drawn from ``(seed, batch counter)`` and the
+            counter is saved with the model, so a resumed run repeats them. Defaults to 0.
+    """
+
+    def __init__(self,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375),
+                 bgr_to_rgb: bool = True,
+                 view_scale_range: Optional[Sequence[float]] = None,
+                 num_views: int = 2,
+                 size_divisor: int = 16,
+                 mask_ratio: float = 0.75,
+                 seed: int = 0) -> None:
+        super().__init__()
+        self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
+        self.bgr_to_rgb = bgr_to_rgb
+        self.view_scale_range = view_scale_range
+        self.num_views = num_views
+        self.size_divisor = size_divisor
+        self.mask_ratio = mask_ratio
+        self.seed = seed
+        self.register_buffer('batches', torch.zeros((), dtype=torch.long))
+
+    def normalize(self, imgs: Tensor) -> Tensor:
+        imgs = imgs.to(self.device).float()
+        if self.bgr_to_rgb:
+            imgs = imgs[:, [2, 1, 0]]
+        return (imgs - self.mean) / self.std
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Batch the output of ``pseudo_collate``.
+
+        Args:
+            data (dict): ``inputs`` is a dict of per-sample lists (``views`` and ``view_masks`` are
+                lists over views of per-sample lists), as ``pseudo_collate`` makes from
+                ``PackSAIPInputs``.
+            training (bool): Whether batch-level views are drawn.
+
+        Returns:
+            dict: ``inputs`` (dict of batched tensors) and ``data_samples``.
+        """
+        inputs: Dict[str, object] = data['inputs']
+        out: Dict[str, object] = {}
+        for key in IMAGE_KEYS:
+            if key in inputs:
+                out[key] = self.normalize(torch.stack(list(inputs[key])))
+        if 'views' in inputs:
+            out['views'] = [self.normalize(torch.stack(list(v))) for v in inputs['views']]
+        if 'view_masks' in inputs:
+            out['view_masks'] = [torch.stack(list(m)).to(self.device) for m in inputs['view_masks']]
+        if 'canvas_target' in inputs:
+            out['canvas_target'] = torch.stack(list(inputs['canvas_target'])).to(self.device)
+        if self.view_scale_range is not None and training:
+            self._batch_views(out)
+        return dict(inputs=out, data_samples=data.get('data_samples'))
+
+    def _batch_views(self, out: Dict[str, object]) -> None:
+        anchor: Tensor = out['anchor']
+        h, w = anchor.shape[-2:]
+        low, high = self.view_scale_range
+        d = self.size_divisor
+        gen = torch.Generator()
+        gen.manual_seed(self.seed * 1000003 + int(self.batches))
+        self.batches += 1
+        views, masks = [], []
+        for _ in range(self.num_views):
+            s = low + (high - low) * float(torch.rand((), generator=gen))
+            size = (max(d, int(round(h * s / d)) * d), max(d, int(round(w * s / d)) * d))
+            views.append(F.interpolate(anchor, size=size, mode='bilinear', align_corners=False))
+            num = (size[0] // d) * (size[1] // d)
+            masks.append(random_patch_mask(anchor.shape[0], num, self.mask_ratio, gen, self.device))
+        out['views'] = views
+        out['view_masks'] = masks

@@ -1,0 +1,82 @@
+"""Cross-scale matching loss (paper eq. 1, spec §4).
+
+The expert's softmax over prototypes, centred and sharpened (τt), on the anchor-scale views is the
+target of the student's log-softmax (τs) on every *other* view. The centre is an EMA (0.9) of the batch
+mean of the expert logits, averaged over all ranks.
+"""
+from typing import List, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class CSMHead(BaseModule):
+    """DINO cross-entropy across scales.
+
+    Args:
+        out_channels (int): Number of prototypes (size of the centre). Defaults to 65536.
+        student_temp (float): τs. Defaults to 0.1.
+        teacher_temp (float): τt; a hook may warm it up. Defaults to 0.04.
+        center_momentum (float): EMA momentum of the centre. Defaults to 0.9.
+        loss_weight (float): Weight of ``loss_csm``. Defaults to 1.
+    """
+
+    def __init__(self,
+                 out_channels: int = 65536,
+                 student_temp: float = 0.1,
+                 teacher_temp: float = 0.04,
+                 center_momentum: float = 0.9,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.student_temp = student_temp
+        self.teacher_temp = teacher_temp
+        self.center_momentum = center_momentum
+        self.loss_weight = loss_weight
+        self.register_buffer('center', torch.zeros(1, out_channels))
+
+    def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
+             teacher_views: Sequence[int]) -> Tensor:
+        """Cross-entropy between every (expert anchor view, student other view) pair.
+
+        Args:
+            student_logits (list[Tensor]): Student logits ``(B, K)`` for every view.
+            teacher_logits (list[Tensor]): Expert logits ``(B, K)`` for the views in ``teacher_views``.
+            teacher_views (list[int]): Indices (into ``student_logits``) of the expert's views.
+
+        Returns:
+            Tensor: The weighted mean cross-entropy over all pairs with different views.
+        """
+        targets = [F.softmax((t - self.center) / self.teacher_temp, dim=-1).detach()
+                   for t in teacher_logits]
+        log_probs = [F.log_softmax(s / self.student_temp, dim=-1) for s in student_logits]
+        total, pairs = 0., 0
+        for ti, target in zip(teacher_views, targets):
+            for si, log_p in enumerate(log_probs):
+                if si == ti:
+                    continue
+                total = total + torch.sum(-target * log_p, dim=-1).mean()
+                pairs += 1
+        if pairs == 0:
+            raise ValueError('CSM needs at least two views')
+        self.update_center(torch.cat(list(teacher_logits)))
+        return self.loss_weight * total / pairs
+
+    @torch.no_grad()
+    def update_center(self, teacher_logits: Tensor) -> None:
+        """EMA update of the centre with the batch mean of the expert logits, averaged over ranks."""
+        batch_sum = teacher_logits.sum(dim=0, keepdim=True)
+        count = torch.tensor([float(teacher_logits.shape[0])], device=batch_sum.device)
+        if get_world_size() > 1:
+            all_reduce(batch_sum, op='sum')
+            all_reduce(count, op='sum')
+        batch_center = batch_sum / count
+        self.center.mul_(self.center_momentum).add_(batch_center, alpha=1 - self.center_momentum)
+
+
+__all__: List[str] = ['CSMHead']

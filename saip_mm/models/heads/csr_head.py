@@ -1,0 +1,49 @@
+"""Cross-scale reconstruction loss (paper eq. 2, spec §5): MSE on the masked patches."""
+from typing import List
+
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+from ..utils.pos_embed import patchify
+
+
+@MODELS.register_module()
+class CSRHead(BaseModule):
+    """Mean squared error between predicted and true pixels of the masked patches.
+
+    Args:
+        patch_size (int): Patch size. Defaults to 16.
+        norm_pix (bool): Normalise each target patch by its own mean/var (MAE). Defaults to True.
+        loss_weight (float): Weight of ``loss_csr``. Defaults to 1.
+    """
+
+    def __init__(self, patch_size: int = 16, norm_pix: bool = True, loss_weight: float = 1.) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.norm_pix = norm_pix
+        self.loss_weight = loss_weight
+
+    def target(self, images: Tensor) -> Tensor:
+        """Per-patch pixel targets ``(B, L, p*p*3)`` of normalised images ``(B, 3, H, W)``."""
+        target = patchify(images, self.patch_size)
+        if self.norm_pix:
+            mean = target.mean(dim=-1, keepdim=True)
+            var = target.var(dim=-1, keepdim=True)
+            target = (target - mean) / (var + 1.e-6)**.5
+        return target
+
+    def loss(self, pred: Tensor, images: Tensor, mask: Tensor) -> Tensor:
+        """MSE over the masked patches.
+
+        Args:
+            pred (Tensor): Predictions ``(B, L, p*p*3)``.
+            images (Tensor): The masked view's (unmasked) images ``(B, 3, H, W)``.
+            mask (Tensor): Boolean ``(B, L)``, True = masked.
+        """
+        per_patch = ((pred - self.target(images))**2).mean(dim=-1)
+        mask = mask.to(per_patch.dtype)
+        return self.loss_weight * (per_patch * mask).sum() / mask.sum().clamp(min=1)
+
+
+__all__: List[str] = ['CSRHead']

@@ -1,0 +1,45 @@
+"""Image-level decoder of CSM (paper appendix A, spec §4): MLP → L2 norm → weight-normalised projection."""
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class CSMProjector(BaseModule):
+    """DINO-style projector: ``in → hidden → hidden → bottleneck`` (GELU), L2 norm, then a
+    weight-normalised ``Linear(bottleneck → out, no bias)`` whose norm (``weight_g``) is fixed to 1.
+
+    Args:
+        in_channels (int): Width of the global token. Defaults to 192.
+        hidden_channels (int): MLP width. Defaults to 2048.
+        bottleneck_channels (int): Width before the L2 norm. Defaults to 256.
+        out_channels (int): Number of prototypes. Defaults to 65536.
+        num_layers (int): Linear layers in the MLP. Defaults to 3.
+    """
+
+    def __init__(self,
+                 in_channels: int = 192,
+                 hidden_channels: int = 2048,
+                 bottleneck_channels: int = 256,
+                 out_channels: int = 65536,
+                 num_layers: int = 3,
+                 init_cfg=dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.)) -> None:
+        super().__init__(init_cfg=init_cfg)
+        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + [bottleneck_channels]
+        layers = []
+        for i in range(num_layers):
+            layers.append(nn.Linear(dims[i], dims[i + 1]))
+            if i < num_layers - 1:
+                layers.append(nn.GELU())
+        self.mlp = nn.Sequential(*layers)
+        self.last_layer = nn.utils.parametrizations.weight_norm(
+            nn.Linear(bottleneck_channels, out_channels, bias=False))
+        self.last_layer.parametrizations.weight.original0.data.fill_(1)
+        self.last_layer.parametrizations.weight.original0.requires_grad = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map global tokens ``(B, in)`` to prototype logits ``(B, out)``."""
+        return self.last_layer(F.normalize(self.mlp(x), dim=-1, p=2))

@@ -1,0 +1,87 @@
+"""Pixel-level decoder of CSS (paper eq. 3 and appendix A, spec §6)."""
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+from ..utils.attention_blocks import CrossAttention, DecoderBlock
+from ..utils.pos_embed import sincos_2d
+
+
+@MODELS.register_module()
+class CSSDecoder(BaseModule):
+    """Search a person (query view) in a multi-person canvas: a dynamic kernel · canvas features.
+
+    Query tokens ``[global, patches]`` of a view go through ``depth`` self-attention blocks; the global
+    token then cross-attends to the canvas tokens and a Linear turns it into a kernel. Canvas tokens
+    become a feature map through Conv1×1+GELU and ``num_convs - 1`` × (Conv3×3+GELU) (the paper's four
+    convolution layers). Logits = kernel · features / sqrt(C) + bias on the canvas grid.
+
+    Args:
+        in_channels (int): Width of the query tokens. Defaults to 192.
+        canvas_channels (int, optional): Width of the canvas tokens (an external expert may be wider).
+            Defaults to ``in_channels``.
+        embed_dims (int): Decoder and kernel width. Defaults to 512.
+        depth (int): Self-attention blocks on the query. Defaults to 2.
+        num_heads (int): Attention heads. Defaults to 16.
+        num_convs (int): Convolution layers of the mask branch. Defaults to 4.
+    """
+
+    def __init__(self,
+                 in_channels: int = 192,
+                 canvas_channels: int = None,
+                 embed_dims: int = 512,
+                 depth: int = 2,
+                 num_heads: int = 16,
+                 num_convs: int = 4,
+                 init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform')) -> None:
+        super().__init__(init_cfg=init_cfg)
+        canvas_channels = canvas_channels or in_channels
+        self.embed_dims = embed_dims
+        self.in_norm_q = nn.LayerNorm(in_channels, eps=1e-6)
+        self.in_norm_kv = nn.LayerNorm(canvas_channels, eps=1e-6)
+        self.embed_q = nn.Linear(in_channels, embed_dims)
+        self.embed_kv = nn.Linear(canvas_channels, embed_dims)
+        self.blocks = nn.ModuleList(
+            DecoderBlock(embed_dims, num_heads, cross=False) for _ in range(depth))
+        self.cross = CrossAttention(embed_dims, num_heads)
+        self.kernel = nn.Linear(embed_dims, embed_dims)
+        convs = [nn.Conv2d(canvas_channels, embed_dims, 1), nn.GELU()]
+        for _ in range(num_convs - 1):
+            convs += [nn.Conv2d(embed_dims, embed_dims, 3, padding=1), nn.GELU()]
+        self.mask_branch = nn.Sequential(*convs)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def canvas_features(self, canvas: Tensor, grid: Sequence[int]) -> Tensor:
+        """Canvas tokens ``(B, L, C)`` → mask features ``(B, E, rows, cols)``."""
+        b, _, c = canvas.shape
+        x = self.in_norm_kv(canvas).transpose(1, 2).reshape(b, c, int(grid[0]), int(grid[1]))
+        return self.mask_branch(x)
+
+    def kernels(self, query: Tensor, canvas: Tensor, grid: Sequence[int]) -> Tensor:
+        """Query tokens ``(B, 1+L, C)`` (global first) and canvas tokens → kernels ``(B, E)``."""
+        x = self.embed_q(self.in_norm_q(query))
+        for block in self.blocks:
+            x = block(x)
+        memory = self.embed_kv(self.in_norm_kv(canvas))
+        memory = memory + sincos_2d(grid, self.embed_dims).to(memory)[None]
+        return self.kernel(self.cross(x[:, :1], memory)[:, 0])
+
+    def forward(self, queries: Sequence[Tensor], canvas: Tensor, grid: Sequence[int]) -> Tensor:
+        """Mask logits of every query view on the canvas.
+
+        Args:
+            queries (list[Tensor]): Per view, tokens ``(B, 1+L_t, C)`` with the global token first.
+            canvas (Tensor): Canvas patch tokens ``(B, rows*cols, C_canvas)``.
+            grid (tuple): Canvas grid (rows, cols).
+
+        Returns:
+            Tensor: Logits ``(N_views, B, rows, cols)``.
+        """
+        feats = self.canvas_features(canvas, grid)
+        kernels = torch.stack([self.kernels(q, canvas, grid) for q in queries])
+        logits = torch.einsum('nbe,behw->nbhw', kernels, feats) / self.embed_dims**0.5
+        return logits + self.bias

@@ -1,0 +1,66 @@
+"""EMA expert encoder with a cosine momentum schedule over *global* iterations (spec §7)."""
+import math
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseAveragedModel
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class CosineEMAExpert(BaseAveragedModel):
+    """Exponential moving average of the student with momentum rising from ``momentum`` to
+    ``end_momentum`` along a half cosine over ``max_iters`` updates.
+
+    ``expert = m · expert + (1 - m) · student``, with ``m(k) = end - (end - start)·(cos(πk/K) + 1)/2``
+    for update ``k`` (0-based, counted by the ``steps`` buffer, which is saved in checkpoints, so the
+    schedule continues after a resume). The authors' code indexed the schedule by the iteration within
+    the epoch, which keeps ``m`` at its start value; here ``k`` is global.
+
+    Args:
+        model (nn.Module): The student modules to average (deep-copied, frozen).
+        momentum (float): Momentum at the first update. Defaults to 0.996.
+        end_momentum (float): Momentum at ``max_iters``. Defaults to 1.
+        max_iters (int): Length of the schedule; the training hook sets it to the run's total
+            optimizer steps. Defaults to 1.
+    """
+
+    def __init__(self,
+                 model: nn.Module,
+                 momentum: float = 0.996,
+                 end_momentum: float = 1.0,
+                 max_iters: int = 1,
+                 device: Optional[torch.device] = None) -> None:
+        super().__init__(model, interval=1, device=device, update_buffers=True)
+        self.start_momentum = momentum
+        self.end_momentum = end_momentum
+        self.max_iters = max_iters
+
+    def momentum_at(self, step: int) -> float:
+        """The momentum ``m`` of update number ``step``."""
+        progress = min(max(step, 0) / max(self.max_iters, 1), 1.0)
+        return self.end_momentum - (self.end_momentum - self.start_momentum) * (
+            math.cos(math.pi * progress) + 1) / 2
+
+    def avg_func(self, averaged_param: Tensor, source_param: Tensor, steps: int) -> None:
+        momentum = self.momentum_at(int(steps))
+        averaged_param.mul_(momentum).add_(source_param, alpha=1 - momentum)
+
+    @torch.no_grad()
+    def update_parameters(self, model: nn.Module) -> None:
+        """EMA step from ``model`` (same structure as the averaged module).
+
+        Unlike mmengine's default, the first update is an EMA step too: the expert starts as a copy of
+        the initialised student (``SAIP.init_weights``), not of the student after its first step.
+        """
+        source = model.state_dict()
+        for key, avg in self.avg_parameters.items():
+            src = source[key].data.to(avg.device)
+            if avg.dtype.is_floating_point:
+                self.avg_func(avg.data, src, int(self.steps))
+            else:
+                avg.data.copy_(src)
+        self.steps += 1

@@ -1,0 +1,33 @@
+"""Launcher helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+import os
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+
+def prepare_launcher(cfg: Config) -> None:
+    """Make a distributed launch work on machines without CUDA GPUs.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and its default DDP wrapper passes
+    ``device_ids=[LOCAL_RANK]``; both fail for CPU processes. Without CUDA we therefore initialise the
+    process group ourselves with the gloo backend (mmengine skips ``init_dist`` when a group exists)
+    and wrap the model in DDP with ``device_ids=None``. With CUDA nothing is changed.
+
+    Args:
+        cfg (Config): The full config; ``cfg.launcher`` must already be set.
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if launcher == 'pytorch' and not torch_dist.is_initialized():
+        torch_dist.init_process_group(
+            backend='gloo',
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']))

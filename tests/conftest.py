@@ -1,0 +1,46 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+DEMO = osp.join(ROOT, 'demo', 'persons')
+DATA = osp.join(ROOT, 'tests', 'data')
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _saip_scope():
+    import torch
+    torch.set_num_threads(2)
+    from saip_mm.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(scope='session')
+def root() -> str:
+    return ROOT
+
+
+@pytest.fixture(scope='session')
+def demo_root() -> str:
+    assert osp.isfile(osp.join(DEMO, 'list.txt')), 'the embedded demo person set is missing'
+    return DEMO
+
+
+@pytest.fixture(scope='session')
+def person_images(demo_root):
+    """A few real person crops (BGR uint8) from the embedded demo set."""
+    import mmcv
+    with open(osp.join(demo_root, 'list.txt')) as f:
+        paths = [line.split()[0] for line in f if line.strip()]
+    step = max(1, len(paths) // 8)
+    return [mmcv.imread(osp.join(demo_root, p)) for p in paths[::step][:8]]
+
+
+@pytest.fixture(scope='session')
+def background_image(demo_root):
+    import mmcv
+    bg_dir = osp.join(demo_root, 'backgrounds')
+    return mmcv.imread(osp.join(bg_dir, sorted(os.listdir(bg_dir))[0]))

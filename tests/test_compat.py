@@ -1,0 +1,78 @@
+"""Each shim of saip_mm.compat is needed: without it, the behaviour it fixes breaks."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+
+from saip_mm import compat
+
+
+def _runner_like_checkpoint(path):
+    hub = MessageHub.get_instance('compat-test')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_scalar('train/loss', 1.25)
+    hub.update_info('iter', 3)
+    torch.save(dict(meta=dict(seed=0, iter=3, hist=np.array([1, 2])), message_hub=hub.state_dict(),
+                    state_dict={'w': torch.ones(2)}), path)
+
+
+def test_runner_checkpoint_loads_with_weights_only(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    _runner_like_checkpoint(path)
+    ckpt = torch.load(path, map_location='cpu')  # torch >= 2.6: weights_only=True by default
+    buf = ckpt['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    assert buf.mean() == pytest.approx(1.375) and buf.min() == 1.25
+
+
+def test_safe_globals_shim_is_needed(tmp_path):
+    path = tmp_path / 'ckpt.pth'
+    _runner_like_checkpoint(path)
+    saved = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        # without the allow-list, torch's safe loader refuses the runner checkpoint
+        with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer|numpy|ConfigDict'):
+            torch.load(path, map_location='cpu')
+    finally:
+        torch.serialization.add_safe_globals(saved)
+
+
+def test_history_buffer_pickle_has_no_getattr():
+    buf = HistoryBuffer([1.0, 2.0], [1, 1])
+    data = pickle.dumps(buf, protocol=2)
+    assert b'getattr' not in data
+    restored = pickle.loads(data)
+    assert restored.mean() == pytest.approx(1.5) and restored.max() == 2.0
+    # the stock __getstate__ pickles the statistics functions through getattr
+    state = HistoryBuffer.__getstate__
+    try:
+        from mmengine.logging.history_buffer import HistoryBuffer as HB
+        HB.__getstate__ = lambda self: (self.__dict__.update(
+            statistics_methods=self._statistics_methods) or self.__dict__)
+        assert b'getattr' in pickle.dumps(HistoryBuffer([1.0], [1]), protocol=2)
+    finally:
+        HistoryBuffer.__getstate__ = state
+
+
+def test_version_check_names_the_fix(monkeypatch):
+    import mmcv
+    monkeypatch.setattr(mmcv, '__version__', '2.2.0')
+    with pytest.raises(ImportError, match='tools/install.sh'):
+        compat.check_versions()
+    monkeypatch.setattr(mmcv, '__version__', '2.1.0')
+    compat.check_versions()
+
+
+def test_mmcv_compiled_ops():
+    from mmcv.ops import RoIAlign, nms
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    dets, keep = nms(boxes, scores, iou_threshold=0.5)
+    assert keep.tolist() == [0, 2]
+    feat = torch.arange(64.).view(1, 1, 8, 8)
+    out = RoIAlign((2, 2), spatial_scale=1.0, sampling_ratio=1, aligned=False)(
+        feat, torch.tensor([[0., 0., 0., 4., 4.]]))
+    assert out.shape == (1, 1, 2, 2) and float(out[0, 0, 0, 0]) == pytest.approx(9.0)

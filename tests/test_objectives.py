@@ -1,0 +1,122 @@
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import torch
+import torch.nn as nn
+
+from saip_mm.models.heads import CSMHead, CSRHead, CSSHead
+from saip_mm.models.necks import CSMProjector, CSRDecoder, CSSDecoder
+from saip_mm.models.utils import CosineEMAExpert
+
+
+def test_csm_loss_matches_hand_computation():
+    head = CSMHead(out_channels=3, student_temp=0.5, teacher_temp=0.25, center_momentum=0.9)
+    head.center.fill_(0.1)
+    teacher = torch.tensor([[1.0, 0.0, -1.0], [0.5, 0.5, 0.0]])
+    s0 = torch.tensor([[0.2, 0.1, 0.0], [0.0, 1.0, 0.0]])
+    s1 = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
+    loss = head.loss([s0, s1], [teacher], teacher_views=[0])
+    # by hand: only the pair (expert view 0, student view 1) counts
+    total = 0.
+    for b in range(2):
+        t = [math.exp((v - 0.1) / 0.25) for v in teacher[b].tolist()]
+        t = [v / sum(t) for v in t]
+        s = [math.exp(v / 0.5) for v in s1[b].tolist()]
+        logp = [math.log(v / sum(s)) for v in s]
+        total += -sum(ti * li for ti, li in zip(t, logp))
+    assert math.isclose(float(loss), total / 2, rel_tol=1e-5)
+    # centre: 0.9 * 0.1 + 0.1 * batch mean
+    expected_center = 0.9 * 0.1 + 0.1 * teacher.mean(0)
+    assert torch.allclose(head.center[0], expected_center)
+
+
+def test_csm_projector_shapes_and_fixed_norm():
+    proj = CSMProjector(in_channels=192, hidden_channels=64, bottleneck_channels=32, out_channels=100)
+    out = proj(torch.randn(4, 192))
+    assert out.shape == (4, 100)
+    g = proj.last_layer.parametrizations.weight.original0
+    assert not g.requires_grad and torch.all(g == 1)
+
+
+CENTER_SCRIPT = r'''
+import sys, torch, torch.distributed as dist
+dist.init_process_group('gloo')
+rank = dist.get_rank()
+from saip_mm.models.heads import CSMHead
+head = CSMHead(out_channels=4, center_momentum=0.5)
+torch.manual_seed(rank)
+logits = torch.randn(3 + rank, 4) * (rank + 1)
+head.update_center(logits)
+gathered = [torch.zeros(5 + 1, 4) for _ in range(2)]
+all_logits = [None, None]
+dist.all_gather_object(all_logits, logits)
+expected = 0.5 * torch.cat(all_logits).mean(0, keepdim=True)
+assert torch.allclose(head.center, expected, atol=1e-6), (head.center, expected)
+torch.save(head.center, sys.argv[1] + f'/center{rank}.pt')
+dist.destroy_process_group()
+'''
+
+
+def test_center_all_reduced_across_two_gloo_ranks(tmp_path, root):
+    script = tmp_path / 'center.py'
+    script.write_text(CENTER_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=root)
+    subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                    '--master_port=29561', str(script), str(tmp_path)], check=True, env=env,
+                   timeout=300)
+    c0, c1 = torch.load(tmp_path / 'center0.pt'), torch.load(tmp_path / 'center1.pt')
+    assert torch.equal(c0, c1)
+
+
+def test_ema_momentum_cosine_schedule():
+    ema = CosineEMAExpert(nn.Linear(2, 2), momentum=0.996, end_momentum=1.0, max_iters=100)
+    assert math.isclose(ema.momentum_at(0), 0.996)
+    assert math.isclose(ema.momentum_at(50), 0.998)
+    assert math.isclose(ema.momentum_at(100), 1.0)
+    assert math.isclose(ema.momentum_at(25), 1 - 0.004 * (math.cos(math.pi / 4) + 1) / 2)
+
+
+def test_ema_update_uses_global_step():
+    student = nn.Linear(2, 1, bias=False)
+    ema = CosineEMAExpert(student, momentum=0.5, end_momentum=1.0, max_iters=2)
+    with torch.no_grad():
+        ema.module.weight.zero_()
+        student.weight.fill_(1.0)
+    ema.update_parameters(student)  # step 0: m = 0.5
+    assert torch.allclose(ema.module.weight, torch.full((1, 2), 0.5))
+    ema.update_parameters(student)  # step 1: m = 0.75
+    assert torch.allclose(ema.module.weight, torch.full((1, 2), 0.5 * 0.75 + 0.25))
+    assert int(ema.steps) == 2
+
+
+def test_csr_decoder_and_head():
+    dec = CSRDecoder(in_channels=192, embed_dims=64, depth=2, num_heads=4)
+    keep = torch.tensor([[0, 3, 5], [1, 2, 7]])
+    pred = dec(torch.randn(2, 3, 192), keep, (4, 2), torch.randn(2, 128, 192))
+    assert pred.shape == (2, 8, 768)
+    head = CSRHead(patch_size=16, norm_pix=False)
+    imgs = torch.randn(2, 3, 64, 32)
+    mask = torch.ones(2, 8, dtype=torch.bool)
+    mask[:, 0] = False
+    # a perfect prediction of the masked patches gives zero loss, whatever the visible ones
+    from saip_mm.models.utils import patchify
+    perfect = patchify(imgs, 16).clone()
+    perfect[:, 0] += 5
+    assert float(head.loss(perfect, imgs, mask)) == 0
+    assert float(head.loss(perfect + 1, imgs, mask)) == 1
+
+
+def test_css_decoder_and_head():
+    dec = CSSDecoder(in_channels=192, embed_dims=64, depth=2, num_heads=4)
+    queries = [torch.randn(2, 1 + 128, 192), torch.randn(2, 1 + 200, 192)]
+    logits = dec(queries, torch.randn(2, 196, 192), (14, 14))
+    assert logits.shape == (2, 2, 14, 14)
+    target = torch.zeros(2, 14, 14)
+    target[:, 2:6, 3:5] = 1
+    bce, mse = CSSHead('bce'), CSSHead('mse')
+    good = (target * 20 - 10)[None].expand(2, -1, -1, -1)
+    assert float(bce.loss(good, target)) < 1e-3 < float(bce.loss(-good, target))
+    assert float(mse.loss(good, target)) < 1e-6

@@ -1,0 +1,107 @@
+# Copyright (c) saip_mm contributors. Licensed under the Apache License 2.0.
+"""Export the image encoder of a SAIP runner checkpoint as a backbone-only checkpoint.
+
+    python tools/model_converters/saip2backbone.py work_dirs/x/iter_100.pth out/backbone.pth \
+        [--source student|expert] [--target-size H W]
+
+The output holds only tensors (``torch.load(..., weights_only=True)`` works) under ``backbone.`` keys,
+ready for ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` in mmpose / mmdet /
+mmseg / mmpretrain configs. A JSON key map to ``mmpretrain.VisionTransformer`` is written beside it
+(``<out>.keymap.json``). ``--target-size`` pre-resizes the (non-square, 16×8) position embedding in 2-D
+to another input size, so that a plain ``mmpretrain.VisionTransformer`` loads it without resizing.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import Dict, List, Optional
+
+import torch
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+SOURCES = {'student': 'backbone.', 'expert': 'expert.module.backbone.'}
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description='Export the SAIP image encoder as a backbone checkpoint')
+    p.add_argument('src', help='SAIP checkpoint written by the Runner')
+    p.add_argument('dst', help='output backbone checkpoint (.pth)')
+    p.add_argument('--source', choices=sorted(SOURCES), default='student',
+                   help='export the student (default) or the EMA expert encoder')
+    p.add_argument('--target-size', type=int, nargs=2, metavar=('H', 'W'),
+                   help='resize the position embedding to this input size (patch 16)')
+    p.add_argument('--patch-size', type=int, default=16)
+    p.add_argument('--grid', type=int, nargs=2, metavar=('ROWS', 'COLS'),
+                   help='token grid of the checkpoint (default: inferred, 2:1 person aspect first)')
+    return p.parse_args(argv)
+
+
+def mmpretrain_key(key: str) -> str:
+    """Name of a SAIPViT parameter in ``mmpretrain.VisionTransformer`` (SAIPViT subclasses it, so the
+    names agree; the map is written out so that other encoders can plug in their own)."""
+    return key
+
+
+def infer_grid(num_tokens: int, grid: Optional[List[int]] = None) -> tuple:
+    """(rows, cols) of a position embedding with ``num_tokens`` patch tokens: ``grid`` if given, else
+    a 2:1 grid (person crops, e.g. 16×8 at 256×128), else a square one."""
+    if grid:
+        if grid[0] * grid[1] != num_tokens:
+            raise ValueError(f'--grid {grid} does not hold {num_tokens} tokens')
+        return tuple(grid)
+    half = int(round((num_tokens / 2)**0.5))
+    if 2 * half * half == num_tokens:
+        return (2 * half, half)
+    side = int(round(num_tokens**0.5))
+    if side * side == num_tokens:
+        return (side, side)
+    raise ValueError(f'cannot infer the grid of {num_tokens} tokens; pass --grid ROWS COLS')
+
+
+def extract_backbone(state_dict: Dict[str, torch.Tensor], source: str) -> Dict[str, torch.Tensor]:
+    """The ``backbone.`` tensors of ``source`` ('student' or 'expert') from a SAIP state dict.
+
+    Raises:
+        KeyError: If the checkpoint holds no such tensors (names the prefix and what it found).
+    """
+    prefix = SOURCES[source]
+    out = {'backbone.' + k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    if not out:
+        roots = sorted({k.split('.')[0] for k in state_dict})
+        raise KeyError(f'no tensors with prefix "{prefix}" in the checkpoint (top-level names: '
+                       f'{roots}); is it a SAIP checkpoint?')
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
+    args = parse_args(argv)
+    from saip_mm import compat  # noqa: F401  (allow mmengine's runner checkpoints with weights_only)
+    ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
+    state = ckpt.get('state_dict', ckpt)
+    backbone = {k: v.detach().clone().contiguous() for k, v in extract_backbone(state, args.source).items()}
+    grid = infer_grid(backbone['backbone.pos_embed'].shape[1] - 1, args.grid)
+    if args.target_size is not None:
+        from mmpretrain.models.utils import resize_pos_embed
+        h, w = args.target_size
+        if h % args.patch_size or w % args.patch_size:
+            raise ValueError(f'--target-size {h} {w} is not a multiple of {args.patch_size}')
+        pos = backbone['backbone.pos_embed']
+        new_grid = (h // args.patch_size, w // args.patch_size)
+        backbone['backbone.pos_embed'] = resize_pos_embed(pos, grid, new_grid, 'bicubic', 1)
+        grid = new_grid
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(backbone, args.dst)
+    keymap = {k: 'backbone.' + mmpretrain_key(k[len('backbone.'):]) for k in backbone}
+    with open(args.dst + '.keymap.json', 'w') as f:
+        json.dump(dict(target='mmpretrain.VisionTransformer', arch='deit-tiny', grid=list(grid),
+                       source=args.source, keys=keymap), f, indent=1)
+    n = sum(v.numel() for v in backbone.values())
+    print(f'exported {len(backbone)} tensors ({n / 1e6:.2f} M parameters, {args.source}, '
+          f'pos grid {grid[0]}x{grid[1]}) to {args.dst}')
+    return backbone
+
+
+if __name__ == '__main__':
+    main()
