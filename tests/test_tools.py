@@ -11,7 +11,7 @@ import torch
 from saip_mm.models.backbones import SAIPViT
 
 TINY = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
-        'default_hooks.checkpoint.interval=2', 'visualizer.vis_backends=[{"type":"LocalVisBackend"}]']
+        'default_hooks.checkpoint.interval=2']
 
 
 def _env(root):
@@ -26,10 +26,10 @@ def test_dist_train_two_gloo_processes(root, tmp_path):
          '2', '--work-dir', str(work), '--cfg-options', *TINY],
         cwd=root, env=dict(_env(root), PORT='29581'), capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    log = (out.stdout + out.stderr)
-    assert 'Distributed launcher: pytorch' in log or "'launcher': 'pytorch'" in log or \
-        'launcher = \'pytorch\'' in log
-    assert 'world_size: 2' in log or 'World size: 2' in log
+    log = out.stdout + out.stderr
+    # mmengine's environment report: a real 2-process job (it calls the world size "GPU number")
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    assert "backend='gloo'" in log and 'device_ids=None' in log
     assert (work / 'iter_2.pth').exists()
 
 
@@ -41,11 +41,11 @@ def test_paper_config_starts_on_a_data_folder(root, tmp_path, demo_root):
         [sys.executable, 'tools/train.py', 'configs/pretrain/saip_vit-tiny_lup1m.py', '--work-dir',
          str(tmp_path / 'work'), '--cfg-options', f'train_dataloader.dataset.data_root={data}',
          'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-         'train_dataloader.persistent_workers=False', 'optim_wrapper.type=OptimWrapper',
+         'train_dataloader.persistent_workers=False',
          'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
          'model.csm.neck.out_channels=1024', 'model.csm.head.out_channels=1024',
          'model.csr.neck.depth=1', 'model.css.neck.depth=1',
-         'visualizer.vis_backends=[{"type":"LocalVisBackend"}]', 'train_dataloader.dataset.num_samples=4'],
+         'train_dataloader.dataset.num_samples=4'],
         cwd=root, env=_env(root), capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-4000:]
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()

@@ -115,6 +115,16 @@ pipi install -q --no-deps -c "$REQ/constraints.txt" "mmpose==$MMPOSE_VERSION" op
 step "saip_mm (editable)"
 pipi install -q --no-deps --no-build-isolation -e "$ROOT"
 
+# mim (openmim 0.3.9) looks for <dist location>/saip_mm/.mim; for a PEP 660 editable install the
+# dist-info lives in site-packages but the package does not, so link it there (regular installs
+# already have it). Imports resolve to the same files either way.
+step "mim link for the editable install"
+site=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+if [ ! -e "$site/saip_mm" ] || [ -L "$site/saip_mm" ]; then
+  ln -sfn "$ROOT/saip_mm" "$site/saip_mm"
+fi
+test -f "$site/saip_mm/.mim/tools/train.py"
+
 step "verify"
 verify
 echo "$stamp_src" > "$STAMP"

@@ -12,7 +12,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from saip_mm.registry import RUNNERS  # noqa: E402
-from saip_mm.utils import prepare_launcher, register_all_modules  # noqa: E402
+from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,7 +53,7 @@ def main() -> None:
             cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
                 cfg.test_evaluator, dict) else list(cfg.test_evaluator)
             cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-    prepare_launcher(cfg)
+    prepare_runtime(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.out is not None and args.out.endswith('.json'):

@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from saip_mm.registry import RUNNERS  # noqa: E402
-from saip_mm.utils import prepare_launcher, register_all_modules  # noqa: E402
+from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -110,7 +110,7 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    prepare_launcher(cfg)
+    prepare_runtime(cfg)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
 

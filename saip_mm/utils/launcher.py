@@ -1,9 +1,32 @@
-"""Launcher helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Runtime adaptation shared by ``tools/train.py`` and ``tools/test.py``."""
 import os
+import warnings
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+
+
+def prepare_runtime(cfg: Config) -> None:
+    """Adapt a config to the machine: CPU multi-process launches and AMP without CUDA.
+
+    Args:
+        cfg (Config): The full config; ``cfg.launcher`` must already be set.
+    """
+    fall_back_from_amp(cfg)
+    prepare_launcher(cfg)
+
+
+def fall_back_from_amp(cfg: Config) -> None:
+    """mmengine's ``AmpOptimWrapper`` refuses to run without an accelerator; on such a machine use
+    fp32 ``OptimWrapper`` (with a warning) so that the paper configs still start, e.g. for testing."""
+    wrapper = cfg.get('optim_wrapper', None)
+    if torch.cuda.is_available() or not wrapper or wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    warnings.warn('no CUDA device: AmpOptimWrapper -> OptimWrapper (fp32) for this run')
+    wrapper['type'] = 'OptimWrapper'
+    for key in ('loss_scale', 'dtype', 'use_fsdp'):
+        wrapper.pop(key, None)
 
 
 def prepare_launcher(cfg: Config) -> None:
