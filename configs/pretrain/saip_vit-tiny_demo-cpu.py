@@ -27,3 +27,5 @@ default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)
+custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
+                dict(type='ProgressBarHook')]

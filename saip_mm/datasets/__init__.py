@@ -1,4 +1,5 @@
+from .mixed import MixedPersonDataset
 from .person_crops import PersonCropDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['PersonCropDataset']
+__all__ = ['MixedPersonDataset', 'PersonCropDataset']

@@ -24,11 +24,21 @@ def scan_images(root: str) -> List[str]:
     return sorted(found)
 
 
+def is_truncated(data: bytes) -> bool:
+    """Whether JPEG / PNG bytes lack their end marker (OpenCV decodes such files silently, with the
+    missing part filled in)."""
+    if data[:2] == b'\xff\xd8':
+        return not data.rstrip(b'\x00\r\n ').endswith(b'\xff\xd9')
+    if data[:8] == b'\x89PNG\r\n\x1a\n':
+        return b'IEND' not in data[-64:]
+    return False
+
+
 def read_image(path: str) -> Optional[np.ndarray]:
     """Decode an image (BGR uint8), or None when the file is empty, truncated or not an image."""
     try:
         data = get(path)
-        if not data:
+        if not data or is_truncated(data):
             return None
         img = mmcv.imfrombytes(data, flag='color', backend='cv2')
     except Exception:  # noqa: BLE001 - any decoding failure means "skip this file"
@@ -70,6 +80,7 @@ class PersonCropDataset(BaseDataset):
         self.num_mix = num_mix
         self.background_dir = background_dir
         self.skipped: List[str] = []
+        self._pending: List[str] = []
         self.backgrounds: List[str] = []
         super().__init__(
             ann_file=ann_file, data_root=data_root, pipeline=list(pipeline),
@@ -117,9 +128,11 @@ class PersonCropDataset(BaseDataset):
 
     def _load(self, path: str) -> Optional[np.ndarray]:
         img = read_image(path)
-        if img is None and path not in self.skipped:
-            self.skipped.append(path)
-            warnings.warn(f'skipped unreadable image {path} ({len(self.skipped)} skipped so far)')
+        if img is None:
+            self._pending.append(path)
+            if path not in self.skipped:
+                self.skipped.append(path)
+                warnings.warn(f'skipped unreadable image {path} ({len(self.skipped)} so far)')
         return img
 
     def _random_readable(self) -> Optional[np.ndarray]:
@@ -128,6 +141,24 @@ class PersonCropDataset(BaseDataset):
             if img is not None:
                 return img
         return None
+
+    def __getitem__(self, idx: int) -> Dict:
+        """Like mmengine's, but an unreadable image is replaced by a random readable one and its path
+        travels with the sample (``data_samples.skipped_files``), so that the ``SkippedImagesHook``
+        counts skips made in dataloader worker processes too."""
+        if not self._fully_initialized:
+            self.full_init()
+        self._pending = []
+        for _ in range(self.max_refetch + 1):
+            data = self.prepare_data(idx)
+            if data is not None:
+                if self._pending and 'data_samples' in data:
+                    data['data_samples'].set_metainfo(
+                        dict(skipped_files=sorted(set(self._pending))))
+                return data
+            idx = self._rand_another()
+        raise RuntimeError(f'{self.max_refetch} images in a row could not be read, the last '
+                           f'{self._pending[-1]}; check the dataset at {self.data_root}')
 
     def prepare_data(self, idx: int) -> Optional[Dict]:
         """Load the crop (None when unreadable, so that mmengine fetches another one), the crops to
@@ -141,7 +172,7 @@ class PersonCropDataset(BaseDataset):
                                   (self._random_readable() for _ in range(self.num_mix))
                                   if m is not None]
         if self.backgrounds:
-            bg = read_image(self.backgrounds[np.random.randint(len(self.backgrounds))])
+            bg = self._load(self.backgrounds[np.random.randint(len(self.backgrounds))])
         else:
             bg = self._random_readable()
         results['background'] = bg

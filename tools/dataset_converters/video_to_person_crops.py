@@ -172,9 +172,10 @@ def harvest(args: argparse.Namespace) -> dict:
     return stats
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> dict:
     stats = harvest(parse_args(argv))
     print(json.dumps({k: v for k, v in stats.items() if k != 'videos'}))
+    return stats
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='ExpertEMAHook')]
+custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,3 +1,4 @@
+from .assign_views import AssignViews
 from .box_mask import BoxMaskTarget, area_downsample
 from .copy_paste import CopyPasteCanvas
 from .formatting import PackSAIPInputs
@@ -5,6 +6,6 @@ from .multi_scale import MultiScaleResize
 from .patch_mask import RandomPatchMask, exact_random_mask
 
 __all__ = [
-    'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs', 'RandomPatchMask',
+    'AssignViews', 'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs', 'RandomPatchMask',
     'area_downsample', 'exact_random_mask'
 ]

@@ -22,35 +22,47 @@ class MultiScaleResize(BaseTransform):
     Args:
         scales (Sequence[float]): One scale per view.
         size_divisor (int): Sides become multiples of this. Defaults to 16.
-        nearest_views (Sequence[int]): Indices of views resized with nearest interpolation (the code
-            does this for two views); the others use bicubic. Defaults to none.
+        nearest_views (Sequence[int]): Indices (among the new views) resized with nearest
+            interpolation (the code does this for two views); the others use bicubic.
+        src_view (int, optional): Resize ``results['views'][src_view]`` instead of the anchor.
+        append (bool): Append the new views to ``results['views']`` instead of replacing them.
     """
 
     def __init__(self,
                  scales: Sequence[float] = (0.75, 0.875, 1.125, 1.25),
                  size_divisor: int = 16,
-                 nearest_views: Optional[Sequence[int]] = None) -> None:
+                 nearest_views: Optional[Sequence[int]] = None,
+                 src_view: Optional[int] = None,
+                 append: bool = False) -> None:
         if not scales or any(s <= 0 for s in scales):
             raise ValueError(f'scales must be positive, got {scales}')
         self.scales = tuple(float(s) for s in scales)
         self.size_divisor = size_divisor
         self.nearest_views = set(nearest_views or ())
+        self.src_view = src_view
+        self.append = append
 
     def view_size(self, h: int, w: int, scale: float):
         d = self.size_divisor
         return (max(d, int(round(h * scale / d)) * d), max(d, int(round(w * scale / d)) * d))
 
     def transform(self, results: Dict) -> Dict:
-        img = results['img']
+        anchor = results.get('anchor', results['img'])
+        img = anchor if self.src_view is None else results['views'][self.src_view]
         h, w = img.shape[:2]
         views = []
         for t, s in enumerate(self.scales):
             vh, vw = self.view_size(h, w, s)
             interp = 'nearest' if t in self.nearest_views else 'bicubic'
             views.append(mmcv.imresize(img, (vw, vh), interpolation=interp))
-        results['anchor'] = img
+        scales = np.array(self.scales, dtype=np.float32)
+        if self.append and 'views' in results:
+            views = list(results['views']) + views
+            old = results.get('view_scales', np.ones(len(results['views']), np.float32))
+            scales = np.concatenate([old, scales])
+        results['anchor'] = anchor
         results['views'] = views
-        results['view_scales'] = np.array(self.scales, dtype=np.float32)
+        results['view_scales'] = scales
         return results
 
     def __repr__(self) -> str:

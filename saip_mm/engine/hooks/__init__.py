@@ -1,4 +1,6 @@
 from .expert_ema_hook import ExpertEMAHook
+from .progress_bar_hook import ProgressBarHook
+from .skipped_images_hook import SkippedImagesHook
 from .teacher_temp_hook import TeacherTempWarmupHook
 
-__all__ = ['ExpertEMAHook', 'TeacherTempWarmupHook']
+__all__ = ['ExpertEMAHook', 'ProgressBarHook', 'SkippedImagesHook', 'TeacherTempWarmupHook']

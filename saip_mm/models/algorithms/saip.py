@@ -9,8 +9,8 @@ hands tokens to the three objectives, each a decoder (neck) plus a head that own
 
 Any objective whose config is ``None`` is not built (Table IV ablations are configs).
 """
-import math
-from typing import Dict, List, Optional
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -32,7 +32,8 @@ class SAIP(BaseSelfSupervisor):
         backbone (dict): The student image encoder (``SAIPViT`` or a token adapter).
         csm (dict, optional): ``dict(neck=..., head=..., level='final')``; ``None`` disables CSM.
         csr (dict, optional): ``dict(neck=..., head=..., level='mid', query_encoder='expert',
-            mask_ratio=0.75)``; ``None`` disables CSR.
+            kv='patches', view_index=None, mask_ratio=0.75)``; ``view_index=None`` masks a random
+            view each step, an int always that view; ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid')``; ``None`` disables CSS.
         expert (dict): ``dict(type='CosineEMAExpert', momentum=0.996, end_momentum=1.0)``.
         seed (int): Base seed of the model-side randomness (the CSR view and online masks), which is
@@ -104,6 +105,37 @@ class SAIP(BaseSelfSupervisor):
         return gen
 
     @staticmethod
+    def encode_views(encoder: nn.Module, images: Sequence[Tensor]) -> List[dict]:
+        """Encode several views, one encoder call per distinct image size.
+
+        Views of one size are concatenated along the batch, so that e.g. 8 local crops cost one
+        forward of 8·B images instead of 8 forwards of B (token-wise identical: ViT has no batch
+        statistics).
+
+        Returns:
+            list[dict]: Per view, ``forward_tokens``' output for that view.
+        """
+        groups: Dict[tuple, List[int]] = defaultdict(list)
+        for i, img in enumerate(images):
+            groups[tuple(img.shape[-2:])].append(i)
+        outs: List[Optional[dict]] = [None] * len(images)
+        for idx in groups.values():
+            batch = torch.cat([images[i] for i in idx]) if len(idx) > 1 else images[idx[0]]
+            out = encoder.forward_tokens(batch)
+            sizes = [images[i].shape[0] for i in idx]
+            split = {lvl: [t.split(sizes) for t in out[lvl]] for lvl in LEVELS}
+            for j, i in enumerate(idx):
+                outs[i] = dict(grid=out['grid'], keep=None,
+                               **{lvl: (split[lvl][0][j], split[lvl][1][j]) for lvl in LEVELS})
+        return outs
+
+    @staticmethod
+    def project(projector: nn.Module, tokens: Sequence[Tensor]) -> List[Tensor]:
+        """Apply the CSM projector once to the global tokens of all views (its weight-normalised
+        65536-wide layer is then normalised once per step, not once per view)."""
+        return list(projector(torch.cat(list(tokens))).split([t.shape[0] for t in tokens]))
+
+    @staticmethod
     def _with_global(pair) -> Tensor:
         glob, patches = pair
         return torch.cat([glob[:, None], patches], dim=1)
@@ -125,24 +157,26 @@ class SAIP(BaseSelfSupervisor):
         gen = self._generator()
         anchor, views = inputs['anchor'], list(inputs['views'])
         images = [anchor] + views
-        student = [self.backbone.forward_tokens(img) for img in images]
+        student = self.encode_views(self.backbone, images)
         expert = self.expert.module
         losses: Dict[str, Tensor] = {}
 
         if self.csm_cfg is not None:
             level = self.csm_cfg.get('level', 'final')
             teacher_views = list(self.csm_cfg.get('teacher_views', [0]))
-            s_logits = [self.csm_neck(out[level][0]) for out in student]
+            s_logits = self.project(self.csm_neck, [out[level][0] for out in student])
             with torch.no_grad():
-                t_logits = [
-                    expert.csm_neck(expert.backbone.forward_tokens(images[v])[level][0])
-                    for v in teacher_views
-                ]
+                t_out = self.encode_views(expert.backbone, [images[v] for v in teacher_views])
+                t_logits = self.project(expert.csm_neck, [out[level][0] for out in t_out])
             losses['loss_csm'] = self.csm_head.loss(s_logits, t_logits, teacher_views)
 
         if self.csr_cfg is not None:
             level = self.csr_cfg.get('level', 'mid')
-            t = int(torch.randint(len(views), (1,), generator=gen)) if views else 0
+            t = self.csr_cfg.get('view_index')
+            if t is None:
+                t = int(torch.randint(len(views), (1,), generator=gen)) if views else 0
+            elif views:
+                t = t % len(views)
             target = views[t] if views else anchor
             grid = student[t + 1]['grid'] if views else student[0]['grid']
             masks = inputs.get('view_masks')

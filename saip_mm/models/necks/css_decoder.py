@@ -1,5 +1,6 @@
 """Pixel-level decoder of CSS (paper eq. 3 and appendix A, spec §6)."""
-from typing import Sequence
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -61,13 +62,16 @@ class CSSDecoder(BaseModule):
         x = self.in_norm_kv(canvas).transpose(1, 2).reshape(b, c, int(grid[0]), int(grid[1]))
         return self.mask_branch(x)
 
-    def kernels(self, query: Tensor, canvas: Tensor, grid: Sequence[int]) -> Tensor:
-        """Query tokens ``(B, 1+L, C)`` (global first) and canvas tokens → kernels ``(B, E)``."""
+    def memory(self, canvas: Tensor, grid: Sequence[int]) -> Tensor:
+        """Canvas tokens ``(B, L, C)`` → cross-attention memory ``(B, L, E)`` with 2-D positions."""
+        memory = self.embed_kv(self.in_norm_kv(canvas))
+        return memory + sincos_2d(grid, self.embed_dims).to(memory)[None]
+
+    def kernels(self, query: Tensor, memory: Tensor) -> Tensor:
+        """Query tokens ``(B, 1+L, C)`` (global first) and canvas memory → kernels ``(B, E)``."""
         x = self.embed_q(self.in_norm_q(query))
         for block in self.blocks:
             x = block(x)
-        memory = self.embed_kv(self.in_norm_kv(canvas))
-        memory = memory + sincos_2d(grid, self.embed_dims).to(memory)[None]
         return self.kernel(self.cross(x[:, :1], memory)[:, 0])
 
     def forward(self, queries: Sequence[Tensor], canvas: Tensor, grid: Sequence[int]) -> Tensor:
@@ -82,6 +86,17 @@ class CSSDecoder(BaseModule):
             Tensor: Logits ``(N_views, B, rows, cols)``.
         """
         feats = self.canvas_features(canvas, grid)
-        kernels = torch.stack([self.kernels(q, canvas, grid) for q in queries])
+        memory = self.memory(canvas, grid)
+        b = canvas.shape[0]
+        # queries with the same token count go through the blocks together (one call per length)
+        by_len: Dict[int, List[int]] = defaultdict(list)
+        for i, q in enumerate(queries):
+            by_len[q.shape[1]].append(i)
+        kernels: List[Optional[Tensor]] = [None] * len(queries)
+        for idx in by_len.values():
+            k = self.kernels(torch.cat([queries[i] for i in idx]), memory.repeat(len(idx), 1, 1))
+            for j, i in enumerate(idx):
+                kernels[i] = k[j * b:(j + 1) * b]
+        kernels = torch.stack(kernels)
         logits = torch.einsum('nbe,behw->nbhw', kernels, feats) / self.embed_dims**0.5
         return logits + self.bias

@@ -1,0 +1,162 @@
+# Copyright (c) saip_mm contributors. Licensed under the Apache License 2.0.
+"""Pretraining benchmark: per preset, seconds per training step, images/s, peak memory and GFLOP per
+step (forward + backward, all enabled objectives), plus data-pipeline images/s per worker.
+
+    python tools/analysis/benchmark_pretrain.py [--presets paper official-code demo] [--batch 8 32]
+
+Each (preset, batch) runs in its own process so that its peak memory (max RSS, or max CUDA memory on
+a GPU) is its own. The figures line up with the reference measured for the authors' released model on
+the 2-core CPU (fp32, batch 8, all three objectives): 6.95 s/step, 1.15 img/s, 4.3 GB, 665 GFLOP.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+sys.path.insert(0, ROOT)
+
+PRESETS = {
+    'paper': 'configs/pretrain/saip_vit-tiny_lup1m.py',
+    'official-code': 'configs/pretrain/saip_vit-tiny_lup1m_official-code.py',
+    'demo': 'configs/pretrain/saip_vit-tiny_demo-cpu.py',
+}
+REFERENCE = dict(preset='authors (CPU, 2 threads, fp32)', batch=8, s_per_step=6.95, img_per_s=1.15,
+                 peak_mem_gb=4.3, gflop_per_step=665.0)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--presets', nargs='+', default=list(PRESETS), choices=list(PRESETS))
+    p.add_argument('--batch', nargs='+', type=int, default=[8, 32])
+    p.add_argument('--steps', type=int, default=3, help='timed steps (after one warm-up step)')
+    p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    p.add_argument('--data-samples', type=int, default=32, help='samples for the pipeline timing')
+    p.add_argument('--device', default=None, help='cpu or cuda (default: cuda if available)')
+    p.add_argument('--json', help='also write the rows to this JSON file')
+    p.add_argument('--_one', nargs=2, metavar=('PRESET', 'BATCH'), help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def build(preset: str, batch: int, device: str):
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import DATASETS, MODELS
+    from saip_mm.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, PRESETS[preset]))
+    ds_cfg = cfg.train_dataloader.dataset
+    # every preset reads the embedded demo crops here, so only the model and pipeline differ
+    ds_cfg.data_root = osp.join(ROOT, 'demo/persons')
+    ds_cfg.ann_file = 'list.txt'
+    ds_cfg.background_dir = 'backgrounds'
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        dataset = DATASETS.build(ds_cfg)
+        model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    batch_data = pseudo_collate([dataset[i % len(dataset)] for i in range(batch)])
+    return dataset, model, batch_data, torch
+
+
+def count_gflop(model, batch_data, optim) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model.train_step(batch_data, optim)
+    return counter.get_total_flops() / 1e9
+
+
+def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
+    import numpy as np
+    np.random.seed(0)
+    device = args.device or ('cuda' if _cuda() else 'cpu')
+    dataset, model, data, torch = build(preset, batch, device)
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    from mmengine.optim import build_optim_wrapper
+    optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-4)))
+    model.train()
+    model.train_step(data, optim)  # warm-up
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        model.train_step(data, optim)
+        model.update_expert()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    step = (time.perf_counter() - t0) / args.steps
+    if device == 'cuda':
+        peak = torch.cuda.max_memory_allocated() / 1e9
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    gflop = count_gflop(model, data, optim)
+    # data pipeline: one worker = the loading process itself
+    t0 = time.perf_counter()
+    for i in range(args.data_samples):
+        dataset[i % len(dataset)]
+    data_ips = args.data_samples / (time.perf_counter() - t0)
+    params = sum(p.numel() for p in model.backbone.parameters()) / 1e6
+    return dict(preset=preset, batch=batch, device=device, s_per_step=step, img_per_s=batch / step,
+                peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
+                backbone_mparams=params)
+
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+def fmt(row: Dict) -> str:
+    data = row.get('data_img_per_s_per_worker')
+    return (f"| {row['preset']:<30} | {row['batch']:>5} | {row['s_per_step']:>7.2f} | "
+            f"{row['img_per_s']:>6.2f} | {row['peak_mem_gb']:>6.2f} | {row['gflop_per_step']:>7.0f} | "
+            + (f'{data:>9.1f} |' if data is not None else '        - |'))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    if args._one:
+        print('ROW ' + json.dumps(run_one(args._one[0], int(args._one[1]), args)))
+        return
+    rows = [dict(REFERENCE)]
+    print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    print(fmt(rows[0]), flush=True)
+    for preset in args.presets:
+        for batch in args.batch:
+            cmd = [sys.executable, __file__, '--_one', preset, str(batch), '--steps', str(args.steps),
+                   '--threads', str(args.threads), '--data-samples', str(args.data_samples)]
+            if args.device:
+                cmd += ['--device', args.device]
+            env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+            line = [x for x in out.stdout.splitlines() if x.startswith('ROW ')]
+            if out.returncode or not line:
+                print(f'| {preset} | {batch} | failed: {out.stderr.strip().splitlines()[-1:]} |')
+                continue
+            row = json.loads(line[0][4:])
+            rows.append(row)
+            print(fmt(row), flush=True)
+    ours = [r for r in rows[1:] if r['batch'] == REFERENCE['batch']]
+    for r in ours:
+        print(f"{r['preset']} vs authors at batch {r['batch']}: "
+              f"{REFERENCE['s_per_step'] / r['s_per_step']:.2f}x faster per step, "
+              f"{r['gflop_per_step'] / REFERENCE['gflop_per_step']:.2f}x the FLOPs, "
+              f"{r['peak_mem_gb'] / REFERENCE['peak_mem_gb']:.2f}x the memory")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
