@@ -151,3 +151,33 @@ def test_video_harvester_finds_people_without_duplicates(tmp_path):
         hashes.add(img.tobytes())
     assert len(hashes) == len(crops)  # no exact duplicates
     assert np.mean(np.array(scores) > 0) >= 0.8, scores
+
+
+def test_mhp_and_fashionpedia_formats(tmp_path):
+    """MHP v2 per-person mask files and Fashionpedia apparel boxes (one person = their union)."""
+    coco = _coco()
+    im = coco['images'][2]
+    anns = [a for a in coco['annotations'] if a['image_id'] == im['id']]
+    stem = osp.splitext(im['file_name'])[0]
+    mhp = tmp_path / 'parsing_annos'
+    mhp.mkdir()
+    for k, a in enumerate(anns):
+        mask = np.zeros((im['height'], im['width']), np.uint8)
+        x, y, w, h = (int(round(v)) for v in a['bbox'])
+        mask[y:y + h, x:x + w] = 3  # any part label
+        cv2.imwrite(str(mhp / f'{stem}_{len(anns):02d}_{k + 1:02d}.png'), mask)
+    fashion = dict(images=[im], categories=[dict(id=7, name='shirt'), dict(id=9, name='pants')],
+                   annotations=[dict(id=1, image_id=im['id'], category_id=7, bbox=[100, 50, 60, 80]),
+                                dict(id=2, image_id=im['id'], category_id=9, bbox=[110, 120, 50, 100])])
+    (tmp_path / 'fashion.json').write_text(json.dumps(fashion))
+    out = tmp_path / 'hp'
+    result = build_hp_crops.main([
+        '--out-dir', str(out), '--workers', '1', '--pad', '0', '--ext', 'png',
+        '--source', 'mhp', 'mhp', str(mhp), osp.join(SAMPLES, 'coco'),
+        '--source', 'fp', 'fashionpedia', str(tmp_path / 'fashion.json'), osp.join(SAMPLES, 'coco')])
+    rounded = [[int(round(v)) for v in a['bbox']] for a in anns]
+    assert result['sources']['mhp']['crops'] == len(_expected(rounded))
+    assert result['sources']['fp']['crops'] == 1
+    img = cv2.imread(osp.join(SAMPLES, 'coco', im['file_name']))
+    union = cv2.imread(str(out / 'crops' / 'fp' / f'{stem}_000.png'))
+    assert np.array_equal(union, img[50:220, 100:160])

@@ -113,3 +113,17 @@ def test_runner_logs_two_skipped_images(tree, root, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert '2 unreadable image(s) skipped' in log, log[-3000:]
+
+
+def test_browse_dataset_writes_grid(root, tmp_path):
+    sys.path.insert(0, osp.join(root, 'tools', 'analysis'))
+    import cv2
+    from browse_dataset import main as browse
+    out = str(tmp_path / 'grid.png')
+    browse([osp.join(root, 'configs/pretrain/saip_vit-tiny_demo-cpu.py'), '--out', out,
+            '--num', '2', '--height', '128', '--cfg-options',
+            f'train_dataloader.dataset.data_root={osp.join(root, "demo/persons")}'])
+    grid = cv2.imread(out)
+    # 2 rows of 128 px (+4 px separators); anchor, 2 views, canvas, target, masked view side by side
+    assert grid.shape[0] == 2 * (128 + 4)
+    assert grid.shape[1] > 6 * 60

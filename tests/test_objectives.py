@@ -120,3 +120,31 @@ def test_css_decoder_and_head():
     good = (target * 20 - 10)[None].expand(2, -1, -1, -1)
     assert float(bce.loss(good, target)) < 1e-3 < float(bce.loss(-good, target))
     assert float(mse.loss(good, target)) < 1e-6
+
+
+def test_decoder_row_subsets_equal_full_outputs():
+    """Computing only the needed rows in a last block (CSS: the global token; CSR: masked patches)
+    gives exactly those rows of the full computation."""
+    from saip_mm.models.heads.csr_head import masked_indices
+    from saip_mm.models.utils.attention_blocks import DecoderBlock
+    torch.manual_seed(0)
+    block = DecoderBlock(32, 4, cross=True).eval()
+    x, mem = torch.randn(2, 10, 32), torch.randn(2, 6, 32)
+    rows = torch.tensor([[1, 4, 7], [0, 2, 9]])
+    full = block(x, mem)
+    part = block(x, mem, rows=rows)
+    assert torch.allclose(part, torch.gather(full, 1, rows[..., None].expand(-1, -1, 32)), atol=1e-5)
+
+    for layout in ('cross', 'self'):
+        dec = CSRDecoder(in_channels=16, embed_dims=32, depth=2, num_heads=4, layout=layout).eval()
+        keep = torch.tensor([[0, 3], [1, 2]])
+        mask = torch.ones(2, 8, dtype=torch.bool).scatter(1, keep, False)
+        args = (torch.randn(2, 2, 16), keep, (4, 2), torch.randn(2, 5, 16))
+        full, part = dec(*args), dec(*args, predict=masked_indices(mask))
+        idx = masked_indices(mask)
+        assert part.shape == (2, 6, 768)
+        assert torch.allclose(part, torch.gather(full, 1, idx[..., None].expand(-1, -1, 768)),
+                              atol=1e-5)
+        head = CSRHead(norm_pix=True)
+        imgs = torch.randn(2, 3, 64, 32)
+        assert torch.allclose(head.loss(part, imgs, mask), head.loss(full, imgs, mask), atol=1e-6)

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 from ..backbones.saip_vit import random_patch_mask
+from ..heads.csr_head import masked_indices
 
 LEVELS = ('final', 'mid')
 
@@ -192,7 +193,7 @@ class SAIP(BaseSelfSupervisor):
                 q = self.backbone.forward_tokens(target, mask=mask)
             kv_source = self.csr_cfg.get('kv', 'patches')
             kv = student[0][level][1] if kv_source == 'patches' else student[0][level][0][:, None]
-            pred = self.csr_neck(q[level][1], q['keep'], grid, kv)
+            pred = self.csr_neck(q[level][1], q['keep'], grid, kv, predict=masked_indices(mask))
             losses['loss_csr'] = self.csr_head.loss(pred, target, mask)
 
         if self.css_cfg is not None:

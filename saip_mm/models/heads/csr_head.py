@@ -1,11 +1,18 @@
 """Cross-scale reconstruction loss (paper eq. 2, spec §5): MSE on the masked patches."""
 from typing import List
 
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+from ..backbones.saip_vit import keep_indices
 from ..utils.pos_embed import patchify
+
+
+def masked_indices(mask: Tensor) -> Tensor:
+    """Indices ``(B, L_masked)`` of the masked patches, ascending (equal counts per row)."""
+    return keep_indices(~mask)
 
 
 @MODELS.register_module()
@@ -37,11 +44,17 @@ class CSRHead(BaseModule):
         """MSE over the masked patches.
 
         Args:
-            pred (Tensor): Predictions ``(B, L, p*p*3)``.
+            pred (Tensor): Predictions for all patches ``(B, L, p*p*3)``, or for the masked patches
+                only ``(B, L_masked, p*p*3)`` in ascending patch order.
             images (Tensor): The masked view's (unmasked) images ``(B, 3, H, W)``.
             mask (Tensor): Boolean ``(B, L)``, True = masked.
         """
-        per_patch = ((pred - self.target(images))**2).mean(dim=-1)
+        target = self.target(images)
+        if pred.shape[1] != target.shape[1]:
+            idx = masked_indices(mask)
+            target = torch.gather(target, 1, idx[..., None].expand(-1, -1, target.shape[-1]))
+            return self.loss_weight * ((pred - target)**2).mean()
+        per_patch = ((pred - target)**2).mean(dim=-1)
         mask = mask.to(per_patch.dtype)
         return self.loss_weight * (per_patch * mask).sum() / mask.sum().clamp(min=1)
 

@@ -1,5 +1,5 @@
 """Pixel-level decoder of CSR (paper eq. 2 and appendix A, spec §5)."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -61,17 +61,21 @@ class CSRDecoder(BaseModule):
         super().init_weights()
         nn.init.normal_(self.mask_token, std=0.02)
 
-    def forward(self, visible: Tensor, keep: Tensor, grid: Sequence[int], anchor: Tensor) -> Tensor:
-        """Predict every patch of the masked view.
+    def forward(self, visible: Tensor, keep: Tensor, grid: Sequence[int], anchor: Tensor,
+                predict: Optional[Tensor] = None) -> Tensor:
+        """Predict the patches of the masked view.
 
         Args:
             visible (Tensor): Encoder tokens of the visible patches ``(B, L_vis, C)``.
             keep (Tensor): Their indices in the full grid ``(B, L_vis)``.
             grid (tuple): (rows, cols) of the masked view.
             anchor (Tensor): Anchor tokens ``(B, L0, C)`` (keys/values).
+            predict (Tensor, optional): Indices ``(B, R)`` of the patches to predict (the masked
+                ones: the loss needs no others). The last block and the prediction layer then run
+                for those rows only. Default: all patches.
 
         Returns:
-            Tensor: Pixel predictions ``(B, rows*cols, p*p*3)``.
+            Tensor: Pixel predictions ``(B, R or rows*cols, p*p*3)``.
         """
         b = visible.shape[0]
         num = int(grid[0]) * int(grid[1])
@@ -81,12 +85,14 @@ class CSRDecoder(BaseModule):
         x = x + sincos_2d(grid, self.embed_dims).to(x)[None]
         memory = self.embed_kv(self.in_norm_kv(anchor))
         if self.layout == 'cross':
-            for block in self.blocks:
+            for block in self.blocks[:-1]:
                 x = block(x, memory)
-        else:
-            n_mem = memory.shape[1]
-            x = torch.cat([memory, x], dim=1)
-            for block in self.blocks:
-                x = block(x)
-            x = x[:, n_mem:]
-        return self.pred(self.norm(x))
+            last = self.blocks[-1]
+            return self.pred(self.norm(last(x, memory, rows=predict)))
+        n_mem = memory.shape[1]
+        x = torch.cat([memory, x], dim=1)
+        for block in self.blocks[:-1]:
+            x = block(x)
+        if predict is None:
+            predict = torch.arange(num, device=x.device).expand(b, -1)
+        return self.pred(self.norm(self.blocks[-1](x, rows=predict + n_mem)))

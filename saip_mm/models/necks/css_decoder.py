@@ -70,8 +70,12 @@ class CSSDecoder(BaseModule):
     def kernels(self, query: Tensor, memory: Tensor) -> Tensor:
         """Query tokens ``(B, 1+L, C)`` (global first) and canvas memory → kernels ``(B, E)``."""
         x = self.embed_q(self.in_norm_q(query))
-        for block in self.blocks:
+        for block in self.blocks[:-1]:
             x = block(x)
+        if len(self.blocks):
+            # only the global token is used: the last block computes that row alone
+            first = torch.zeros(x.shape[0], 1, dtype=torch.long, device=x.device)
+            x = self.blocks[-1](x, rows=first)
         return self.kernel(self.cross(x[:, :1], memory)[:, 0])
 
     def forward(self, queries: Sequence[Tensor], canvas: Tensor, grid: Sequence[int]) -> Tensor:

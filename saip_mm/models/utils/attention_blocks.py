@@ -1,6 +1,7 @@
 """Pre-norm transformer blocks shared by the CSR and CSS decoders."""
 from typing import Optional
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
@@ -35,10 +36,23 @@ class DecoderBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.ffn = FFN(dim, mlp_ratio)
 
-    def forward(self, x: Tensor, memory: Optional[Tensor] = None) -> Tensor:
-        """Update query tokens ``x (B, Lq, D)``, attending to ``memory (B, Lk, D)`` when cross."""
+    def forward(self, x: Tensor, memory: Optional[Tensor] = None,
+                rows: Optional[Tensor] = None) -> Tensor:
+        """Update query tokens ``x (B, Lq, D)``, attending to ``memory (B, Lk, D)`` when cross.
+
+        Args:
+            rows (Tensor, optional): Indices ``(B, R)`` of the only tokens whose output is needed
+                (e.g. in a last block). They still attend to all tokens, but attention outputs,
+                cross-attention and FFN are computed for them alone; the result is ``(B, R, D)``
+                and equals those rows of the full output.
+        """
         h = self.norm1(x)
-        x = x + self.self_attn(h, h, h, need_weights=False)[0]
+        if rows is not None:
+            x = torch.gather(x, 1, rows[..., None].expand(-1, -1, x.shape[-1]))
+            q = torch.gather(h, 1, rows[..., None].expand(-1, -1, h.shape[-1]))
+        else:
+            q = h
+        x = x + self.self_attn(q, h, h, need_weights=False)[0]
         if self.cross:
             if memory is None:
                 raise ValueError('a cross-attention block needs memory tokens')
