@@ -33,22 +33,42 @@ def test_dist_train_two_gloo_processes(root, tmp_path):
     assert (work / 'iter_2.pth').exists()
 
 
-def test_paper_config_starts_on_a_data_folder(root, tmp_path, demo_root):
-    """The paper config (data_root data/LUP1M) starts with the Runner when the folder exists."""
+def test_paper_config_dist_train_8_on_a_data_folder(root, tmp_path, demo_root):
+    """`tools/dist_train.sh configs/pretrain/saip_vit-tiny_lup1m.py 8` starts on a machine that has
+    data/LUP1M (a tiny copy here): 8 gloo processes, one epoch, smaller heads via --cfg-options."""
     data = tmp_path / 'data' / 'LUP1M'
     shutil.copytree(osp.join(demo_root, 'crops'), data / 'crops')
     out = subprocess.run(
-        [sys.executable, 'tools/train.py', 'configs/pretrain/saip_vit-tiny_lup1m.py', '--work-dir',
+        ['bash', 'tools/dist_train.sh', 'configs/pretrain/saip_vit-tiny_lup1m.py', '8', '--work-dir',
          str(tmp_path / 'work'), '--cfg-options', f'train_dataloader.dataset.data_root={data}',
          'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-         'train_dataloader.persistent_workers=False',
+         'train_dataloader.persistent_workers=False', 'train_dataloader.dataset.num_samples=16',
          'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
          'model.csm.neck.out_channels=1024', 'model.csm.head.out_channels=1024',
-         'model.csr.neck.depth=1', 'model.css.neck.depth=1',
-         'train_dataloader.dataset.num_samples=4'],
-        cwd=root, env=_env(root), capture_output=True, text=True, timeout=900)
+         'model.csr.neck.depth=1', 'model.css.neck.depth=1'],
+        cwd=root, env=dict(_env(root), PORT='29591'), capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-4000:]
+    log = out.stdout + out.stderr
+    assert 'GPU number: 8' in log and 'Epoch(train) [1][1/1]' in log
+    assert 'AmpOptimWrapper -> OptimWrapper' in log  # the paper config asks for AMP
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
+
+
+def test_regular_wheel_carries_mim_files(root, tmp_path):
+    """A regular (non-editable) build puts configs/ and tools/ under saip_mm/.mim/ in the wheel."""
+    import zipfile
+    src = tmp_path / 'src'
+    shutil.copytree(root, src, ignore=shutil.ignore_patterns(
+        '.venv', 'work_dirs', '.git', '*.egg-info', '.mim', '__pycache__', 'build', 'data', 'demo'))
+    out = subprocess.run([sys.executable, '-m', 'pip', '--isolated', 'wheel', '--no-deps',
+                          '--no-build-isolation', '-w', str(tmp_path / 'dist'), str(src)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    wheel = next((tmp_path / 'dist').glob('saip_mm-*.whl'))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert 'saip_mm/.mim/configs/pretrain/saip_vit-tiny_lup1m.py' in names
+    assert 'saip_mm/.mim/tools/train.py' in names
+    assert 'saip_mm/models/algorithms/saip.py' in names
 
 
 def test_mim_finds_configs_and_tools(root, tmp_path):
@@ -102,3 +122,59 @@ def test_export_backbone(root, tmp_path):
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, tmp_path / 'bad.pth')
     with pytest.raises(KeyError, match='no tensors with prefix "backbone."'):
         export([str(tmp_path / 'bad.pth'), str(tmp_path / 'x.pth')])
+
+
+TEST_CFG = '''
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['saip_mm.models'], allow_failed_imports=False)
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='saip_mm.SAIPViT', arch=dict(embed_dims=48, num_layers=2, num_heads=3,
+                  feedforward_channels=96), mid_index=1, img_size=(128, 64), out_type='cls_token'),
+    head=dict(type='LinearClsHead', num_classes=2, in_channels=48,
+              loss=dict(type='CrossEntropyLoss'), topk=(1, )))
+data_preprocessor = dict(num_classes=2, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                         to_rgb=True)
+test_dataloader = dict(
+    batch_size=2, num_workers=0,
+    dataset=dict(type='CustomDataset', data_root='{root}', pipeline=[
+        dict(type='LoadImageFromFile'), dict(type='Resize', scale=(64, 128)),
+        dict(type='PackInputs')]),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+test_evaluator = dict(type='Accuracy', topk=(1, ))
+test_cfg = dict()
+'''
+
+
+def test_test_py_and_dist_test_evaluate_a_checkpoint(root, tmp_path, demo_root):
+    """tools/test.py and tools/dist_test.sh (2 gloo processes) evaluate a real classifier checkpoint
+    on a folder of real crops with mmpretrain's Accuracy."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    data = tmp_path / 'cls'
+    crops = sorted(os.listdir(osp.join(demo_root, 'crops')))[:8]
+    for i, name in enumerate(crops):
+        (data / 'ab'[i % 2]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(osp.join(demo_root, 'crops', name), data / 'ab'[i % 2] / name)
+    cfg_path = tmp_path / 'cls_cfg.py'
+    cfg_path.write_text(TEST_CFG.replace('{root}', str(data)))
+    cfg = Config.fromfile(str(cfg_path))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        import saip_mm.models  # noqa: F401
+        model = MODELS.build(cfg.model)
+    ckpt = tmp_path / 'cls.pth'
+    torch.save(dict(meta=dict(), state_dict=model.state_dict()), ckpt)
+    out = subprocess.run([sys.executable, 'tools/test.py', str(cfg_path), str(ckpt), '--work-dir',
+                          str(tmp_path / 'w1'), '--out', str(tmp_path / 'm.json')],
+                         cwd=root, env=_env(root), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    import json
+    metrics = json.loads((tmp_path / 'm.json').read_text())
+    assert 0 <= metrics['accuracy/top1'] <= 100
+    out = subprocess.run(['bash', 'tools/dist_test.sh', str(cfg_path), str(ckpt), '2', '--work-dir',
+                          str(tmp_path / 'w2')], cwd=root, env=dict(_env(root), PORT='29593'),
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    assert 'GPU number: 2' in log and f"accuracy/top1: {metrics['accuracy/top1']:.4f}" in log

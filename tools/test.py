@@ -2,17 +2,15 @@
 """Evaluate a checkpoint with mmengine's Runner (``--work-dir``, ``--out``, ``--cfg-options``,
 ``--launcher``)."""
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-from saip_mm.registry import RUNNERS  # noqa: E402
 from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
+from saip_mm.utils.cli import add_common_args, build_runner, default_work_dir, parse  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -21,19 +19,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dump the metrics (.json) or predictions (.pkl) to this file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy format)')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse(parser)
 
 
 def main() -> None:
@@ -43,10 +30,7 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.out is not None:
         if args.out.endswith('.pkl'):
@@ -54,7 +38,7 @@ def main() -> None:
                 cfg.test_evaluator, dict) else list(cfg.test_evaluator)
             cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
     prepare_runtime(cfg)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     metrics = runner.test()
     if args.out is not None and args.out.endswith('.json'):
         import json

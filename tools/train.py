@@ -5,17 +5,15 @@ Flags follow the OpenMMLab 2.x tools: ``--work-dir``, ``--resume [path]``, ``--a
 ``--auto-scale-lr``, ``--no-validate``, ``--cfg-options``, ``--launcher``.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-from saip_mm.registry import RUNNERS  # noqa: E402
 from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
+from saip_mm.utils.cli import add_common_args, build_runner, default_work_dir, parse  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,21 +35,8 @@ def parse_args() -> argparse.Namespace:
         '--no-pin-memory', action='store_true', help='do not pin memory in the dataloaders')
     parser.add_argument(
         '--no-persistent-workers', action='store_true', help='no persistent dataloader workers')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy format); lists as key="[a,b]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse(parser)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -63,11 +48,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     cfg.launcher = args.launcher
 
-    # work_dir: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    default_work_dir(cfg, args.config, args.work_dir)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -111,7 +92,7 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     prepare_runtime(cfg)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 
