@@ -33,7 +33,8 @@ LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['saip_mm.engine'])
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['saip_mm.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE)
+DATA_SAMPLERS = Registry(
+    'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE, locations=['saip_mm.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=['saip_mm.datasets.transforms'])
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['saip_mm.models'])

@@ -127,3 +127,20 @@ def test_browse_dataset_writes_grid(root, tmp_path):
     # 2 rows of 128 px (+4 px separators); anchor, 2 views, canvas, target, masked view side by side
     assert grid.shape[0] == 2 * (128 + 4)
     assert grid.shape[1] > 6 * 60
+
+
+def test_weighted_sampler_follows_list_weights(tmp_path, demo_root):
+    from saip_mm.datasets import WeightedPersonSampler
+    root = tmp_path / 'persons'
+    root.mkdir()
+    for i, src in enumerate(_crops(demo_root, 3)):
+        shutil.copy(src, root / f'p{i}.jpg')
+    (root / 'list.txt').write_text('p0.jpg 6\np1.jpg 3\np2.jpg 1\n')
+    ds = _build(data_root=str(root), ann_file='list.txt')
+    sampler = WeightedPersonSampler(ds, seed=0, num_samples=20000)
+    freq = np.bincount(list(sampler), minlength=3) / 20000
+    assert np.allclose(freq, [0.6, 0.3, 0.1], atol=0.02)
+    again = list(WeightedPersonSampler(ds, seed=0, num_samples=50))
+    assert again == list(WeightedPersonSampler(ds, seed=0, num_samples=50))
+    sampler.set_epoch(1)
+    assert list(sampler)[:50] != list(WeightedPersonSampler(ds, seed=0, num_samples=20000))[:50]

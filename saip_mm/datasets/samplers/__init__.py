@@ -1,0 +1,3 @@
+from .weighted_sampler import WeightedPersonSampler
+
+__all__ = ['WeightedPersonSampler']

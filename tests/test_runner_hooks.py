@@ -1,0 +1,55 @@
+"""Hooks under a real mmengine Runner: τt warm-up, and a non-finite loss that stops a run while the
+last good checkpoint stays loadable."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from saip_mm.registry import HOOKS
+
+
+@HOOKS.register_module(force=True)
+class _PoisonCSRAt(Hook):
+    """Fault injection for the test: make the CSR prediction NaN from iteration ``at`` on."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == self.at:
+            with torch.no_grad():
+                runner.model.csr_neck.pred.bias.fill_(float('nan'))
+
+
+def _cfg(root, work_dir, iters, hooks):
+    cfg = Config.fromfile(osp.join(root, 'configs/pretrain/saip_vit-tiny_demo-cpu.py'))
+    cfg.work_dir = str(work_dir)
+    cfg.train_dataloader.dataset.data_root = osp.join(root, 'demo/persons')
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = iters
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.custom_hooks = [dict(type='ExpertEMAHook')] + hooks
+    return cfg
+
+
+def test_teacher_temperature_warmup(root, tmp_path):
+    runner = Runner.from_cfg(_cfg(root, tmp_path, 3, [
+        dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_iters=4)]))
+    runner.train()
+    # the last iteration (index 2) ran with 0.04 + 0.03 * 2/4
+    assert runner.model.csm_head.teacher_temp == pytest.approx(0.055)
+
+
+def test_non_finite_loss_keeps_last_good_checkpoint(root, tmp_path):
+    runner = Runner.from_cfg(_cfg(root, tmp_path, 6, [dict(type='_PoisonCSRAt', at=3)]))
+    with pytest.raises(FloatingPointError, match='loss_csr is not finite'):
+        runner.train()
+    assert osp.exists(tmp_path / 'iter_2.pth') and not osp.exists(tmp_path / 'iter_4.pth')
+    ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')
+    bias = ckpt['state_dict']['csr_neck.pred.bias']
+    assert torch.isfinite(bias).all() and ckpt['meta']['iter'] == 2
