@@ -65,12 +65,18 @@ def test_truncated_jpeg_is_unreadable(tmp_path, demo_root):
     assert read_image(str(tmp_path / 'full.jpg')).shape == (128, 64, 3)
 
 
-def test_list_file_missing_entries_are_named(tmp_path, demo_root):
+def _list_folder(tmp_path, demo_root, listing):
+    """3 real crops p0..p2.jpg and a list file with the given text."""
     root = tmp_path / 'persons'
-    root.mkdir()
+    root.mkdir(exist_ok=True)
     for i, src in enumerate(_crops(demo_root, 3)):
         shutil.copy(src, root / f'p{i}.jpg')
-    (root / 'list.txt').write_text('p0.jpg 2.0\np1.jpg\nnope/missing.jpg\np2.jpg 0.5\n')
+    (root / 'list.txt').write_text(listing)
+    return root
+
+
+def test_list_file_missing_entries_are_named(tmp_path, demo_root):
+    root = _list_folder(tmp_path, demo_root, 'p0.jpg 2.0\np1.jpg\nnope/missing.jpg\np2.jpg 0.5\n')
     with pytest.raises(FileNotFoundError, match=r'nope/missing.jpg \(line 3\)'):
         _build(data_root=str(root), ann_file='list.txt')
     (root / 'list.txt').write_text('p0.jpg 2.0\np1.jpg\np2.jpg 0.5\n')
@@ -131,11 +137,7 @@ def test_browse_dataset_writes_grid(root, tmp_path):
 
 def test_weighted_sampler_follows_list_weights(tmp_path, demo_root):
     from saip_mm.datasets import WeightedPersonSampler
-    root = tmp_path / 'persons'
-    root.mkdir()
-    for i, src in enumerate(_crops(demo_root, 3)):
-        shutil.copy(src, root / f'p{i}.jpg')
-    (root / 'list.txt').write_text('p0.jpg 6\np1.jpg 3\np2.jpg 1\n')
+    root = _list_folder(tmp_path, demo_root, 'p0.jpg 6\np1.jpg 3\np2.jpg 1\n')
     ds = _build(data_root=str(root), ann_file='list.txt')
     sampler = WeightedPersonSampler(ds, seed=0, num_samples=20000)
     freq = np.bincount(list(sampler), minlength=3) / 20000

@@ -48,7 +48,6 @@ def masked_view(img: np.ndarray, mask: np.ndarray, patch: int = 16) -> np.ndarra
 
 
 def render_row(sample: dict, height: int) -> np.ndarray:
-    import torch
     inputs, meta = sample['inputs'], sample['data_samples']
     tiles = [inputs['anchor']] + list(inputs.get('views', []))
     panels = [fit(to_bgr(t), height) for t in tiles]
@@ -67,13 +66,10 @@ def render_row(sample: dict, height: int) -> np.ndarray:
     if masks:
         view = inputs['views'][-1]
         panels.append(fit(masked_view(to_bgr(view), masks[-1].numpy()), height))
-    elif inputs.get('views') is None or not len(inputs.get('views', [])):
-        pass
     sep = np.full((height, 4, 3), 255, np.uint8)
     row = []
     for p in panels:
         row += [p, sep]
-    del torch
     return np.concatenate(row[:-1], axis=1)
 
 
