@@ -44,3 +44,24 @@ def background_image(demo_root):
     import mmcv
     bg_dir = osp.join(demo_root, 'backgrounds')
     return mmcv.imread(osp.join(bg_dir, sorted(os.listdir(bg_dir))[0]))
+
+
+@pytest.fixture(scope='session')
+def saip_backbone(tmp_path_factory):
+    """A backbone exported by tools/model_converters/saip2backbone.py from a SAIP checkpoint (randomly
+    initialised SAIP, saved as the Runner saves), and the SAIP state dict it came from."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import MODELS
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
+    from saip2backbone import main as export
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/pretrain/saip_vit-tiny_demo-cpu.py'))
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    out = tmp_path_factory.mktemp('saip')
+    torch.save(dict(meta=dict(iter=0), state_dict=model.state_dict()), out / 'saip.pth')
+    export([str(out / 'saip.pth'), str(out / 'backbone.pth')])
+    return str(out / 'backbone.pth'), model.backbone.state_dict()

@@ -61,6 +61,27 @@ class SAIPViT(VisionTransformer):
             raise ValueError(f'mid_index {mid_index} is outside the {self.num_layers} blocks')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
 
+    def init_weights(self) -> None:
+        """Initialise, or with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` load the
+        checkpoint strictly: every backbone tensor must be in it (a class token this model does not
+        use may be), else a ``KeyError`` lists the missing keys. The position embedding is resized
+        in 2-D from the checkpoint's grid."""
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            super().init_weights()
+            return
+        from mmengine.runner.checkpoint import CheckpointLoader
+        ckpt = CheckpointLoader.load_checkpoint(cfg['checkpoint'], map_location='cpu')
+        state = ckpt.get('state_dict', ckpt)
+        prefix = cfg.get('prefix', '')
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        result = self.load_state_dict(state, strict=False)
+        if result.missing_keys:
+            raise KeyError(f'{cfg["checkpoint"]} lacks {len(result.missing_keys)} backbone tensor(s) '
+                           f'under prefix {prefix!r}: {", ".join(result.missing_keys[:12])}'
+                           + (' ...' if len(result.missing_keys) > 12 else ''))
+        self._is_init = True
+
     def train(self, mode: bool = True) -> 'SAIPViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""
         super().train(mode)
@@ -88,13 +109,21 @@ class SAIPViT(VisionTransformer):
         if name not in state_dict:
             return
         ckpt = state_dict[name]
-        if not self.with_cls_token and ckpt.shape[1] == self.pos_embed.shape[1] + 1:
-            ckpt = ckpt[:, 1:]
-        if ckpt.shape != self.pos_embed.shape:
-            src = self._source_grid(ckpt.shape[1] - self.num_extra_tokens)
-            ckpt = resize_pos_embed(ckpt, src, self.patch_resolution, self.interpolate_mode,
-                                    self.num_extra_tokens)
-        state_dict[name] = ckpt
+        ckpt_extra = self.num_extra_tokens
+        if not self.with_cls_token and self._fits_grid(ckpt.shape[1] - 1):
+            ckpt_extra = 1  # a SAIP checkpoint carries the class token; this model has none
+        ckpt_cls, ckpt = ckpt[:, :ckpt_extra], ckpt[:, ckpt_extra:]
+        if ckpt.shape[1] != self.pos_embed.shape[1] - self.num_extra_tokens:
+            src = self._source_grid(ckpt.shape[1])
+            ckpt = resize_pos_embed(ckpt, src, self.patch_resolution, self.interpolate_mode, 0)
+        state_dict[name] = torch.cat([ckpt_cls[:, :self.num_extra_tokens], ckpt], dim=1)
+
+    def _fits_grid(self, num_tokens: int) -> bool:
+        try:
+            self._source_grid(num_tokens)
+        except ValueError:
+            return False
+        return True
 
     # ------------------------------------------------------------------ forward
     def grid_pos_embed(self, grid: Sequence[int]) -> Tensor:
