@@ -138,7 +138,7 @@ def test_video_harvester_finds_people_without_duplicates(tmp_path):
                                         '--min-score', '1.0'])
     lines = (tmp_path / 'list.txt').read_text().split('\n')
     crops = [line.split()[0] for line in lines if line.strip()]
-    assert len(crops) >= 10
+    assert len(crops) >= 10 and stats['crops'] == len(crops)
     hog = cv2.HOGDescriptor()
     hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
     scores, hashes = [], set()

@@ -1,6 +1,5 @@
 import math
 import os
-import os.path as osp
 import subprocess
 import sys
 
@@ -50,7 +49,6 @@ head = CSMHead(out_channels=4, center_momentum=0.5)
 torch.manual_seed(rank)
 logits = torch.randn(3 + rank, 4) * (rank + 1)
 head.update_center(logits)
-gathered = [torch.zeros(5 + 1, 4) for _ in range(2)]
 all_logits = [None, None]
 dist.all_gather_object(all_logits, logits)
 expected = 0.5 * torch.cat(all_logits).mean(0, keepdim=True)

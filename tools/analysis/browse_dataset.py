@@ -39,7 +39,7 @@ def fit(img: np.ndarray, height: int) -> np.ndarray:
 
 
 def masked_view(img: np.ndarray, mask: np.ndarray, patch: int = 16) -> np.ndarray:
-    rows, cols = img.shape[0] // patch, img.shape[1] // patch
+    cols = img.shape[1] // patch
     out = img.copy()
     for k in np.nonzero(mask.reshape(-1))[0]:
         r, c = divmod(int(k), cols)

@@ -1,5 +1,5 @@
 """Copy-paste synthesis of a multi-person canvas (paper §III-B "multi-person image", spec §2)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import mmcv
 import numpy as np

@@ -14,7 +14,6 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 from mmpretrain.models import BaseSelfSupervisor
 from torch import Tensor
 
