@@ -65,3 +65,15 @@ def saip_backbone(tmp_path_factory):
     torch.save(dict(meta=dict(iter=0), state_dict=model.state_dict()), out / 'saip.pth')
     export([str(out / 'saip.pth'), str(out / 'backbone.pth')])
     return str(out / 'backbone.pth'), model.backbone.state_dict()
+
+
+@pytest.fixture(scope='session')
+def downstream_samples(tmp_path_factory) -> str:
+    """LIP, CrowdHuman, Market-1501 and PA100K layouts derived from the real COCO samples by
+    tools/misc/make_downstream_samples.py."""
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
+    from make_downstream_samples import main as make
+    out = tmp_path_factory.mktemp('downstream')
+    coco = osp.join(DATA, 'mmpose_samples', 'coco')
+    make([osp.join(coco, 'test_coco.json'), coco, str(out)])
+    return str(out)

@@ -15,6 +15,9 @@ def prepare_runtime(cfg: Config) -> None:
     """
     fall_back_from_amp(cfg)
     prepare_launcher(cfg)
+    if not torch.cuda.is_available() and cfg.get('launcher', 'none') != 'none':
+        if replace_sync_bn(cfg.get('model', {})):
+            warnings.warn('no CUDA device: SyncBN -> BN (per-process statistics) for this run')
 
 
 def fall_back_from_amp(cfg: Config) -> None:
@@ -27,6 +30,26 @@ def fall_back_from_amp(cfg: Config) -> None:
     wrapper['type'] = 'OptimWrapper'
     for key in ('loss_scale', 'dtype', 'use_fsdp'):
         wrapper.pop(key, None)
+
+
+def replace_sync_bn(node) -> int:
+    """Turn every ``SyncBN`` norm config under ``node`` into ``BN`` in place (torch's SyncBatchNorm
+    runs on accelerators only; a CPU multi-process run then normalises per process).
+
+    Returns:
+        int: How many configs were changed.
+    """
+    changed = 0
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            changed += 1
+        for value in node.values():
+            changed += replace_sync_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            changed += replace_sync_bn(value)
+    return changed
 
 
 def prepare_launcher(cfg: Config) -> None:
