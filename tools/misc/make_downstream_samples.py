@@ -6,8 +6,9 @@ segmentation polygons and keypoints:
 
 * ``LIP/`` — one crop per person; the label PNG is the person polygon, each pixel labelled with the LIP
   part of the nearest visible skeleton segment (face, upper clothes, left/right arm, left/right leg).
-* ``CrowdHuman/`` — ``.odgt`` lines with ``fbox = vbox =`` the COCO box and ``hbox`` from the head
-  keypoints (crowd boxes become ``ignore``).
+* ``CrowdHuman/`` — ``.odgt`` lines with ``fbox = vbox =`` the COCO box and ``hbox`` around the face
+  keypoints (or the top of the box when they are not labelled); crowd boxes become ``ignore``. Images
+  with one person are left out: mmdet's CrowdDet assigner needs at least two boxes per image.
 * ``Market1501/`` — each person is an identity; camera 1 is the box crop, camera 2 a shifted and rescaled
   crop, camera 3 a mirrored one. Alternate identities go to train and to test (query = camera 1,
   gallery = cameras 2 and 3).
@@ -23,7 +24,7 @@ import json
 import os
 import os.path as osp
 import shutil
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import cv2
 import numpy as np
@@ -122,11 +123,14 @@ def make_lip(people, img_dir: str, out: str) -> Dict[str, int]:
     return counts
 
 
-def _head_box(ann: dict) -> Optional[list]:
+def _head_box(ann: dict) -> list:
+    """Square around the visible face keypoints, else the top-centre sixth of the box."""
     k = np.asarray(ann['keypoints'], np.float32).reshape(-1, 3)[:5]
     k = k[k[:, 2] > 0]
     if len(k) < 2:
-        return None
+        x, y, w, h = ann['bbox']
+        side = h / 6
+        return [float(x + w / 2 - side / 2), float(y), float(side), float(side)]
     x0, y0 = k[:, :2].min(0)
     x1, y1 = k[:, :2].max(0)
     side = max(x1 - x0, y1 - y0, 4.0) * 1.5
@@ -140,13 +144,14 @@ def make_crowdhuman(ann_file: str, img_dir: str, out: str) -> Dict[str, int]:
     os.makedirs(osp.join(out, 'Images'), exist_ok=True)
     lines = []
     for im in coco['images']:
+        anns = [a for a in coco['annotations'] if a['image_id'] == im['id']]
+        if len(anns) < 2:  # mmdet's MultiInstanceAssigner (CrowdDet) needs two boxes per image
+            continue
         gt = []
-        for ann in (a for a in coco['annotations'] if a['image_id'] == im['id']):
+        for ann in anns:
             box = dict(tag='person', fbox=ann['bbox'], vbox=ann['bbox'],
                        extra=dict(ignore=int(bool(ann.get('iscrowd')))), head_attr=dict(ignore=0))
-            head = _head_box(ann)
-            if head is not None:
-                box['hbox'] = head
+            box['hbox'] = _head_box(ann)
             gt.append(box)
         stem = osp.splitext(im['file_name'])[0]
         shutil.copy(osp.join(img_dir, im['file_name']), osp.join(out, 'Images', stem + '.jpg'))
