@@ -1,6 +1,8 @@
 from .mixed import MixedPersonDataset
+from .pa100k import PA100KDataset
 from .person_crops import PersonCropDataset
+from .reid import Market1501Dataset, MSMT17Dataset
 from .samplers import WeightedPersonSampler
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['MixedPersonDataset', 'PersonCropDataset', 'WeightedPersonSampler']
+__all__ = ['Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset', 'PersonCropDataset', 'WeightedPersonSampler']
