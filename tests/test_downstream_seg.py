@@ -19,8 +19,8 @@ def lip_root(downstream_samples):
     return osp.join(downstream_samples, 'LIP')
 
 
-def _cfg(root, ckpt, data_root, work_dir):
-    cfg = Config.fromfile(osp.join(root, CFG))
+def _cfg(root, ckpt, data_root, work_dir, config=CFG):
+    cfg = Config.fromfile(osp.join(root, config))
     cfg.work_dir = str(work_dir)
     cfg.model.backbone.init_cfg.checkpoint = ckpt
     cfg.model.backbone.drop_path_rate = 0.0

@@ -67,6 +67,8 @@ def extract_backbone(state_dict: Dict[str, torch.Tensor], source: str) -> Dict[s
         KeyError: If the checkpoint holds no such tensors (names the prefix and what it found).
     """
     prefix = SOURCES[source]
+    if any(k.startswith(prefix + 'encoder.') for k in state_dict):
+        prefix += 'encoder.'  # a TokenAdapter: export the wrapped encoder, not the token projections
     out = {'backbone.' + k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not out:
         roots = sorted({k.split('.')[0] for k in state_dict})
@@ -81,6 +83,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
     ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
     state = ckpt.get('state_dict', ckpt)
     backbone = {k: v.detach().clone().contiguous() for k, v in extract_backbone(state, args.source).items()}
+    if 'backbone.pos_embed' not in backbone:  # a convolutional / hybrid encoder: nothing to resize
+        if args.target_size is not None:
+            raise ValueError('--target-size applies to ViT encoders only (this one has no pos_embed)')
+        return _save(backbone, args, target='encoder', grid=None)
     grid = infer_grid(backbone['backbone.pos_embed'].shape[1] - 1, args.grid)
     if args.target_size is not None:
         from mmpretrain.models.utils import resize_pos_embed
@@ -91,15 +97,20 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
         new_grid = (h // args.patch_size, w // args.patch_size)
         backbone['backbone.pos_embed'] = resize_pos_embed(pos, grid, new_grid, 'bicubic', 1)
         grid = new_grid
+    return _save(backbone, args, target='mmpretrain.VisionTransformer', grid=grid)
+
+
+def _save(backbone: Dict[str, torch.Tensor], args: argparse.Namespace, target: str,
+          grid: Optional[tuple]) -> Dict[str, torch.Tensor]:
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(backbone, args.dst)
     keymap = {k: 'backbone.' + mmpretrain_key(k[len('backbone.'):]) for k in backbone}
     with open(args.dst + '.keymap.json', 'w') as f:
-        json.dump(dict(target='mmpretrain.VisionTransformer', arch='deit-tiny', grid=list(grid),
-                       source=args.source, keys=keymap), f, indent=1)
+        json.dump(dict(target=target, grid=list(grid) if grid else None, source=args.source, keys=keymap),
+                  f, indent=1)
     n = sum(v.numel() for v in backbone.values())
-    print(f'exported {len(backbone)} tensors ({n / 1e6:.2f} M parameters, {args.source}, '
-          f'pos grid {grid[0]}x{grid[1]}) to {args.dst}')
+    where = f', pos grid {grid[0]}x{grid[1]}' if grid else ''
+    print(f'exported {len(backbone)} tensors ({n / 1e6:.2f} M parameters, {args.source}{where}) to {args.dst}')
     return backbone
 
 

@@ -19,6 +19,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+from ..utils.pretrained import is_pretrained, load_pretrained_strict
 
 TokenPair = Tuple[Tensor, Tensor]
 
@@ -66,20 +67,10 @@ class SAIPViT(VisionTransformer):
         checkpoint strictly: every backbone tensor must be in it (a class token this model does not
         use may be), else a ``KeyError`` lists the missing keys. The position embedding is resized
         in 2-D from the checkpoint's grid."""
-        cfg = self.init_cfg
-        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+        if not is_pretrained(self.init_cfg):
             super().init_weights()
             return
-        from mmengine.runner.checkpoint import CheckpointLoader
-        ckpt = CheckpointLoader.load_checkpoint(cfg['checkpoint'], map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        prefix = cfg.get('prefix', '')
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        result = self.load_state_dict(state, strict=False)
-        if result.missing_keys:
-            raise KeyError(f'{cfg["checkpoint"]} lacks {len(result.missing_keys)} backbone tensor(s) '
-                           f'under prefix {prefix!r}: {", ".join(result.missing_keys[:12])}'
-                           + (' ...' if len(result.missing_keys) > 12 else ''))
+        load_pretrained_strict(self, self.init_cfg)
         self._is_init = True
 
     def train(self, mode: bool = True) -> 'SAIPViT':

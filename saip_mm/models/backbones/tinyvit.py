@@ -1,0 +1,70 @@
+"""TinyViT-5M (Wu et al., ECCV 2022) at any input size, reusing mmpretrain's ``TinyViT``.
+
+mmpretrain's TinyViT fixes every stage's token grid at construction from ``img_size``; SAIP feeds the
+same encoder several view sizes per step. ``SAIPTinyViT`` keeps mmpretrain's modules and parameter names
+(so checkpoints are interchangeable) and only sets each stage's grid from the actual input before the
+forward pass; window attention pads to whole windows already.
+"""
+from typing import Tuple
+
+from mmpretrain.models.backbones import TinyViT
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+from ..utils.pretrained import is_pretrained, load_pretrained_strict
+
+
+def _half(size: Tuple[int, int]) -> Tuple[int, int]:
+    """Grid after a stride-2, padding-1, 3×3 convolution."""
+    return ((size[0] + 1) // 2, (size[1] + 1) // 2)
+
+
+@MODELS.register_module()
+class SAIPTinyViT(TinyViT):
+    """mmpretrain ``TinyViT`` with input-size-dependent stage grids and feature-map outputs.
+
+    Args:
+        arch (str | dict): mmpretrain arch; ``'5m'`` (64/128/160/320 channels, depths 2/2/6/2).
+        img_size (tuple): Nominal input size, used only to build the modules. Defaults to (256, 128).
+        window_size (Sequence[int]): Attention windows per stage. Defaults to ``[7, 7, 14, 7]``.
+        out_indices (Sequence[int]): Stages to return; stage ``i`` ends at stride ``2^(i+3)`` (the last
+            two both at 32). Defaults to ``(1, 3)``.
+        **kwargs: Passed to ``mmpretrain.TinyViT`` (``gap_before_final_norm`` is forced off).
+    """
+
+    def __init__(self, arch='5m', img_size=(256, 128), window_size=(7, 7, 14, 7), out_indices=(1, 3),
+                 **kwargs) -> None:
+        kwargs['gap_before_final_norm'] = False
+        super().__init__(arch=arch, img_size=tuple(img_size), window_size=list(window_size),
+                         out_indices=tuple(out_indices), **kwargs)
+
+    def init_weights(self) -> None:
+        """Initialise, or load ``init_cfg=dict(type='Pretrained', ...)`` strictly (a ``KeyError`` lists
+        any missing tensors)."""
+        if is_pretrained(self.init_cfg):
+            load_pretrained_strict(self, self.init_cfg)
+            self._is_init = True
+        else:
+            super().init_weights()
+
+    def train(self, mode: bool = True) -> 'SAIPTinyViT':
+        """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""
+        super().train(mode)
+        return self
+
+    def set_grid(self, hw: Tuple[int, int]) -> None:
+        """Set every stage's token grid for an input of size ``hw``."""
+        res = _half(_half(hw))  # the stride-4 patch embedding
+        for stage in self.stages:
+            for block in stage.blocks:
+                if hasattr(block, 'img_size'):
+                    block.img_size = res
+            if stage.downsample is not None:
+                stage.downsample.img_size = res
+                res = _half(res)
+                stage.downsample.out_resolution = res
+            stage.resolution = res
+
+    def forward(self, x: Tensor) -> tuple:
+        self.set_grid(tuple(x.shape[-2:]))
+        return super().forward(x)

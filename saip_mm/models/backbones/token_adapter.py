@@ -1,0 +1,125 @@
+"""Token adapter: SAIP token outputs from a convolutional or hybrid encoder (StarNet, TinyViT).
+
+SAIP's objectives consume a global token and stride-16 patch tokens (spec §3). For an encoder that gives
+feature maps, the adapter takes the stride-16 map as patch tokens (1×1 projection + LayerNorm to the
+decoders' width) and the pooled last map through a small neck (Linear + LayerNorm) as the global token.
+
+**Masking without leaks (CSR).** A ViT drops masked patches; a ConvNet cannot. Masked 16×16 patches are
+set to zero at the input (after normalisation, i.e. to the dataset mean), so no masked pixel value can
+reach any output. Then, as in SparK, every stage's output is multiplied by the visible mask at that
+stage's resolution, so masked regions stay empty through the network instead of filling with
+bias/normalisation responses and leaking into neighbouring visible positions as context that a real
+image would not give. Only the visible patch tokens are returned (with their indices), as for the ViT;
+the global token pools visible cells only.
+"""
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from saip_mm.registry import MODELS
+from .saip_vit import keep_indices
+
+
+@MODELS.register_module()
+class TokenAdapter(BaseModule):
+    """Wrap a feature-map encoder so that it exposes ``forward_tokens`` like ``SAIPViT``.
+
+    Args:
+        encoder (dict): Encoder config, e.g. ``dict(type='StarNet', arch='s3', out_indices=(2, 3))``.
+            Its forward returns maps whose ``patch_index``-th has stride 16 and whose last is pooled.
+        patch_channels (int): Channels of the stride-16 map.
+        global_channels (int): Channels of the last map.
+        embed_dims (int): Token width given to the decoders. Defaults to 192.
+        patch_index (int): Index of the stride-16 map in the encoder's outputs. Defaults to 0.
+        stages (str): Attribute of the encoder holding its stages (outputs are re-masked after each);
+            ``None`` masks at the input only. Defaults to ``'stages'``.
+        patch_size (int): Token stride. Defaults to 16.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 encoder: dict,
+                 patch_channels: int,
+                 global_channels: int,
+                 embed_dims: int = 192,
+                 patch_index: int = 0,
+                 stages: Optional[str] = 'stages',
+                 patch_size: int = 16,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.encoder = MODELS.build(encoder)
+        self.patch_index = patch_index
+        self.patch_size = patch_size
+        self.embed_dims = embed_dims
+        self.patch_proj = nn.Conv2d(patch_channels, embed_dims, 1)
+        self.patch_norm = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.global_neck = nn.Sequential(nn.Linear(global_channels, embed_dims), nn.LayerNorm(embed_dims, eps=1e-6))
+        self._visible: Optional[Tensor] = None  # (B, 1, rows, cols) while a masked forward runs
+        if stages is not None:
+            for stage in getattr(self.encoder, stages):
+                stage.register_forward_hook(self._remask)
+
+    def forward(self, x: Tensor) -> tuple:
+        """The encoder's feature maps (mmpretrain ``extract_feat`` / ``tensor`` mode)."""
+        return self.encoder(x)
+
+    @staticmethod
+    def visible_at(visible: Tensor, size: Sequence[int]) -> Tensor:
+        """The stride-16 visible map ``(B, 1, rows, cols)`` at another resolution: nearest up-sampling for
+        finer maps, "any visible child" for coarser ones."""
+        h, w = int(size[0]), int(size[1])
+        if h >= visible.shape[2]:
+            return F.interpolate(visible, size=(h, w), mode='nearest')
+        return F.adaptive_max_pool2d(visible, (h, w))
+
+    def _remask(self, module: nn.Module, args, output):
+        if self._visible is None or not isinstance(output, Tensor):
+            return output
+        if output.dim() == 4:  # (B, C, H, W)
+            return output * self.visible_at(self._visible, output.shape[-2:]).to(output.dtype)
+        if output.dim() == 3 and hasattr(module, 'resolution'):  # (B, H*W, C) tokens of a hybrid stage
+            visible = self.visible_at(self._visible, module.resolution).flatten(2).transpose(1, 2)
+            return output * visible.to(output.dtype)
+        return output
+
+    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> Dict[str, object]:
+        """SAIP token outputs (same contract as ``SAIPViT.forward_tokens``).
+
+        Args:
+            x (Tensor): Images ``(B, 3, H, W)``, sides multiples of ``patch_size``.
+            mask (Tensor, optional): Boolean ``(B, L)`` over the stride-16 grid, True = masked.
+
+        Returns:
+            dict: ``final`` and ``mid`` = ``(global (B, D), patch tokens (B, L_vis, D))``, ``grid``,
+            ``keep``.
+        """
+        b, _, h, w = x.shape
+        if h % self.patch_size or w % self.patch_size:
+            raise ValueError(f'image size {h}x{w} is not a multiple of {self.patch_size}')
+        grid = (h // self.patch_size, w // self.patch_size)
+        keep = None
+        if mask is not None:
+            keep = keep_indices(mask)
+            self._visible = (~mask).to(x.dtype).view(b, 1, *grid)
+            x = x * self.visible_at(self._visible, (h, w))
+        try:
+            feats = self.encoder(x)
+        finally:
+            visible, self._visible = self._visible, None
+        fmap, last = feats[self.patch_index], feats[-1]
+        if tuple(fmap.shape[-2:]) != grid:
+            raise ValueError(f'encoder output {self.patch_index} has grid {tuple(fmap.shape[-2:])}, '
+                             f'expected stride {self.patch_size} ({grid})')
+        patches = self.patch_norm(self.patch_proj(fmap).flatten(2).transpose(1, 2))
+        if visible is None:
+            pooled = last.mean((2, 3))
+        else:
+            weight = self.visible_at(visible, last.shape[-2:])
+            pooled = (last * weight).sum((2, 3)) / weight.sum((2, 3)).clamp_min(1)
+            patches = torch.gather(patches, 1, keep[..., None].expand(-1, -1, patches.shape[-1]))
+        tokens = (self.global_neck(pooled), patches)
+        return dict(final=tokens, mid=tokens, grid=grid, keep=keep)

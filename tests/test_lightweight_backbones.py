@@ -1,0 +1,200 @@
+"""StarNet-S3, TinyViT-5M and the token adapter that lets convolutional / hybrid encoders drive SAIP."""
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from saip_mm.models.backbones import SAIPTinyViT, StarNet, TokenAdapter
+
+PRETRAIN = {'starnet': 'configs/pretrain/saip_starnet-s3_lup1m.py',
+            'tinyvit': 'configs/pretrain/saip_tinyvit-5m_lup1m.py'}
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _adapter(name='starnet'):
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import MODELS
+    cfg = Config.fromfile(osp.join(ROOT, PRETRAIN[name])).model.backbone
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        return MODELS.build(cfg)
+
+
+def test_starnet_s3_parameter_count_and_strides():
+    with_head = sum(p.numel() for p in StarNet('s3', num_classes=1000).parameters())
+    assert 5.7e6 < with_head < 5.8e6  # the paper's 5.8 M (with the ImageNet classifier)
+    outs = StarNet('s3', out_indices=(0, 1, 2, 3)).eval()(torch.randn(1, 3, 256, 128))
+    assert [tuple(o.shape[1:]) for o in outs] == [(32, 64, 32), (64, 32, 16), (128, 16, 8), (256, 8, 4)]
+    with pytest.raises(KeyError, match="unknown StarNet arch 's9'"):
+        StarNet('s9')
+
+
+def test_tinyvit_5m_parameter_count_and_any_input_size():
+    body = sum(p.numel() for p in SAIPTinyViT(out_indices=(3, )).parameters())
+    assert 5.35e6 < body + 320 * 1000 + 1000 < 5.45e6  # the paper's 5.4 M (with a 1000-way classifier)
+    model = SAIPTinyViT(out_indices=(0, 1, 2, 3)).eval()
+    for size in ((256, 128), (320, 160), (192, 96)):  # built for 256x128; SAIP views vary per step
+        outs = model(torch.randn(1, 3, *size))
+        assert [tuple(o.shape[-2:]) for o in outs] == [(size[0] // s, size[1] // s) for s in (8, 16, 32, 32)]
+    assert model.train() is model
+
+
+@pytest.mark.parametrize('name', ['starnet', 'tinyvit'])
+def test_adapter_tokens_match_the_vit_contract(name):
+    torch.manual_seed(0)
+    model = _adapter(name).eval()
+    out = model.forward_tokens(torch.randn(2, 3, 320, 160))
+    assert out['grid'] == (20, 10) and out['keep'] is None
+    assert out['final'][0].shape == (2, 192) and out['final'][1].shape == (2, 200, 192)
+    with pytest.raises(ValueError, match='multiple of 16'):
+        model.forward_tokens(torch.randn(1, 3, 250, 128))
+
+
+@pytest.mark.parametrize('name', ['starnet', 'tinyvit'])
+def test_masked_pixels_do_not_reach_the_tokens(name):
+    torch.manual_seed(0)
+    model = _adapter(name).eval()
+    x = torch.randn(2, 3, 256, 128)
+    mask = torch.zeros(2, 128, dtype=torch.bool)
+    mask[:, torch.randperm(128)[:96]] = True
+    out = model.forward_tokens(x, mask=mask)
+    assert out['final'][1].shape == (2, 32, 192) and out['keep'].shape == (2, 32)
+    # replace every masked patch's pixels: no output may change
+    pix = mask.view(2, 1, 16, 8).repeat_interleave(16, 2).repeat_interleave(16, 3).expand_as(x)
+    other = torch.where(pix, torch.randn_like(x) * 10, x)
+    out2 = model.forward_tokens(other, mask=mask)
+    assert torch.equal(out['final'][1], out2['final'][1]) and torch.equal(out['final'][0], out2['final'][0])
+    # and the visible pixels do matter
+    out3 = model.forward_tokens(torch.where(pix, x, x + 1), mask=mask)
+    assert not torch.allclose(out['final'][1], out3['final'][1])
+    # every stage output is empty (zero) where all of its stride-16 cells are masked
+    seen = []
+    stage = model.encoder.stages[1 if name == 'starnet' else 0]
+    hook = stage.register_forward_hook(lambda m, a, o: seen.append(o))  # runs after the re-masking hook
+    only_first = torch.ones(2, 128, dtype=torch.bool)
+    only_first[:, 0] = False
+    model.forward_tokens(x, mask=only_first)
+    hook.remove()
+    stage1 = seen[0]  # StarNet stage 1 (stride 8) or TinyViT stage 0 (ends at stride 8): 32x16 cells
+    if stage1.dim() == 3:  # TinyViT tokens (B, H*W, C)
+        stage1 = stage1.transpose(1, 2).reshape(2, -1, 32, 16)
+    assert stage1.shape[-2:] == (32, 16)
+    assert stage1[..., :2, :2].abs().sum() > 0
+    assert stage1[..., 2:, :].abs().sum() == 0 and stage1[..., :, 2:].abs().sum() == 0
+    assert model._visible is None
+
+
+@pytest.mark.parametrize('name', ['starnet', 'tinyvit'])
+def test_saip_step(root, name):
+    """One full SAIP training step (CSM + CSR + CSS) with the StarNet-S3 / TinyViT-5M student on real
+    crops: all losses finite, the student changes, the EMA expert only through its update."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import DATASETS, MODELS
+    cfg = Config.fromfile(osp.join(root, 'configs/pretrain/saip_vit-tiny_demo-cpu.py'))
+    cfg.model.backbone = Config.fromfile(osp.join(root, PRETRAIN[name])).model.backbone
+    cfg.train_dataloader.dataset.data_root = osp.join(root, cfg.train_dataloader.dataset.data_root)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model.init_weights()
+    batch = pseudo_collate([dataset[i] for i in range(4)])
+    optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-3)))
+    before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    expert_before = {k: v.clone() for k, v in model.expert.module.backbone.named_parameters()}
+    log = model.train_step(batch, optim)
+    assert {'loss_csm', 'loss_csr', 'loss_css'} <= set(log)
+    assert all(torch.isfinite(v) for v in log.values())
+    after = model.backbone.state_dict()
+    changed = [k for k in before if k.endswith('weight') and not torch.equal(before[k], after[k])]
+    assert len(changed) > 0.5 * sum(k.endswith('weight') for k in before), changed
+    expert_after = dict(model.expert.module.backbone.named_parameters())
+    assert all(torch.equal(v, expert_after[k]) for k, v in expert_before.items())
+
+
+@pytest.mark.parametrize('name', ['starnet', 'tinyvit'])
+def test_export_reloads_with_zero_missing_keys(tmp_path, name):
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', 'model_converters'))
+    from saip2backbone import main as export
+    adapter = _adapter(name)
+    torch.save(dict(state_dict={'backbone.' + k: v for k, v in adapter.state_dict().items()}), tmp_path / 's.pth')
+    out = export([str(tmp_path / 's.pth'), str(tmp_path / 'b.pth')])
+    assert not any('patch_proj' in k or 'global_neck' in k for k in out)
+    net = StarNet('s3', out_indices=(0, 1, 2, 3)) if name == 'starnet' else SAIPTinyViT(out_indices=(1, 3))
+    result = net.load_state_dict({k[len('backbone.'):]: v for k, v in out.items()}, strict=False)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+
+
+@pytest.fixture(scope='module', params=['starnet', 'tinyvit'])
+def small_backbone(request, root, tmp_path_factory):
+    """A StarNet-S3 / TinyViT-5M backbone exported by saip2backbone.py from a (randomly initialised)
+    SAIP model: (name, checkpoint, encoder state dict)."""
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import MODELS
+    sys.path.insert(0, osp.join(root, 'tools', 'model_converters'))
+    from saip2backbone import main as export
+    cfg = Config.fromfile(osp.join(root, 'configs/pretrain/saip_vit-tiny_demo-cpu.py'))
+    cfg.model.backbone = Config.fromfile(osp.join(root, PRETRAIN[request.param])).model.backbone
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    out = tmp_path_factory.mktemp(request.param)
+    torch.save(dict(state_dict=model.state_dict()), out / 'saip.pth')
+    export([str(out / 'saip.pth'), str(out / 'backbone.pth')])
+    return request.param, str(out / 'backbone.pth'), model.backbone.encoder.state_dict()
+
+
+def _check_loaded(backbone, source):
+    state = backbone.state_dict()
+    assert set(state) <= set(source)  # TinyViT downstream may use fewer output norms
+    for key, value in state.items():
+        assert torch.equal(value, source[key]), key
+
+
+DOWNSTREAM = {
+    ('starnet', 'pose'): 'configs/downstream/mmpose/td-hm_saip-starnet-s3_8xb64-210e_coco-256x192.py',
+    ('tinyvit', 'pose'): 'configs/downstream/mmpose/td-hm_saip-tinyvit-5m_8xb64-210e_coco-256x192.py',
+    ('starnet', 'seg'): 'configs/downstream/mmseg/upernet_saip-starnet-s3_8xb4-80k_lip-473x473.py',
+    ('tinyvit', 'seg'): 'configs/downstream/mmseg/upernet_saip-tinyvit-5m_sfp_8xb4-80k_lip-473x473.py',
+}
+
+
+def test_pose_config_loads_and_trains(root, tmp_path, small_backbone):
+    from mmengine.runner import Runner
+    from test_downstream_pose import _cfg
+    name, ckpt, source = small_backbone
+    cfg = _cfg(root, ckpt, tmp_path, config=DOWNSTREAM[name, 'pose'])
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    runner.train()
+    metrics = runner.val_loop.run()
+    assert 0.0 <= metrics['coco/AP'] <= 1.0
+    assert torch.isfinite(torch.tensor(runner.message_hub.get_scalar('train/loss').current()))
+
+
+def test_lip_config_loads_and_trains(root, tmp_path, small_backbone, downstream_samples):
+    from mmengine.runner import Runner
+    from test_downstream_seg import _cfg
+    name, ckpt, source = small_backbone
+    cfg = _cfg(root, ckpt, osp.join(downstream_samples, 'LIP'), tmp_path, config=DOWNSTREAM[name, 'seg'])
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    runner.train()
+    metrics = runner.val_loop.run()
+    assert 0.0 <= metrics['mIoU'] <= 100.0
+
+
+def test_small_backbones_refuse_a_vit_checkpoint(saip_backbone):
+    init = dict(type='Pretrained', checkpoint=saip_backbone[0], prefix='backbone.')
+    with pytest.raises(KeyError, match=r'lacks \d+ backbone tensor\(s\).*stem\.0\.0\.weight'):
+        StarNet('s3', out_indices=(3, ), init_cfg=init).init_weights()
+    with pytest.raises(KeyError, match=r'lacks \d+ backbone tensor\(s\).*patch_embed'):
+        SAIPTinyViT(out_indices=(3, ), init_cfg=init).init_weights()
