@@ -35,7 +35,9 @@ class SAIP(BaseSelfSupervisor):
             kv='patches', view_index=None, mask_ratio=0.75)``; ``view_index=None`` masks a random
             view each step, an int always that view; ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid')``; ``None`` disables CSS.
-        expert (dict): ``dict(type='CosineEMAExpert', momentum=0.996, end_momentum=1.0)``.
+        expert (dict): ``dict(type='CosineEMAExpert', momentum=0.996, end_momentum=1.0)``, or
+            ``dict(type='ExternalExpert', encoder=..., checkpoint=...)`` for a frozen pretrained expert
+            (SAIP*), whose tokens pass through the learned ``expert_proj`` where they are consumed.
         seed (int): Base seed of the model-side randomness (the CSR view and online masks), which is
             drawn from ``(seed, step)`` so that a resumed run repeats it exactly.
         data_preprocessor (dict, optional): Defaults to ``SAIPDataPreprocessor``.
@@ -63,6 +65,8 @@ class SAIP(BaseSelfSupervisor):
         self.css_neck = MODELS.build(css['neck']) if css else None
         self.css_head = MODELS.build(css['head']) if css else None
         self.expert = MODELS.build(dict(expert, model=self.student_for_expert()))
+        # expert tokens -> decoder width (identity for the EMA expert; learned for an external one)
+        self.expert_proj = self.expert.make_projection()
         self.seed = seed
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
 
@@ -87,7 +91,7 @@ class SAIP(BaseSelfSupervisor):
     def init_weights(self) -> None:
         """Initialise the student, then start the expert as an exact copy of it."""
         super().init_weights()
-        self.expert.module.load_state_dict(self.student_for_expert().state_dict())
+        self.expert.init_from(self.student_for_expert())
 
     @torch.no_grad()
     def update_expert(self) -> None:
@@ -167,7 +171,7 @@ class SAIP(BaseSelfSupervisor):
             s_logits = self.project(self.csm_neck, [out[level][0] for out in student])
             with torch.no_grad():
                 t_out = self.encode_views(expert.backbone, [images[v] for v in teacher_views])
-                t_logits = self.project(expert.csm_neck, [out[level][0] for out in t_out])
+                t_logits = self.project(expert.csm_neck, [self.expert_proj(out[level][0]) for out in t_out])
             losses['loss_csm'] = self.csm_head.loss(s_logits, t_logits, teacher_views)
 
         if self.csr_cfg is not None:
@@ -188,11 +192,13 @@ class SAIP(BaseSelfSupervisor):
             if self.csr_cfg.get('query_encoder', 'expert') == 'expert':
                 with torch.no_grad():
                     q = expert.backbone.forward_tokens(target, mask=mask)
+                queries = self.expert_proj(q[level][1])
             else:
                 q = self.backbone.forward_tokens(target, mask=mask)
+                queries = q[level][1]
             kv_source = self.csr_cfg.get('kv', 'patches')
             kv = student[0][level][1] if kv_source == 'patches' else student[0][level][0][:, None]
-            pred = self.csr_neck(q[level][1], q['keep'], grid, kv, predict=masked_indices(mask))
+            pred = self.csr_neck(queries, q['keep'], grid, kv, predict=masked_indices(mask))
             losses['loss_csr'] = self.csr_head.loss(pred, target, mask)
 
         if self.css_cfg is not None:
@@ -201,7 +207,7 @@ class SAIP(BaseSelfSupervisor):
                 canvas = expert.backbone.forward_tokens(inputs['canvas'])
             queries = [self._with_global(out[level]) for out in student[1:]] or \
                 [self._with_global(student[0][level])]
-            logits = self.css_neck(queries, canvas[level][1], canvas['grid'])
+            logits = self.css_neck(queries, self.expert_proj(canvas[level][1]), canvas['grid'])
             losses['loss_css'] = self.css_head.loss(logits, inputs['canvas_target'])
 
         self._check_finite(losses)

@@ -49,6 +49,14 @@ class CosineEMAExpert(BaseAveragedModel):
         momentum = self.momentum_at(int(steps))
         averaged_param.mul_(momentum).add_(source_param, alpha=1 - momentum)
 
+    def init_from(self, model: nn.Module) -> None:
+        """Start as an exact copy of the (initialised) student parts ``model``."""
+        self.module.load_state_dict(model.state_dict())
+
+    def make_projection(self) -> nn.Module:
+        """Map from the expert's token width to the decoders' width: none for a copy of the student."""
+        return nn.Identity()
+
     @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
         """EMA step from ``model`` (same structure as the averaged module).
