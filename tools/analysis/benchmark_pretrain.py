@@ -25,6 +25,8 @@ PRESETS = {
     'paper': 'configs/pretrain/saip_vit-tiny_lup1m.py',
     'official-code': 'configs/pretrain/saip_vit-tiny_lup1m_official-code.py',
     'demo': 'configs/pretrain/saip_vit-tiny_demo-cpu.py',
+    'starnet-s3': 'configs/pretrain/saip_starnet-s3_lup1m.py',
+    'tinyvit-5m': 'configs/pretrain/saip_tinyvit-5m_lup1m.py',
 }
 REFERENCE = dict(preset='authors (CPU, 2 threads, fp32)', batch=8, s_per_step=6.95, img_per_s=1.15,
                  peak_mem_gb=4.3, gflop_per_step=665.0)
@@ -105,10 +107,23 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     for i in range(args.data_samples):
         dataset[i % len(dataset)]
     data_ips = args.data_samples / (time.perf_counter() - t0)
-    params = sum(p.numel() for p in model.backbone.parameters()) / 1e6
+    encoder = getattr(model.backbone, 'encoder', model.backbone)  # without a token adapter's projections
+    params = sum(p.numel() for p in encoder.parameters()) / 1e6
     return dict(preset=preset, batch=batch, device=device, s_per_step=step, img_per_s=batch / step,
                 peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
-                backbone_mparams=params)
+                backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device))
+
+
+def encoder_gflop(model, device: str) -> float:
+    """GFLOP of one student encoder forward on one 256×128 image (SAIP token outputs)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    model.eval()
+    with torch.no_grad(), counter:
+        model.backbone.forward_tokens(torch.zeros(1, 3, 256, 128, device=device))
+    model.train()
+    return counter.get_total_flops() / 1e9
 
 
 def _cuda() -> bool:
@@ -120,7 +135,9 @@ def fmt(row: Dict) -> str:
     data = row.get('data_img_per_s_per_worker')
     return (f"| {row['preset']:<30} | {row['batch']:>5} | {row['s_per_step']:>7.2f} | "
             f"{row['img_per_s']:>6.2f} | {row['peak_mem_gb']:>6.2f} | {row['gflop_per_step']:>7.0f} | "
-            + (f'{data:>9.1f} |' if data is not None else '        - |'))
+            + (f'{data:>9.1f} |' if data is not None else '        - |')
+            + (f" {row['backbone_mparams']:>5.2f} | {row['encoder_gflop_256x128']:>5.2f} |"
+               if 'backbone_mparams' in row else '     - |     - |'))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -129,8 +146,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         print('ROW ' + json.dumps(run_one(args._one[0], int(args._one[1]), args)))
         return
     rows = [dict(REFERENCE)]
-    print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker |')
-    print('|---|---:|---:|---:|---:|---:|---:|')
+    print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
+          '| encoder GFLOP (1 img 256x128) |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     print(fmt(rows[0]), flush=True)
     for preset in args.presets:
         for batch in args.batch:
