@@ -7,7 +7,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 REID = 'configs/downstream/reid/reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py'

@@ -72,7 +72,8 @@ def test_expert_frozen_student_and_projection_learn(root, expert_ckpt):
         assert all(torch.isfinite(log[k]) for k in ('loss_csm', 'loss_csr', 'loss_css'))
     assert not encoder.training and all(not p.requires_grad for p in encoder.parameters())
     assert all(torch.equal(v, encoder.state_dict()[k]) for k, v in expert0.items())
-    assert not torch.equal(student0['layers.0.attn.qkv.weight'], model.backbone.state_dict()['layers.0.attn.qkv.weight'])
+    qkv = 'layers.0.attn.qkv.weight'
+    assert not torch.equal(student0[qkv], model.backbone.state_dict()[qkv])
     assert not torch.equal(proj0['0.weight'], model.expert_proj.state_dict()['0.weight'])
     assert any(not torch.equal(v, model.expert.module.csm_neck.state_dict()[k]) for k, v in head0.items())
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from saip_mm.models.backbones import SAIPTinyViT, StarNet, TokenAdapter
+from saip_mm.models.backbones import SAIPTinyViT, StarNet
 
 PRETRAIN = {'starnet': 'configs/pretrain/saip_starnet-s3_lup1m.py',
             'tinyvit': 'configs/pretrain/saip_tinyvit-5m_lup1m.py'}
@@ -122,7 +122,8 @@ def test_export_reloads_with_zero_missing_keys(tmp_path, name):
     sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools', 'model_converters'))
     from saip2backbone import main as export
     adapter = _adapter(name)
-    torch.save(dict(state_dict={'backbone.' + k: v for k, v in adapter.state_dict().items()}), tmp_path / 's.pth')
+    state = {'backbone.' + k: v for k, v in adapter.state_dict().items()}
+    torch.save(dict(state_dict=state), tmp_path / 's.pth')
     out = export([str(tmp_path / 's.pth'), str(tmp_path / 'b.pth')])
     assert not any('patch_proj' in k or 'global_neck' in k for k in out)
     net = StarNet('s3', out_indices=(0, 1, 2, 3)) if name == 'starnet' else SAIPTinyViT(out_indices=(1, 3))

@@ -5,4 +5,7 @@ from .reid import Market1501Dataset, MSMT17Dataset
 from .samplers import WeightedPersonSampler
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset', 'PersonCropDataset', 'WeightedPersonSampler']
+__all__ = [
+    'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset', 'PersonCropDataset',
+    'WeightedPersonSampler'
+]

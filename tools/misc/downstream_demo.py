@@ -38,7 +38,8 @@ def runs(samples: str) -> dict:
         'mmpose_coco': ('configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py', {
             **pose_data, **_loaders(**{'dataset.ann_file': 'test_coco.json'}),
             'val_evaluator.ann_file': osp.join(COCO, 'test_coco.json'), 'train_cfg.max_epochs': 1}),
-        'mmpose_wholebody': ('configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-wholebody-256x192.py', {
+        'mmpose_wholebody': (
+            'configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-wholebody-256x192.py', {
             **pose_data, **_loaders(**{'dataset.ann_file': 'test_coco_wholebody.json'}),
             'val_evaluator.ann_file': osp.join(COCO, 'test_coco_wholebody.json'), 'train_cfg.max_epochs': 1}),
         'mmseg_lip': ('configs/downstream/mmseg/upernet_saip-vit-tiny_mln_8xb4-80k_lip-473x473.py', {
@@ -48,7 +49,8 @@ def runs(samples: str) -> dict:
             'train_dataloader.dataset.pipeline.3.crop_size': (160, 160),
             'val_dataloader.dataset.pipeline.1.scale': (160, 160),
             'train_cfg.max_iters': 4, 'train_cfg.val_interval': 4, 'default_hooks.checkpoint.interval': 4}),
-        'mmdet_crowdhuman': ('configs/downstream/mmdet/crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py', {
+        'mmdet_crowdhuman': (
+            'configs/downstream/mmdet/crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py', {
             **_loaders(**{'dataset.data_root': ch + '/'}),
             'val_evaluator.ann_file': osp.join(ch, 'annotation_val.odgt'),
             'model.data_preprocessor.batch_augments.0.scale': (384, 256),

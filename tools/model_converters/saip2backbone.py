@@ -110,7 +110,8 @@ def _save(backbone: Dict[str, torch.Tensor], args: argparse.Namespace, target: s
                   f, indent=1)
     n = sum(v.numel() for v in backbone.values())
     where = f', pos grid {grid[0]}x{grid[1]}' if grid else ''
-    print(f'exported {len(backbone)} tensors ({n / 1e6:.2f} M parameters, {args.source}{where}) to {args.dst}')
+    print(f'exported {len(backbone)} tensors ({n / 1e6:.2f} M parameters, {args.source}{where}) '
+          f'to {args.dst}')
     return backbone
 
 

@@ -12,8 +12,10 @@ model = dict(
         arch='s3',
         out_indices=(3, ),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
-                      prefix='backbone.')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
+            prefix='backbone.')),
     head=dict(in_channels=256, deconv_out_channels=(256, 256, 256), deconv_kernel_sizes=(4, 4, 4)))
 optim_wrapper = dict(
     _delete_=True,

@@ -12,6 +12,8 @@ model = dict(
         img_size=(256, 192),
         out_indices=(3, ),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/saip_tinyvit-5m_lup1m/saip_tinyvit-5m_backbone.pth',
-                      prefix='backbone.')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='work_dirs/saip_tinyvit-5m_lup1m/saip_tinyvit-5m_backbone.pth',
+            prefix='backbone.')),
     head=dict(in_channels=320))

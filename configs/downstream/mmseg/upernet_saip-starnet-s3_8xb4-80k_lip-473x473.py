@@ -11,8 +11,10 @@ model = dict(
         arch='s3',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
-                      prefix='backbone.')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
+            prefix='backbone.')),
     neck=None,
     decode_head=dict(in_channels=[32, 64, 128, 256]),
     auxiliary_head=dict(in_channels=128, in_index=2))

@@ -13,8 +13,10 @@ model = dict(
         img_size=(473, 473),
         out_indices=(1, ),
         drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint='work_dirs/saip_tinyvit-5m_lup1m/saip_tinyvit-5m_backbone.pth',
-                      prefix='backbone.')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='work_dirs/saip_tinyvit-5m_lup1m/saip_tinyvit-5m_backbone.pth',
+            prefix='backbone.')),
     neck=dict(_delete_=True, type='saip_mm.SimpleFeaturePyramid', in_channels=160, out_channels=160,
               scale_factors=(4.0, 2.0, 1.0, 0.5), num_outs=4),
     decode_head=dict(in_channels=[160] * 4),

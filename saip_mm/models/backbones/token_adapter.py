@@ -57,7 +57,8 @@ class TokenAdapter(BaseModule):
         self.embed_dims = embed_dims
         self.patch_proj = nn.Conv2d(patch_channels, embed_dims, 1)
         self.patch_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.global_neck = nn.Sequential(nn.Linear(global_channels, embed_dims), nn.LayerNorm(embed_dims, eps=1e-6))
+        self.global_neck = nn.Sequential(
+            nn.Linear(global_channels, embed_dims), nn.LayerNorm(embed_dims, eps=1e-6))
         self._visible: Optional[Tensor] = None  # (B, 1, rows, cols) while a masked forward runs
         if stages is not None:
             for stage in getattr(self.encoder, stages):

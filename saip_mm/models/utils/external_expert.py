@@ -67,7 +67,8 @@ class ExternalExpert(CosineEMAExpert):
         """The learned map from the expert's token width to the decoders' width (owned by SAIP)."""
         if self.width == self.out_channels:
             return nn.Identity()
-        return nn.Sequential(nn.Linear(self.width, self.out_channels), nn.LayerNorm(self.out_channels, eps=1e-6))
+        return nn.Sequential(
+            nn.Linear(self.width, self.out_channels), nn.LayerNorm(self.out_channels, eps=1e-6))
 
     def init_from(self, model: nn.Module) -> None:
         """Copy the student's averaged parts and load the frozen encoder's checkpoint (strictly)."""
