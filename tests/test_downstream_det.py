@@ -66,6 +66,8 @@ def test_backbone_loads_exported_checkpoint(root, tmp_path, saip_backbone, crowd
 
 
 def test_crowddet_trains_and_evaluates(root, tmp_path, saip_backbone, crowdhuman_root):
+    torch.manual_seed(0)
+    np.random.seed(0)
     cfg = _cfg(root, saip_backbone[0], crowdhuman_root, tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()

@@ -62,18 +62,23 @@ def test_checkpoint_without_backbone_keys_is_refused(root, tmp_path, saip_backbo
 
 
 def test_pose_trains_and_evaluates_on_real_images(root, tmp_path, saip_backbone):
+    import numpy as np
+    torch.manual_seed(0)
+    np.random.seed(0)
     cfg = _cfg(root, saip_backbone[0], tmp_path)
     runner = Runner.from_cfg(cfg)
-    # a repeated batch of real images: the loss falls
+    # a repeated batch of real images: the loss falls (at lr 1e-4; the config's 5e-4 without its
+    # warm-up overshoots on the first step from a random head)
     batch = pseudo_collate([runner.train_dataloader.dataset[i] for i in range(2)])
     runner.model.init_weights()
-    optim = runner.build_optim_wrapper(cfg.optim_wrapper)
+    optim = runner.build_optim_wrapper(dict(cfg.optim_wrapper, optimizer=dict(cfg.optim_wrapper.optimizer,
+                                                                               lr=1e-4)))
     losses = []
-    for _ in range(8):
+    for _ in range(10):
         log = runner.model.train_step(batch, optim)
         losses.append(float(log['loss']))
     assert all(torch.isfinite(torch.tensor(losses)))
-    assert losses[-1] < losses[0], losses
+    assert losses[-1] < 0.95 * losses[0], losses  # about -20 % in 10 steps when measured
     # the Runner's own loop: one epoch of training and the real COCO evaluation
     runner.train()
     metrics = runner.val_loop.run()

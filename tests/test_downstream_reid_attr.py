@@ -51,6 +51,8 @@ def test_market_dataset_reads_layout(downstream_samples):
 
 
 def test_reid_loads_trains_and_evaluates(root, tmp_path, saip_backbone, downstream_samples):
+    torch.manual_seed(0)
+    np.random.seed(0)
     ckpt, source = saip_backbone
     cfg = _reid_cfg(root, ckpt, osp.join(downstream_samples, 'Market1501'), tmp_path)
     runner = Runner.from_cfg(cfg)
@@ -95,6 +97,8 @@ def test_pa100k_loads_trains_and_evaluates(root, tmp_path, saip_backbone, downst
     assert data.get_data_info(0)['img_path'].startswith(osp.join(data_root, 'data'))
 
     ckpt, source = saip_backbone
+    torch.manual_seed(0)
+    np.random.seed(0)
     cfg = Config.fromfile(osp.join(root, PAR))
     cfg.work_dir = str(tmp_path)
     cfg.model.backbone.init_cfg.checkpoint = ckpt

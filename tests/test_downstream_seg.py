@@ -72,6 +72,8 @@ def test_backbone_loads_exported_checkpoint(root, tmp_path, saip_backbone, lip_r
 
 
 def test_lip_trains_and_evaluates(root, tmp_path, saip_backbone, lip_root):
+    torch.manual_seed(0)
+    np.random.seed(0)
     cfg = _cfg(root, saip_backbone[0], lip_root, tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
