@@ -134,3 +134,23 @@ def test_downstream_demo_script_runs_a_config(root, tmp_path, saip_backbone):
     assert logs and 'attribute/mA' in logs[0].read_text()
     with pytest.raises(SystemExit, match='make demo'):
         demo([str(tmp_path / 'missing.pth')])
+
+
+def test_msmt17_lists(tmp_path):
+    """MSMT17 list files: camera from the 3rd name field, val added to train, a bad line named."""
+    from saip_mm.datasets import MSMT17Dataset
+    (tmp_path / 'list_train.txt').write_text('0000/0000_000_01_0303morning_0015_0.jpg 0\n'
+                                             '0001/0001_003_05_0303noon_0020_1.jpg 1\n')
+    (tmp_path / 'list_val.txt').write_text('0002/0002_001_07_0303noon_0001_0.jpg 2\n')
+    (tmp_path / 'list_query.txt').write_text('0100/0100_000_02_0303morning_0001_0.jpg 100\n')
+    (tmp_path / 'list_gallery.txt').write_text('0100/0100_004_11_0303morning_0002_0.jpg 100\n')
+    train = MSMT17Dataset(data_root=str(tmp_path), split='train', pipeline=[])
+    assert [int(train.get_data_info(i)['gt_label']) for i in range(3)] == [0, 1, 2]
+    assert [train.get_data_info(i)['camid'] for i in range(3)] == [1, 5, 7]
+    assert train.get_data_info(0)['img_path'] == osp.join(str(tmp_path), 'train', '0000',
+                                                           '0000_000_01_0303morning_0015_0.jpg')
+    test = MSMT17Dataset(data_root=str(tmp_path), split='test', pipeline=[])
+    assert [test.get_data_info(i)['is_query'] for i in range(2)] == [True, False]
+    (tmp_path / 'list_query.txt').write_text('broken-line\n')
+    with pytest.raises(ValueError, match=r'list_query.txt:1'):
+        MSMT17Dataset(data_root=str(tmp_path), split='test', pipeline=[])
