@@ -4,9 +4,10 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+
+from downstream_utils import RESIZED, assert_backbone_equals, repeated_batch_losses
 
 CFG = 'configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py'
 
@@ -40,11 +41,8 @@ def test_backbone_loads_exported_checkpoint(root, tmp_path, saip_backbone):
     ckpt, source = saip_backbone
     model = _build(_cfg(root, ckpt, tmp_path))
     model.init_weights()
+    assert_backbone_equals(model.backbone, source, skip=RESIZED)  # pos_embed is checked below
     state = model.backbone.state_dict()
-    for key, value in source.items():
-        if key in ('cls_token', 'pos_embed'):
-            continue  # ViTPose has no class token; the position embedding is resized below
-        assert torch.equal(state[key], value), key
     from saip_mm.models.backbones import SAIPViT
     ref = SAIPViT()
     ref.load_state_dict(source)
@@ -69,14 +67,8 @@ def test_pose_trains_and_evaluates_on_real_images(root, tmp_path, saip_backbone)
     runner = Runner.from_cfg(cfg)
     # a repeated batch of real images: the loss falls (at lr 1e-4; the config's 5e-4 without its
     # warm-up overshoots on the first step from a random head)
-    batch = pseudo_collate([runner.train_dataloader.dataset[i] for i in range(2)])
     runner.model.init_weights()
-    optim = runner.build_optim_wrapper(dict(cfg.optim_wrapper, optimizer=dict(cfg.optim_wrapper.optimizer,
-                                                                               lr=1e-4)))
-    losses = []
-    for _ in range(10):
-        log = runner.model.train_step(batch, optim)
-        losses.append(float(log['loss']))
+    losses = repeated_batch_losses(runner, 2, 10, lr=1e-4)
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < 0.95 * losses[0], losses  # about -20 % in 10 steps when measured
     # the Runner's own loop: one epoch of training and the real COCO evaluation

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
+
+from downstream_utils import assert_backbone_equals, repeated_batch_losses
 
 REID = 'configs/downstream/reid/reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py'
 
@@ -57,17 +58,11 @@ def test_reid_loads_trains_and_evaluates(root, tmp_path, saip_backbone, downstre
     cfg = _reid_cfg(root, ckpt, osp.join(downstream_samples, 'Market1501'), tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
-    state = runner.model.backbone.state_dict()
-    for key, value in source.items():
-        assert torch.equal(state[key], value), key  # same 256x128 grid: nothing is resized
+    assert_backbone_equals(runner.model.backbone, source)  # same 256x128 grid: nothing is resized
     torch.manual_seed(0)
     np.random.seed(0)
-    batch = pseudo_collate([runner.train_dataloader.dataset[0]])
-    optim = runner.build_optim_wrapper(cfg.optim_wrapper)
-    losses = []
-    for _ in range(6):
-        log = runner.model.train_step(batch, optim)
-        losses.append(float(log['ce_loss'] + log['triplet_loss']))
+    # one dataset item is a whole PK batch (3 identities x 2 images)
+    losses = repeated_batch_losses(runner, 1, 6, loss=lambda log: log['ce_loss'] + log['triplet_loss'])
     assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
     runner.train()
     metrics = runner.val_loop.run()
@@ -112,12 +107,8 @@ def test_pa100k_loads_trains_and_evaluates(root, tmp_path, saip_backbone, downst
     cfg.default_hooks.logger.interval = 1
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
-    state = runner.model.backbone.state_dict()
-    assert all(torch.equal(state[k], v) for k, v in source.items())
-    batch = pseudo_collate([runner.train_dataloader.dataset[i] for i in range(4)])
-    optim = runner.build_optim_wrapper(dict(cfg.optim_wrapper, optimizer=dict(cfg.optim_wrapper.optimizer,
-                                                                               lr=1e-3)))
-    losses = [float(runner.model.train_step(batch, optim)['loss']) for _ in range(6)]
+    assert_backbone_equals(runner.model.backbone, source)
+    losses = repeated_batch_losses(runner, 4, 6, lr=1e-3)
     assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
     runner.train()
     metrics = runner.val_loop.run()

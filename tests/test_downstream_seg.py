@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+
+from downstream_utils import RESIZED, assert_backbone_equals, repeated_batch_losses
 
 CFG = 'configs/downstream/mmseg/upernet_saip-vit-tiny_mln_8xb4-80k_lip-473x473.py'
 CROP = (160, 160)  # tiny size for CPU
@@ -64,10 +65,7 @@ def test_backbone_loads_exported_checkpoint(root, tmp_path, saip_backbone, lip_r
     from mmseg.registry import MODELS
     model = MODELS.build(cfg.model)
     model.init_weights()
-    state = model.backbone.state_dict()
-    for key, value in source.items():
-        if key not in ('cls_token', 'pos_embed'):
-            assert torch.equal(state[key], value), key
+    assert_backbone_equals(model.backbone, source, skip=RESIZED)
     assert model.backbone.pos_embed.shape[1] == (473 // 16 + 1) ** 2  # resized from 16x8 (adaptive pad)
 
 
@@ -77,15 +75,18 @@ def test_lip_trains_and_evaluates(root, tmp_path, saip_backbone, lip_root):
     cfg = _cfg(root, saip_backbone[0], lip_root, tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
-    batch = pseudo_collate([runner.train_dataloader.dataset[i] for i in range(2)])
-    optim = runner.build_optim_wrapper(dict(cfg.optim_wrapper, optimizer=dict(cfg.optim_wrapper.optimizer,
-                                                                               lr=1e-3)))
-    losses = []
-    for _ in range(6):
-        log = runner.model.train_step(batch, optim)
-        losses.append(float(log['decode.loss_ce']))
+    losses = repeated_batch_losses(runner, 2, 6, lr=1e-3, loss=lambda log: log['decode.loss_ce'])
     assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
     runner.train()
     metrics = runner.val_loop.run()
     assert 0.0 <= metrics['mIoU'] <= 100.0 and 'aAcc' in metrics
     assert len(runner.val_dataloader.dataset) == 6
+
+
+def test_sync_bn_becomes_bn_for_cpu_multi_process_runs(root):
+    from saip_mm.utils.launcher import replace_sync_bn
+    cfg = Config.fromfile(osp.join(root, CFG))
+    assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
+    assert replace_sync_bn(cfg.model) == 2  # UPerNet head and the FCN auxiliary head
+    assert 'SyncBN' not in cfg.pretty_text
+    assert cfg.model.auxiliary_head.norm_cfg == dict(type='BN', requires_grad=True)

@@ -3,27 +3,18 @@
 # 25 epochs; SAIP ViT-Tiny PA100K mA 80.7).
 #   tools/train.py configs/downstream/attribute/par_saip-vit-tiny_1xb64-25e_pa100k-256x128.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_vit-tiny.pth
-_base_ = ['mmpretrain::_base_/default_runtime.py', './_base_/pa100k_256x128.py']
-custom_imports = dict(
-    imports=['saip_mm.models', 'saip_mm.datasets', 'saip_mm.evaluation'], allow_failed_imports=False)
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    './_base_/pa100k_256x128.py',
+    '../_base_/saip_vit-tiny_cls-token_256x128.py',
+]
 
-pretrained = 'work_dirs/saip_vit-tiny_lup1m/saip_vit-tiny_backbone.pth'
 num_attributes = 26
 model = dict(
     type='ImageClassifier',
     data_preprocessor=dict(
         type='ClsDataPreprocessor', num_classes=num_attributes, mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375], to_rgb=True),
-    backbone=dict(
-        type='saip_mm.SAIPViT',
-        arch='deit-tiny',
-        img_size=(256, 128),
-        patch_size=16,
-        qkv_bias=True,
-        drop_path_rate=0.1,
-        out_type='cls_token',
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
-    neck=None,
     head=dict(
         type='MultiLabelLinearClsHead',
         num_classes=num_attributes,

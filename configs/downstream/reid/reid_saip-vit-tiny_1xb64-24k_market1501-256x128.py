@@ -4,27 +4,18 @@
 # 120 epochs, lr 2e-4; SAIP ViT-Tiny Market Rank-1 93.6). MSMT17: use dataset_type MSMT17Dataset.
 #   tools/train.py configs/downstream/reid/reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_vit-tiny.pth
-_base_ = ['mmdet::_base_/default_runtime.py', './_base_/market1501_256x128.py']
-custom_imports = dict(
-    imports=['saip_mm.models', 'saip_mm.datasets', 'saip_mm.evaluation'], allow_failed_imports=False)
+_base_ = [
+    'mmdet::_base_/default_runtime.py',
+    './_base_/market1501_256x128.py',
+    '../_base_/saip_vit-tiny_cls-token_256x128.py',
+]
 
-pretrained = 'work_dirs/saip_vit-tiny_lup1m/saip_vit-tiny_backbone.pth'
 num_train_ids = 751  # Market-1501 training identities
 model = dict(
     type='BaseReID',
     data_preprocessor=dict(
         type='ReIDDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
         to_rgb=True),
-    backbone=dict(
-        type='saip_mm.SAIPViT',
-        arch='deit-tiny',
-        img_size=(256, 128),
-        patch_size=16,
-        qkv_bias=True,
-        drop_path_rate=0.1,
-        out_type='cls_token',
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
-    neck=None,
     head=dict(
         type='LinearReIDHead',
         num_fcs=0,

@@ -19,7 +19,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from torch import Tensor
 
 from saip_mm.registry import MODELS
-from ..utils.pretrained import is_pretrained, load_pretrained_strict
+from ..utils.pretrained import StrictPretrainedInit
 
 TokenPair = Tuple[Tensor, Tensor]
 
@@ -33,8 +33,13 @@ def patch_grid(img_hw: Sequence[int], patch_size: int) -> Tuple[int, int]:
 
 
 @MODELS.register_module()
-class SAIPViT(VisionTransformer):
+class SAIPViT(StrictPretrainedInit, VisionTransformer):
     """ViT image encoder with SAIP token outputs and masking.
+
+    With ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` the checkpoint is loaded
+    strictly: every backbone tensor must be in it (a class token this model does not use may be), else
+    a ``KeyError`` lists the missing keys. The position embedding is resized in 2-D from the
+    checkpoint's grid.
 
     Args:
         arch (str | dict): mmpretrain ViT arch. Defaults to ``'deit-tiny'`` (192-d, 12 blocks, 3 heads).
@@ -61,17 +66,6 @@ class SAIPViT(VisionTransformer):
         if not 0 <= self.mid_index < self.num_layers:
             raise ValueError(f'mid_index {mid_index} is outside the {self.num_layers} blocks')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
-
-    def init_weights(self) -> None:
-        """Initialise, or with ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` load the
-        checkpoint strictly: every backbone tensor must be in it (a class token this model does not
-        use may be), else a ``KeyError`` lists the missing keys. The position embedding is resized
-        in 2-D from the checkpoint's grid."""
-        if not is_pretrained(self.init_cfg):
-            super().init_weights()
-            return
-        load_pretrained_strict(self, self.init_cfg)
-        self._is_init = True
 
     def train(self, mode: bool = True) -> 'SAIPViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""

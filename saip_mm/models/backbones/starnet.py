@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
-from ..utils.pretrained import is_pretrained, load_pretrained_strict
+from ..utils.pretrained import StrictPretrainedInit
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int = 1, stride: int = 1, groups: int = 1,
@@ -53,7 +53,7 @@ class StarBlock(nn.Module):
 
 
 @MODELS.register_module()
-class StarNet(BaseModule):
+class StarNet(StrictPretrainedInit, BaseModule):
     """StarNet backbone.
 
     Args:
@@ -101,16 +101,6 @@ class StarNet(BaseModule):
             self.norm = nn.BatchNorm2d(in_ch)
             self.head = nn.Linear(in_ch, num_classes)
 
-    def init_weights(self) -> None:
-        """Initialise, or with ``init_cfg=dict(type='Pretrained', ...)`` load strictly (a ``KeyError``
-        lists any missing tensors)."""
-        if is_pretrained(self.init_cfg):
-            load_pretrained_strict(self, self.init_cfg)
-            self._is_init = True
-        else:
-            super().init_weights()
-
-    @property
     def strides(self) -> Tuple[int, ...]:
         """Output stride of each stage."""
         return tuple(2**(i + 2) for i in range(len(self.stages)))

@@ -11,7 +11,7 @@ from mmpretrain.models.backbones import TinyViT
 from torch import Tensor
 
 from saip_mm.registry import MODELS
-from ..utils.pretrained import is_pretrained, load_pretrained_strict
+from ..utils.pretrained import StrictPretrainedInit
 
 
 def _half(size: Tuple[int, int]) -> Tuple[int, int]:
@@ -20,7 +20,7 @@ def _half(size: Tuple[int, int]) -> Tuple[int, int]:
 
 
 @MODELS.register_module()
-class SAIPTinyViT(TinyViT):
+class SAIPTinyViT(StrictPretrainedInit, TinyViT):
     """mmpretrain ``TinyViT`` with input-size-dependent stage grids and feature-map outputs.
 
     Args:
@@ -37,15 +37,6 @@ class SAIPTinyViT(TinyViT):
         kwargs['gap_before_final_norm'] = False
         super().__init__(arch=arch, img_size=tuple(img_size), window_size=list(window_size),
                          out_indices=tuple(out_indices), **kwargs)
-
-    def init_weights(self) -> None:
-        """Initialise, or load ``init_cfg=dict(type='Pretrained', ...)`` strictly (a ``KeyError`` lists
-        any missing tensors)."""
-        if is_pretrained(self.init_cfg):
-            load_pretrained_strict(self, self.init_cfg)
-            self._is_init = True
-        else:
-            super().init_weights()
 
     def train(self, mode: bool = True) -> 'SAIPTinyViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""

@@ -37,3 +37,16 @@ def load_pretrained_strict(module: nn.Module, init_cfg: dict,
 def is_pretrained(init_cfg) -> bool:
     """Whether ``init_cfg`` asks for a checkpoint (``type='Pretrained'``)."""
     return isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
+
+
+class StrictPretrainedInit:
+    """Mixin for backbones (put it first among the bases): ``init_weights`` loads
+    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` with ``load_pretrained_strict``
+    (a ``KeyError`` lists missing tensors) and otherwise runs the base class's initialisation."""
+
+    def init_weights(self) -> None:
+        if is_pretrained(self.init_cfg):
+            load_pretrained_strict(self, self.init_cfg)
+            self._is_init = True
+        else:
+            super().init_weights()
