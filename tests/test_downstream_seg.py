@@ -88,5 +88,5 @@ def test_sync_bn_becomes_bn_for_cpu_multi_process_runs(root):
     cfg = Config.fromfile(osp.join(root, CFG))
     assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
     assert replace_sync_bn(cfg.model) == 2  # UPerNet head and the FCN auxiliary head
-    assert 'SyncBN' not in cfg.pretty_text
+    assert 'SyncBN' not in str(cfg.model.to_dict())
     assert cfg.model.auxiliary_head.norm_cfg == dict(type='BN', requires_grad=True)
