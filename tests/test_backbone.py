@@ -114,3 +114,26 @@ def test_non_square_checkpoint_into_downstream_grid():
     dst.load_state_dict(src.state_dict())
     expected = src.grid_pos_embed((16, 12))
     assert torch.allclose(dst.pos_embed, expected)
+
+
+def test_mid_tokens_are_the_output_of_exactly_seven_blocks():
+    """mid_index=7 is the authors' "block 7": the output of the 7th block (layers[0..6])."""
+    torch.manual_seed(0)
+    model = SAIPViT(mid_index=7).eval()
+    x = torch.randn(2, 3, 256, 128)
+    with torch.no_grad():
+        out = model.forward_tokens(x)
+        tokens, grid = model.patch_embed(x)
+        pos = model.grid_pos_embed(grid)
+        cls = (model.cls_token + pos[:, :1]).expand(2, -1, -1)
+        h = model.pre_norm(torch.cat([cls, tokens + pos[:, 1:]], 1))
+        for layer in model.layers[:7]:
+            h = layer(h)
+        after8 = model.layers[7](h)
+    assert torch.equal(out['mid'][0], h[:, 0]) and torch.equal(out['mid'][1], h[:, 1:])
+    assert not torch.allclose(out['mid'][1], after8[:, 1:])
+    # negative indices count from the end; 0 and out-of-range counts are refused
+    assert SAIPViT(mid_index=-1).mid_index == 12
+    for bad in (0, 13, -13):
+        with pytest.raises(ValueError, match='mid_index'):
+            SAIPViT(mid_index=bad)

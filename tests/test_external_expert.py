@@ -47,7 +47,11 @@ def test_paper_config_builds_a_vit_base_expert(root):
     cfg = Config.fromfile(osp.join(root, STAR))
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
-    assert model.expert.width == 768 and model.expert_proj[0].weight.shape == (192, 768)
+    assert model.expert.width == 768
+    # one learned projection per token level: final-norm tokens (CSM) and block-7 tokens (CSR, CSS)
+    assert set(model.expert_proj) == {'final', 'mid'}
+    assert model.expert_proj['final'] is not model.expert_proj['mid']
+    assert all(p[0].weight.shape == (192, 768) for p in model.expert_proj.values())
     with pytest.raises(FileNotFoundError, match='expert_vit-base.pth'):
         model.init_weights()
 
@@ -74,7 +78,11 @@ def test_expert_frozen_student_and_projection_learn(root, expert_ckpt):
     assert all(torch.equal(v, encoder.state_dict()[k]) for k, v in expert0.items())
     qkv = 'layers.0.attn.qkv.weight'
     assert not torch.equal(student0[qkv], model.backbone.state_dict()[qkv])
-    assert not torch.equal(proj0['0.weight'], model.expert_proj.state_dict()['0.weight'])
+    # 'mid' (CSR queries, CSS canvas) learns through the decoders; 'final' only maps the CSM target,
+    # which is detached (DINO), so it stays the fixed random projection it was initialised as
+    proj = model.expert_proj.state_dict()
+    assert not torch.equal(proj0['mid.0.weight'], proj['mid.0.weight'])
+    assert torch.equal(proj0['final.0.weight'], proj['final.0.weight'])
     assert any(not torch.equal(v, model.expert.module.csm_neck.state_dict()[k]) for k, v in head0.items())
 
 

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.nn as nn
 
@@ -146,3 +147,76 @@ def test_decoder_row_subsets_equal_full_outputs():
         head = CSRHead(norm_pix=True)
         imgs = torch.randn(2, 3, 64, 32)
         assert torch.allclose(head.loss(part, imgs, mask), head.loss(full, imgs, mask), atol=1e-6)
+
+
+def test_csm_pairs_follow_the_configured_roles():
+    """student_views / teacher_views are image ids; pairs of the same image are skipped. The paper's
+    text (student on the anchor, expert on the views) and the code's roles give different pairs."""
+    torch.manual_seed(0)
+    head = CSMHead(out_channels=5)
+    s = [torch.randn(2, 5) for _ in range(3)]
+    t = [torch.randn(2, 5) for _ in range(2)]
+
+    def ce(ti, si):
+        return torch.sum(-torch.softmax(ti / 0.04, -1) * torch.log_softmax(si / 0.1, -1), -1).mean()
+
+    # paper text: student anchor (id 0) against expert views (ids 1, 2): 2 pairs
+    loss = head.loss(s[:1], t, teacher_views=[1, 2], student_views=[0])
+    assert torch.allclose(loss, (ce(t[0], s[0]) + ce(t[1], s[0])) / 2, atol=1e-6)
+    head.center.zero_()
+    # student views 0, 2, 5 against expert 0, 5: pairs (0,2) (0,5) (5,0) (5,2)
+    loss = head.loss(s, t, teacher_views=[0, 5], student_views=[0, 2, 5])
+    expected = (ce(t[0], s[1]) + ce(t[0], s[2]) + ce(t[1], s[0]) + ce(t[1], s[1])) / 4
+    assert torch.allclose(loss, expected, atol=1e-6)
+
+
+def test_css_view_reduction_and_per_query_targets():
+    logits = torch.randn(3, 2, 14, 14)
+    target = torch.rand(2, 14, 14)
+    mean = CSSHead(view_reduction='mean').loss(logits, target)
+    total = CSSHead(view_reduction='sum').loss(logits, target)
+    assert torch.allclose(total, 3 * mean)  # eq. 3 sums over the N views
+    # one instance per query: query t is scored against target[:, t]
+    targets = (torch.rand(2, 2, 14, 14) > 0.5).float()
+    right = 20 * (2 * targets.transpose(0, 1) - 1)
+    head = CSSHead()
+    assert float(head.loss(right, targets)) < 1e-6
+    assert float(head.loss(right.flip(0), targets)) > 1
+    with pytest.raises(ValueError, match='3 CSS query views but targets for 2'):
+        head.loss(logits, targets)
+    with pytest.raises(ValueError, match='view_reduction'):
+        CSSHead(view_reduction='avg')
+
+
+def test_step_generator_differs_by_rank_and_repeats():
+    from saip_mm.models.utils import step_generator
+
+    def draw(seed, step, rank):
+        return torch.rand(8, generator=step_generator(seed, step, rank))
+
+    assert torch.equal(draw(0, 5, 0), draw(0, 5, 0))
+    assert not torch.equal(draw(0, 5, 0), draw(0, 5, 1))
+    assert not torch.equal(draw(0, 5, 0), draw(0, 6, 0))
+    assert not torch.equal(draw(0, 5, 0), draw(1, 5, 0))
+
+
+def test_frozen_last_layer_gets_no_update():
+    torch.manual_seed(0)
+    proj = CSMProjector(in_channels=8, hidden_channels=16, bottleneck_channels=8, out_channels=32)
+    opt = torch.optim.AdamW(proj.parameters(), lr=1e-2, weight_decay=0.05)
+    last = proj.last_layer.parametrizations.weight.original1
+    proj.freeze_last_layer = True
+    before, mlp_before = proj.last_layer.weight.detach().clone(), proj.mlp[0].weight.detach().clone()
+    for _ in range(3):
+        opt.zero_grad()
+        proj(torch.randn(4, 8)).logsumexp(-1).mean().backward()
+        opt.step()
+    # the prototypes (weight-normalised) did not move; the MLP did
+    assert torch.allclose(proj.last_layer.weight, before, atol=1e-6)
+    assert not torch.allclose(proj.mlp[0].weight, mlp_before)
+    proj.freeze_last_layer = False
+    opt.zero_grad()
+    proj(torch.randn(4, 8)).logsumexp(-1).mean().backward()
+    assert last.grad.abs().sum() > 0
+    opt.step()
+    assert not torch.allclose(proj.last_layer.weight, before, atol=1e-6)

@@ -35,26 +35,42 @@ def fixed_batch(root):
     return pseudo_collate([dataset[i] for i in range(4)])
 
 
-def test_overfits_fixed_batch_of_real_crops(root, fixed_batch):
+def _overfit(root, batch, steps=40, **model_overrides):
     torch.manual_seed(0)
     cfg = _demo_cfg(root)
+    cfg.model.update(model_overrides)
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    model.expert.max_iters = 40
+    model.expert.max_iters = steps
     optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-3)))
     history = []
-    for _ in range(40):
-        log = model.train_step(fixed_batch, optim)
+    for _ in range(steps):
+        log = model.train_step(batch, optim)
         model.update_expert()
         history.append({k: float(v.detach()) for k, v in log.items()})
-    first = {k: sum(h[k] for h in history[:3]) / 3 for k in ('loss_csm', 'loss_csr', 'loss_css')}
+    first = {k: sum(h[k] for h in history[:3]) / 3 for k in history[0] if k != 'loss'}
     last = {k: sum(h[k] for h in history[-3:]) / 3 for k in first}
-    # stated margins within 40 steps on a fixed batch (measured: -8 %, -49 %, -87 %). CSM, the
-    # DINO-style cross-entropy against a moving, centred expert, falls slowest.
-    margins = dict(loss_csm=0.95, loss_csr=0.7, loss_css=0.5)
-    for k in first:
-        assert last[k] < margins[k] * first[k], (k, first[k], last[k])
+    return first, last
+
+
+def test_overfits_fixed_batch_of_real_crops(root, fixed_batch):
+    first, last = _overfit(root, fixed_batch)
+    # stated margins within 40 steps on a fixed batch (measured: -38 %, -88 %)
+    for k, margin in dict(loss_csr=0.7, loss_css=0.5).items():
+        assert last[k] < margin * first[k], (k, first[k], last[k])
+    # CSM between independently augmented views (paper preset) is a harder matching task: on 4 images
+    # in 40 steps it stays level (measured 8.015 -> 7.997); it must not rise
+    assert last['loss_csm'] < 1.01 * first['loss_csm'], (first, last)
+
+
+def test_csm_alone_falls_on_bare_resized_views(root, fixed_batch):
+    """CSM learns: with the bare-resize ablation (views = the anchor at other sizes) the student's
+    view predictions move towards the expert's anchor targets (measured: 7.83 -> 7.37 with all
+    three objectives)."""
+    first, last = _overfit(root, fixed_batch, csr=None, css=None,
+                           data_preprocessor=dict(view_source='anchor'))
+    assert last['loss_csm'] < 0.97 * first['loss_csm'], (first, last)
 
 
 def test_objectives_can_be_switched_off(root, fixed_batch):
@@ -133,3 +149,79 @@ def test_resume_after_kill_repeats_the_next_losses(root, tmp_path):
             assert resumed[step][key] == pytest.approx(ref[step][key], rel=1e-4, abs=1e-6), \
                 (step, key)
     assert (run_dir / 'iter_6.pth').exists()
+
+
+@pytest.mark.parametrize('path,value,match', [
+    ('csr.mask_ratoi', 0.5, 'unknown option model.csr.mask_ratoi; allowed: neck, head, level'),
+    ('css.levle', 'mid', 'unknown option model.css.levle'),
+    ('csm.teacher_veiws', [0], 'unknown option model.csm.teacher_veiws'),
+    ('csr.kv', 'patch', r"model.csr.kv must be one of \('patches', 'cls'\)"),
+    ('csr.query_encoder', 'teacher', 'model.csr.query_encoder must be one of'),
+])
+def test_objective_option_typos_raise(root, path, value, match):
+    cfg = _demo_cfg(root)
+    section, key = path.split('.')
+    cfg.model[section][key] = value
+    with DefaultScope.overwrite_default_scope('saip_mm'), pytest.raises(ValueError, match=match):
+        MODELS.build(cfg.model)
+
+
+def test_transformer_blocks_are_xavier_uniform(root):
+    """Paper appendix A: every Linear of the student's blocks (attention included) is Xavier-uniform."""
+    torch.manual_seed(0)
+    cfg = _demo_cfg(root)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    for name in ('attn.qkv', 'attn.proj', 'ffn.layers.0.0', 'ffn.layers.1'):
+        weight = model.backbone.layers[3].get_submodule(name).weight
+        bound = (6 / sum(weight.shape)) ** 0.5
+        assert float(weight.abs().max()) <= bound + 1e-7, name
+        assert float(weight.abs().max()) > 0.98 * bound, name  # uniform: reaches its bound
+        assert abs(float(weight.std()) - bound / 3 ** 0.5) < 0.05 * bound, name
+
+
+def test_code_faithful_preset_sends_each_view_where_the_code_does(root):
+    """The code-faithful preset: the student encodes the 10-view CSM pass plus the 2nd CSS query and,
+    apart, the masked CSR view; the expert encodes the 2 global crops and the canvas; CSS has 2
+    queries, each with its own target."""
+    import numpy as np
+    np.random.seed(0)
+    cfg = Config.fromfile(osp.join(root, 'configs/pretrain/saip_vit-tiny_lup1m_official-code.py'))
+    ds = cfg.train_dataloader.dataset
+    ds.update(data_root=osp.join(root, 'demo/persons'), ann_file='list.txt', background_dir='backgrounds')
+    # small decoders: the routing, not the sizes, is under test
+    cfg.model.csm.neck.update(hidden_channels=64, out_channels=256)
+    cfg.model.csm.head.out_channels = 256
+    cfg.model.csr.neck.update(embed_dims=64, depth=2, num_heads=4)
+    cfg.model.css.neck.update(embed_dims=64, num_heads=4)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        dataset = DATASETS.build(ds)
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert model.csr_cfg['query_encoder'] == 'student' and model.csr_cfg['kv'] == 'cls'
+    data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]), True)
+    calls = {'student': [], 'expert': []}
+
+    def spy(name, encoder):
+        original = encoder.forward_tokens
+
+        def wrapped(x, mask=None):
+            calls[name].append((tuple(x.shape), mask is not None))
+            return original(x, mask=mask)
+        encoder.forward_tokens = wrapped
+
+    spy('student', model.backbone)
+    spy('expert', model.expert.module.backbone)
+    css_queries = []
+    css_forward = model.css_neck.forward
+    model.css_neck.forward = lambda q, *a: css_queries.append(len(q)) or css_forward(q, *a)
+    losses = model.loss(**data)
+    assert set(losses) == {'loss_csm', 'loss_csr', 'loss_css'}
+    student_images = sorted((shape[0] // 2, shape[2:], masked) for shape, masked in calls['student'])
+    # one call per distinct size: 2 globals, 7 locals, l7 x1.25, shrunk anchor, masked CSR view
+    assert student_images == [(1, (96, 48), False), (1, (160, 80), False), (1, (320, 160), True),
+                              (2, (256, 128), False), (7, (128, 64), False)]
+    assert sorted((s[0] // 2, s[2:], m) for s, m in calls['expert']) == [
+        (1, (224, 224), False), (2, (256, 128), False)]
+    assert css_queries == [2]

@@ -93,26 +93,84 @@ def test_pack(person_images, background_image):
     assert r['data_samples'].img_path == 'x.jpg'
 
 
-def test_official_code_multi_crop_pipeline(root):
-    """The code-faithful preset: 2 global + 8 local crops (mmpretrain.MultiView), two nearest views
-    and the x1.25 CSR view of the second global crop, masks for every view."""
+def _build_sample(root, config, idx=0, **ds_overrides):
     import os.path as osp
 
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     from saip_mm.registry import DATASETS
-    np.random.seed(0)
-    cfg = Config.fromfile(osp.join(root, 'configs/pretrain/saip_vit-tiny_lup1m_official-code.py'))
+    cfg = Config.fromfile(osp.join(root, config))
     ds = cfg.train_dataloader.dataset
-    ds.update(data_root=osp.join(root, 'demo/persons'), ann_file='list.txt')
+    ds.update(data_root=osp.join(root, 'demo/persons'), ann_file='list.txt',
+              background_dir='backgrounds', **ds_overrides)
     with DefaultScope.overwrite_default_scope('saip_mm'):
-        sample = DATASETS.build(ds)[0]
+        return cfg, DATASETS.build(ds)[idx]
+
+
+def test_official_code_multi_crop_pipeline(root):
+    """The code-faithful preset, view for view (see the config's table): 2 global + 8 local crops,
+    l7 and the shrunk anchor rescaled with nearest interpolation, the x1.25 CSR view of g2, and a
+    canvas holding the two 128x64 crops side by side with one target per CSS query."""
+    np.random.seed(0)
+    _, sample = _build_sample(root, 'configs/pretrain/saip_vit-tiny_lup1m_official-code.py')
     inputs = sample['inputs']
     sizes = [tuple(v.shape[1:]) for v in inputs['views']]
     assert tuple(inputs['anchor'].shape[1:]) == (256, 128)
-    assert sizes == [(256, 128)] + [(128, 64)] * 8 + [(224, 112), (288, 144), (320, 160)]
-    assert [int(m.sum()) for m in inputs['view_masks']] == [96] + [24] * 8 + [74, 122, 150]
-    assert np.allclose(sample['data_samples'].view_scales[-3:], [0.875, 1.125, 1.25])
-    # two instances on every canvas, as in the authors' code
-    assert sample['data_samples'].instance_boxes.shape == (2, 4)
+    assert sizes == [(256, 128)] + [(128, 64)] * 7 + [(160, 80), (96, 48), (320, 160)]
+    assert int(inputs['view_masks'][-1].sum()) == 150  # 75 % of the 20x10 grid
+    assert np.allclose(sample['data_samples'].view_scales[-3:], [0.625, 0.375, 1.25])
+    # the shrunk anchor is the anchor, nearest-resized (every 2nd pixel, then nearest x0.75)
+    anchor = inputs['anchor'].numpy().transpose(1, 2, 0)
+    shrunk = mmcv.imresize(anchor, (64, 128), interpolation='nearest')
+    assert np.array_equal(inputs['views'][9].numpy().transpose(1, 2, 0),
+                          mmcv.imresize(shrunk, (48, 96), interpolation='nearest'))
+    # two 128x64 instances, side by side without overlap; one target per query instance
+    boxes = sample['data_samples'].instance_boxes
+    assert boxes.shape == (2, 4)
+    assert np.allclose(boxes[:, 2] - boxes[:, 0], 64) and np.allclose(boxes[:, 3] - boxes[:, 1], 128)
+    assert boxes[1, 0] >= boxes[0, 2]
+    target = inputs['canvas_target']
+    assert tuple(target.shape) == (2, 14, 14)
+    for box, t in zip(boxes, target.numpy()):
+        assert abs(t.sum() * 256 - 64 * 128) < 1e-3  # each target covers exactly its box's area
+        x1, y1, x2, y2 = (int(v) // 16 for v in box)
+        assert t[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)].sum() > 0.9 * t.sum()
+
+
+def test_paper_views_are_independent_augmentations(root):
+    """Paper preset: each view is its own crop + colour augmentation of the source, not a resize of
+    the anchor. Resized back to the anchor's size, a view differs from the anchor far more than a bare
+    resize does, and at the anchor's own scale it is no longer identical to it."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    from saip_mm.models import SAIPDataPreprocessor
+    np.random.seed(0)
+    torch.manual_seed(0)
+    cfg, _ = _build_sample(root, 'configs/pretrain/saip_vit-tiny_lup1m.py')
+    samples = [_build_sample(root, 'configs/pretrain/saip_vit-tiny_lup1m.py', idx=i)[1]
+               for i in range(0, 80, 10)]
+    batch = pseudo_collate(samples)
+    assert [tuple(v.shape[1:]) for v in samples[0]['inputs']['views']] == [(256, 128)] * 2
+
+    def views_of(source, scale_range):
+        pre = SAIPDataPreprocessor(view_scale_range=scale_range, view_source=source)
+        out = pre(batch, training=True)['inputs']
+        return out['anchor'], out['views']
+
+    # the anchor's own scale: bare resizes are the anchor itself, augmented views are not
+    anchor, views = views_of('anchor', (1.0, 1.0))
+    assert all(torch.equal(v, anchor) for v in views)
+    anchor, views = views_of('views', (1.0, 1.0))
+    assert not any(torch.equal(v, anchor) for v in views)
+    assert not torch.equal(views[0], views[1])
+
+    def diff_back(source):
+        anchor, views = views_of(source, (0.75, 1.5))
+        back = [torch.nn.functional.interpolate(v, size=anchor.shape[-2:], mode='bilinear')
+                for v in views]
+        return float(sum((b - anchor).abs().mean() for b in back) / len(back))
+
+    bare, independent = diff_back('anchor'), diff_back('views')
+    assert independent > 4 * bare, (bare, independent)

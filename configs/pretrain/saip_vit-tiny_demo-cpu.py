@@ -17,6 +17,7 @@ train_dataloader = dict(
 )
 optim_wrapper = dict(type='OptimWrapper', _delete_=True,
                      optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+                     clip_grad=dict(max_norm=3.0),
                      paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
@@ -28,4 +29,4 @@ default_hooks = dict(logger=dict(interval=10),
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='ProgressBarHook')]
+                dict(type='FreezeLastLayerHook', iters=10), dict(type='ProgressBarHook')]

@@ -8,29 +8,40 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 from .backbones.saip_vit import random_patch_mask
+from .utils.randomness import step_generator
 
 IMAGE_KEYS = ('anchor', 'canvas')
+VIEW_SOURCES = ('views', 'anchor')
 
 
 @MODELS.register_module()
 class SAIPDataPreprocessor(BaseDataPreprocessor):
     """Stack the per-sample dicts of ``PackSAIPInputs``, convert BGR→RGB and normalise the images.
 
-    Optionally makes the multi-resolution views on the batch (paper: "randomly resizing the anchor to
-    scales from 0.75 to 1.5"): with ``view_scale_range``, ``num_views`` scales are drawn per batch (so
-    every sample of a view has the same size), rounded to multiples of ``size_divisor``, and patch masks
-    with exact keep counts are drawn for each view.
+    Optionally brings the multi-resolution views to their scales on the batch (paper §III-B: scales
+    from 0.75 to 1.5 of the anchor size): with ``view_scale_range``, one scale per view is drawn per
+    batch (so every sample of a view has the same size), sides are rounded to multiples of
+    ``size_divisor``, and patch masks with exact keep counts are drawn for each view.
+
+    Where the views come from (``view_source``):
+
+    * ``'views'`` (default): the pipeline's views, each an independently augmented crop of the source
+      image at the anchor size (``MultiView`` + ``AssignViews``, DINO-style photometric augmentation:
+      the paper's "other settings identical to DINO"), are resized to their scales;
+    * ``'anchor'`` (ablation): ``num_views`` bare resizes of the augmented anchor, the same pixels at
+      another size.
 
     Args:
         mean (Sequence[float]): Per-channel mean (RGB, 0–255). Defaults to ImageNet's.
         std (Sequence[float]): Per-channel std. Defaults to ImageNet's.
         bgr_to_rgb (bool): Whether the packed images are BGR (mmcv loading). Defaults to True.
         view_scale_range (tuple, optional): (low, high) scale range for batch-level views.
-        num_views (int): Views drawn per batch when ``view_scale_range`` is set. Defaults to 2.
+        view_source (str): ``'views'`` or ``'anchor'`` (see above). Defaults to ``'views'``.
+        num_views (int): Views made per batch with ``view_source='anchor'``. Defaults to 2.
         size_divisor (int): View sides are rounded to multiples of this. Defaults to 16.
         mask_ratio (float): Patch mask ratio of batch-level views. Defaults to 0.75.
-        seed (int): Seed of the batch-level draws; they are drawn from ``(seed, batch counter)`` and the
-            counter is saved with the model, so a resumed run repeats them. Defaults to 0.
+        seed (int): Seed of the batch-level draws; they are drawn from ``(seed, rank, batch counter)``
+            and the counter is saved with the model, so a resumed run repeats them. Defaults to 0.
     """
 
     def __init__(self,
@@ -38,6 +49,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  bgr_to_rgb: bool = True,
                  view_scale_range: Optional[Sequence[float]] = None,
+                 view_source: str = 'views',
                  num_views: int = 2,
                  size_divisor: int = 16,
                  mask_ratio: float = 0.75,
@@ -46,7 +58,10 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
         self.bgr_to_rgb = bgr_to_rgb
+        if view_source not in VIEW_SOURCES:
+            raise ValueError(f'view_source must be one of {VIEW_SOURCES}, got {view_source!r}')
         self.view_scale_range = view_scale_range
+        self.view_source = view_source
         self.num_views = num_views
         self.size_divisor = size_divisor
         self.mask_ratio = mask_ratio
@@ -88,17 +103,26 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
 
     def _batch_views(self, out: Dict[str, object]) -> None:
         anchor: Tensor = out['anchor']
-        h, w = anchor.shape[-2:]
+        if self.view_source == 'views':
+            if not out.get('views'):
+                raise KeyError("view_source='views' needs 'views' from the pipeline (MultiView + "
+                               "AssignViews); set view_source='anchor' for bare resizes of the anchor")
+            sources = list(out['views'])
+        else:
+            sources = [anchor] * self.num_views
         low, high = self.view_scale_range
         d = self.size_divisor
-        gen = torch.Generator()
-        gen.manual_seed(self.seed * 1000003 + int(self.batches))
+        gen = step_generator(self.seed, int(self.batches))
         self.batches += 1
         views, masks = [], []
-        for _ in range(self.num_views):
+        for src in sources:
+            h, w = src.shape[-2:]
             s = low + (high - low) * float(torch.rand((), generator=gen))
             size = (max(d, int(round(h * s / d)) * d), max(d, int(round(w * s / d)) * d))
-            views.append(F.interpolate(anchor, size=size, mode='bilinear', align_corners=False))
+            if size != (h, w):
+                src = F.interpolate(src, size=size, mode='bilinear', align_corners=False,
+                                    antialias=size[0] < h)
+            views.append(src)
             num = (size[0] // d) * (size[1] // d)
             masks.append(random_patch_mask(anchor.shape[0], num, self.mask_ratio, gen, self.device))
         out['views'] = views

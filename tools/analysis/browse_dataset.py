@@ -5,7 +5,8 @@ grid, and the masked CSR view.
 
     python tools/analysis/browse_dataset.py configs/pretrain/saip_vit-tiny_demo-cpu.py --out grid.png
 
-Views that the data preprocessor draws per batch (``view_scale_range``) are drawn the same way here.
+Views that the data preprocessor scales per batch (``view_scale_range``) go through the same
+preprocessor here.
 """
 import argparse
 import os.path as osp
@@ -59,6 +60,8 @@ def render_row(sample: dict, height: int) -> np.ndarray:
             cv2.rectangle(canvas, (int(b[0]), int(b[1])), (int(b[2]) - 1, int(b[3]) - 1), color, 2)
         panels.append(fit(canvas, height))
         target = inputs['canvas_target'].numpy()
+        if target.ndim == 3:  # one target per CSS query: show them together
+            target = target.max(0)
         heat = cv2.resize((target * 255).astype(np.uint8), canvas.shape[1::-1],
                           interpolation=cv2.INTER_NEAREST)
         panels.append(fit(cv2.applyColorMap(heat, cv2.COLORMAP_VIRIDIS), height))
@@ -74,22 +77,17 @@ def render_row(sample: dict, height: int) -> np.ndarray:
 
 
 def batch_views(sample: dict, preprocessor_cfg: dict) -> None:
-    """Draw the per-batch views of ``SAIPDataPreprocessor`` for one sample (for display)."""
+    """Bring the views of one sample to their per-batch scales with the real ``SAIPDataPreprocessor``
+    (its settings from the config, without normalisation, so that the pixels stay displayable)."""
     import torch
-    import torch.nn.functional as F
-    from saip_mm.models.backbones.saip_vit import random_patch_mask
-    low, high = preprocessor_cfg['view_scale_range']
-    anchor = sample['inputs']['anchor'][None].float()
-    views, masks = [], []
-    for _ in range(preprocessor_cfg.get('num_views', 2)):
-        s = float(np.random.uniform(low, high))
-        size = (int(round(anchor.shape[2] * s / 16)) * 16, int(round(anchor.shape[3] * s / 16)) * 16)
-        views.append(F.interpolate(anchor, size=size, mode='bilinear', align_corners=False)[0]
-                     .clamp(0, 255).to(torch.uint8))
-        masks.append(random_patch_mask(1, (size[0] // 16) * (size[1] // 16),
-                                       preprocessor_cfg.get('mask_ratio', 0.75))[0])
-    sample['inputs']['views'] = views
-    sample['inputs']['view_masks'] = masks
+    from mmengine.dataset import pseudo_collate
+
+    from saip_mm.registry import MODELS
+    cfg = dict(preprocessor_cfg, mean=(0., 0., 0.), std=(1., 1., 1.), bgr_to_rgb=False)
+    pre = MODELS.build(cfg)
+    out = pre(pseudo_collate([sample]), training=True)['inputs']
+    sample['inputs']['views'] = [v[0].clamp(0, 255).to(torch.uint8) for v in out['views']]
+    sample['inputs']['view_masks'] = [m[0] for m in out['view_masks']]
 
 
 def main(argv: Optional[List[str]] = None) -> str:
@@ -113,7 +111,8 @@ def main(argv: Optional[List[str]] = None) -> str:
     for i in range(min(args.num, len(dataset))):
         sample = dataset[i * max(1, len(dataset) // args.num)]
         if pre.get('view_scale_range'):
-            batch_views(sample, pre)
+            with DefaultScope.overwrite_default_scope('saip_mm'):
+                batch_views(sample, pre)
         rows.append(render_row(sample, args.height))
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]

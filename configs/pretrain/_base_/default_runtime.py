@@ -5,10 +5,19 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # the 3 newest for resuming; epochs 100/200/300 (paper Fig. 4 compares them) are kept by the
+    # milestone hook below
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook')]
+custom_hooks = [
+    dict(type='ExpertEMAHook'),
+    dict(type='SkippedImagesHook'),
+    # DINO: the CSM prototypes stay fixed during the first epoch
+    dict(type='FreezeLastLayerHook', epochs=1),
+    dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,
+         filename_tmpl='milestone_epoch_{}.pth'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -19,11 +19,11 @@ def area_downsample(mask: np.ndarray, grid: Sequence[int]) -> np.ndarray:
 
 @TRANSFORMS.register_module()
 class BoxMaskTarget(BaseTransform):
-    """Turn ``instance_map`` into the CSS target of ``query_instance`` on the token grid.
+    """Turn ``instance_map`` into the CSS targets of ``query_instances`` on the token grid.
 
-    The target is the fraction of each cell covered by the instance's visible pixels (area
+    A target is the fraction of each cell covered by the instance's visible pixels (area
     down-sampling, not nearest sampling, which shifts boxes off the 16-px grid). Added key:
-    ``canvas_target`` (rows × cols float32).
+    ``canvas_target``: rows × cols float32 for one query instance, Q × rows × cols for several.
 
     Args:
         patch_size (int): Token size on the canvas. Defaults to 16 (224 → 14×14).
@@ -36,6 +36,7 @@ class BoxMaskTarget(BaseTransform):
         instance_map = results['instance_map']
         h, w = instance_map.shape
         grid = (h // self.patch_size, w // self.patch_size)
-        visible = instance_map == results.get('query_instance', 0)
-        results['canvas_target'] = area_downsample(visible, grid)
+        queries = results.get('query_instances', [0])
+        targets = [area_downsample(instance_map == q, grid) for q in queries]
+        results['canvas_target'] = targets[0] if len(targets) == 1 else np.stack(targets)
         return results

@@ -1,5 +1,5 @@
 """Copy-paste synthesis of a multi-person canvas (paper §III-B "multi-person image", spec §2)."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
@@ -20,8 +20,12 @@ class CopyPasteCanvas(BaseTransform):
     background), so each target covers exactly the instance's visible pixels; if the sample's person
     keeps less than ``min_visible`` of its box, it is pasted again on top.
 
+    With ``instance_views`` the pasted people are instead the sample's own views
+    ``results['views'][i]`` (the authors' code pastes two crops of one image, 128×64 each), and every
+    one of them is a CSS query instance (``query_instances`` = 0..K-1, in ``instance_views`` order).
+
     Added keys: ``canvas`` (H×W×3 uint8), ``instance_map`` (H×W int16), ``instance_boxes`` (K×4 x1y1x2y2,
-    pasted boxes), ``query_instance`` (0).
+    pasted boxes), ``query_instances`` (instances that CSS queries search for; ``[0]`` by default).
 
     Args:
         canvas_size (tuple): (H, W). Defaults to (224, 224).
@@ -33,6 +37,11 @@ class CopyPasteCanvas(BaseTransform):
         alpha (float): Opacity of a pasted instance (the authors' code blends 0.7). Defaults to 1.
         min_visible (float): Least visible fraction of the own person's box. Defaults to 0.3.
         src_key (str): Key of the own person image. Defaults to ``'img'``.
+        instance_views (Sequence[int], optional): Paste these views of the sample (all of them, in
+            this order) instead of the own person and other people.
+        layout (str): ``'random'`` positions, or ``'row'``: left to right without overlap, each
+            instance at a random height position (the code puts the second right of the first).
+            Defaults to ``'random'``.
     """
 
     def __init__(self,
@@ -43,9 +52,15 @@ class CopyPasteCanvas(BaseTransform):
                  allow_overlap: bool = True,
                  alpha: float = 1.0,
                  min_visible: float = 0.3,
-                 src_key: str = 'img') -> None:
+                 src_key: str = 'img',
+                 instance_views: Optional[Sequence[int]] = None,
+                 layout: str = 'random') -> None:
         if not 1 <= min_instances <= max_instances:
             raise ValueError('need 1 <= min_instances <= max_instances')
+        if layout not in ('random', 'row'):
+            raise ValueError(f"layout must be 'random' or 'row', got {layout!r}")
+        self.instance_views = tuple(instance_views) if instance_views is not None else None
+        self.layout = layout
         self.canvas_size = tuple(int(v) for v in canvas_size)
         self.max_instances = max_instances
         self.min_instances = min_instances
@@ -82,6 +97,23 @@ class CopyPasteCanvas(BaseTransform):
                 break
         return box
 
+    def _row(self, patches: List[np.ndarray]) -> List[np.ndarray]:
+        """Left-to-right boxes without overlap: the free width is split at random into gaps."""
+        ch, cw = self.canvas_size
+        free = cw - sum(p.shape[1] for p in patches)
+        if free < 0:
+            raise ValueError(f'{len(patches)} instances do not fit side by side in width {cw}')
+        cuts = np.sort(np.random.randint(0, free + 1, size=len(patches)))
+        gaps = np.diff(np.concatenate([[0], cuts]))
+        boxes, x = [], 0
+        for patch, gap in zip(patches, gaps):
+            h, w = patch.shape[:2]
+            x += int(gap)
+            y = np.random.randint(0, ch - h + 1)
+            boxes.append(np.array([x, y, x + w, y + h]))
+            x += w
+        return boxes
+
     def _resize(self, img: np.ndarray) -> np.ndarray:
         ch, cw = self.canvas_size
         h = int(round(np.random.uniform(*self.height_range) * ch))
@@ -91,24 +123,32 @@ class CopyPasteCanvas(BaseTransform):
         return mmcv.imresize(img, (max(w, 1), max(h, 1)))
 
     def transform(self, results: Dict) -> Dict:
-        others = [r['img'] for r in results.get('mix_results', [])]
-        n = np.random.randint(self.min_instances, self.max_instances + 1)
-        people = [results[self.src_key]] + others[:n - 1]
+        if self.instance_views is not None:
+            people = [results['views'][i] for i in self.instance_views]
+            queries = list(range(len(people)))
+        else:
+            others = [r['img'] for r in results.get('mix_results', [])]
+            n = np.random.randint(self.min_instances, self.max_instances + 1)
+            people = [results[self.src_key]] + others[:n - 1]
+            queries = [0]
         canvas = self._background(results)
         instance_map = np.full(self.canvas_size, -1, dtype=np.int16)
         patches = [self._resize(p) for p in people]
         boxes: List[np.ndarray] = []
-        for patch in patches:
+        if self.layout == 'row':
+            boxes = self._row(patches)
+        for patch in patches[len(boxes):]:
             boxes.append(self._place(patch.shape[:2], boxes))
         for i in np.random.permutation(len(patches)):
             self._paste(canvas, instance_map, patches[i], boxes[i], i)
-        box_area = (boxes[0][2] - boxes[0][0]) * (boxes[0][3] - boxes[0][1])
-        if (instance_map == 0).sum() < self.min_visible * box_area:
-            self._paste(canvas, instance_map, patches[0], boxes[0], 0)
+        for q in queries:
+            box_area = (boxes[q][2] - boxes[q][0]) * (boxes[q][3] - boxes[q][1])
+            if (instance_map == q).sum() < self.min_visible * box_area:
+                self._paste(canvas, instance_map, patches[q], boxes[q], q)
         results['canvas'] = canvas
         results['instance_map'] = instance_map
         results['instance_boxes'] = np.stack(boxes).astype(np.float32)
-        results['query_instance'] = 0
+        results['query_instances'] = queries
         return results
 
     def _paste(self, canvas: np.ndarray, instance_map: np.ndarray, patch: np.ndarray,
@@ -123,7 +163,8 @@ class CopyPasteCanvas(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(canvas_size={self.canvas_size}, '
-                f'instances={self.min_instances}..{self.max_instances}, alpha={self.alpha})')
+                f'instances={self.min_instances}..{self.max_instances}, alpha={self.alpha}, '
+                f'instance_views={self.instance_views}, layout={self.layout!r})')
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> int:

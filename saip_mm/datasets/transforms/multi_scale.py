@@ -26,6 +26,8 @@ class MultiScaleResize(BaseTransform):
             interpolation (the code does this for two views); the others use bicubic.
         src_view (int, optional): Resize ``results['views'][src_view]`` instead of the anchor.
         append (bool): Append the new views to ``results['views']`` instead of replacing them.
+        replace (bool): With ``src_view`` and one scale, put the new view in place of view
+            ``src_view`` (the other views are kept).
     """
 
     def __init__(self,
@@ -33,9 +35,13 @@ class MultiScaleResize(BaseTransform):
                  size_divisor: int = 16,
                  nearest_views: Optional[Sequence[int]] = None,
                  src_view: Optional[int] = None,
-                 append: bool = False) -> None:
+                 append: bool = False,
+                 replace: bool = False) -> None:
         if not scales or any(s <= 0 for s in scales):
             raise ValueError(f'scales must be positive, got {scales}')
+        if replace and (src_view is None or len(scales) != 1 or append):
+            raise ValueError('replace=True needs src_view, exactly one scale and append=False')
+        self.replace = replace
         self.scales = tuple(float(s) for s in scales)
         self.size_divisor = size_divisor
         self.nearest_views = set(nearest_views or ())
@@ -56,7 +62,13 @@ class MultiScaleResize(BaseTransform):
             interp = 'nearest' if t in self.nearest_views else 'bicubic'
             views.append(mmcv.imresize(img, (vw, vh), interpolation=interp))
         scales = np.array(self.scales, dtype=np.float32)
-        if self.append and 'views' in results:
+        if self.replace:
+            old_scales = results.get('view_scales', np.ones(len(results['views']), np.float32))
+            views_all, scales_all = list(results['views']), np.array(old_scales, np.float32)
+            views_all[self.src_view] = views[0]
+            scales_all[self.src_view] = views[0].shape[0] / anchor.shape[0]
+            views, scales = views_all, scales_all
+        elif self.append and 'views' in results:
             views = list(results['views']) + views
             old = results.get('view_scales', np.ones(len(results['views']), np.float32))
             scales = np.concatenate([old, scales])

@@ -20,28 +20,56 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 from ..backbones.saip_vit import random_patch_mask
 from ..heads.csr_head import masked_indices
+from ..utils.randomness import step_generator
 
 LEVELS = ('final', 'mid')
+# the options of each objective besides ``neck`` / ``head``, with their defaults (§III-B, spec §4–§6)
+OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
+    csm=dict(level='final', teacher_views=(0, ), student_views=None),
+    csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75),
+    css=dict(level='mid', query_views=None),
+)
+OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'))
 
 
 @MODELS.register_module()
 class SAIP(BaseSelfSupervisor):
     """SAIP pretraining algorithm.
 
+    Views are numbered as images: ``0`` is the anchor, ``1..N`` the multi-resolution views in the
+    order the pipeline / data preprocessor gives them.
+
     Args:
         backbone (dict): The student image encoder (``SAIPViT`` or a token adapter).
-        csm (dict, optional): ``dict(neck=..., head=..., level='final')``; ``None`` disables CSM.
+        csm (dict, optional): ``dict(neck=..., head=..., level='final', teacher_views=(0,),
+            student_views=None)``: the expert encodes ``teacher_views`` and the student
+            ``student_views`` (``None`` = all images); every (teacher, student) pair of different
+            images is a term of eq. 1. The default is the authors' code (expert on the anchor,
+            student on the views); ``teacher_views=[1, 2], student_views=[0]`` is the paper's text
+            (student on the anchor, expert on the views). ``None`` disables CSM.
         csr (dict, optional): ``dict(neck=..., head=..., level='mid', query_encoder='expert',
-            kv='patches', view_index=None, mask_ratio=0.75)``; ``view_index=None`` masks a random
-            view each step, an int always that view; ``None`` disables CSR.
-        css (dict, optional): ``dict(neck=..., head=..., level='mid')``; ``None`` disables CSS.
+            kv='patches', view_index=None, mask_ratio=0.75)``; the masked view is
+            ``views[view_index]`` (counted among the views from 0, negative from the end; ``None`` =
+            a random view each step); ``query_encoder`` encodes its visible patches
+            (``'expert'``: paper eq. 2, ``'student'``: the authors' code); ``kv`` is what the
+            decoder attends to (``'patches'``: the anchor's patch tokens, ``'cls'``: its global
+            token, the code). ``mask_ratio`` is used when the batch has no masks. ``None`` disables
+            CSR.
+        css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
+            student's tokens of ``query_views`` (default: all views) search the expert's canvas
+            tokens; a ``(B, Q, rows, cols)`` target gives each query its own instance. ``None``
+            disables CSS.
         expert (dict): ``dict(type='CosineEMAExpert', momentum=0.996, end_momentum=1.0)``, or
             ``dict(type='ExternalExpert', encoder=..., checkpoint=...)`` for a frozen pretrained expert
-            (SAIP*), whose tokens pass through the learned ``expert_proj`` where they are consumed.
-        seed (int): Base seed of the model-side randomness (the CSR view and online masks), which is
-            drawn from ``(seed, step)`` so that a resumed run repeats it exactly.
+            (SAIP*), whose tokens pass through a learned projection per token level
+            (``expert_proj['final']`` for CSM, ``expert_proj['mid']`` for CSR/CSS).
+        seed (int): Base seed of the model-side randomness (the CSR view and online masks), drawn
+            from ``(seed, rank, step)`` so that a resumed run repeats it exactly.
         data_preprocessor (dict, optional): Defaults to ``SAIPDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
+
+    Raises:
+        ValueError: On an unknown objective option or option value (a typo must not pass silently).
     """
 
     def __init__(self,
@@ -57,7 +85,8 @@ class SAIP(BaseSelfSupervisor):
         super().__init__(backbone=backbone, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if csm is None and csr is None and css is None:
             raise ValueError('SAIP needs at least one of csm, csr, css')
-        self.csm_cfg, self.csr_cfg, self.css_cfg = (self._objective(c) for c in (csm, csr, css))
+        self.csm_cfg, self.csr_cfg, self.css_cfg = (
+            self._objective(name, c) for name, c in (('csm', csm), ('csr', csr), ('css', css)))
         self.csm_neck = MODELS.build(csm['neck']) if csm else None
         self.csm_head = MODELS.build(csm['head']) if csm else None
         self.csr_neck = MODELS.build(csr['neck']) if csr else None
@@ -65,19 +94,31 @@ class SAIP(BaseSelfSupervisor):
         self.css_neck = MODELS.build(css['neck']) if css else None
         self.css_head = MODELS.build(css['head']) if css else None
         self.expert = MODELS.build(dict(expert, model=self.student_for_expert()))
-        # expert tokens -> decoder width (identity for the EMA expert; learned for an external one)
-        self.expert_proj = self.expert.make_projection()
+        # expert tokens -> decoder width, one map per token level (identity for the EMA expert;
+        # learned for an external one: its final-norm and mid-block tokens differ in statistics)
+        self.expert_proj = nn.ModuleDict({lvl: self.expert.make_projection() for lvl in LEVELS})
         self.seed = seed
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
 
     @staticmethod
-    def _objective(cfg: Optional[dict]) -> Optional[dict]:
+    def _objective(name: str, cfg: Optional[dict]) -> Optional[dict]:
         if cfg is None:
             return None
-        out = {k: v for k, v in cfg.items() if k not in ('neck', 'head')}
-        level = out.get('level', 'mid')
-        if level not in LEVELS:
-            raise ValueError(f'token level must be one of {LEVELS}, got {level!r}')
+        defaults = OBJECTIVE_OPTIONS[name]
+        out = dict(defaults)
+        for key, value in cfg.items():
+            if key in ('neck', 'head'):
+                continue
+            if key not in defaults:
+                raise ValueError(f'unknown option model.{name}.{key}; allowed: '
+                                 f"{', '.join(['neck', 'head', *defaults])}")
+            if key in OPTION_CHOICES and value not in OPTION_CHOICES[key]:
+                raise ValueError(f'model.{name}.{key} must be one of {OPTION_CHOICES[key]}, '
+                                 f'got {value!r}')
+            out[key] = value
+        for key in ('neck', 'head'):
+            if key not in cfg:
+                raise ValueError(f'model.{name} needs a {key!r}')
         return out
 
     # ---------------------------------------------------------------- expert
@@ -104,9 +145,7 @@ class SAIP(BaseSelfSupervisor):
         return self.backbone(inputs)
 
     def _generator(self) -> torch.Generator:
-        gen = torch.Generator()
-        gen.manual_seed(self.seed * 1000003 + int(self.step))
-        return gen
+        return step_generator(self.seed, int(self.step))
 
     @staticmethod
     def encode_views(encoder: nn.Module, images: Sequence[Tensor]) -> List[dict]:
@@ -144,7 +183,31 @@ class SAIP(BaseSelfSupervisor):
         glob, patches = pair
         return torch.cat([glob[:, None], patches], dim=1)
 
-    # ---------------------------------------------------------------- loss
+    # ---------------------------------------------------------------- which views go where
+    def csm_views(self, num_images: int) -> List[int]:
+        """Images the student encodes for CSM."""
+        views = self.csm_cfg['student_views']
+        return list(range(num_images)) if views is None else [v % num_images for v in views]
+
+    def css_views(self, num_images: int) -> List[int]:
+        """Images whose student tokens search the canvas (CSS queries)."""
+        views = self.css_cfg['query_views']
+        if views is None:
+            return list(range(1, num_images)) or [0]
+        return [v % num_images for v in views]
+
+    def student_views(self, num_images: int) -> List[int]:
+        """All images the student encodes in its multi-view pass (the CSR view is encoded apart)."""
+        needed = set()
+        if self.csm_cfg is not None:
+            needed.update(self.csm_views(num_images))
+        if self.css_cfg is not None:
+            needed.update(self.css_views(num_images))
+        if self.csr_cfg is not None:
+            needed.add(0)  # keys/values of CSR: the anchor
+        return sorted(needed)
+
+    # ---------------------------------------------------------------- loss (paper Fig. 3)
     def loss(self, inputs: Dict[str, object], data_samples: Optional[list] = None,
              **kwargs) -> Dict[str, Tensor]:
         """Compute the enabled SAIP losses.
@@ -152,67 +215,80 @@ class SAIP(BaseSelfSupervisor):
         Args:
             inputs (dict): From ``SAIPDataPreprocessor``: ``anchor (B,3,H,W)``, ``views`` (list of
                 ``(B,3,Ht,Wt)``), optional ``view_masks`` (list of bool ``(B, Lt)``), ``canvas``
-                ``(B,3,Hc,Wc)`` and ``canvas_target`` ``(B, rows, cols)``.
+                ``(B,3,Hc,Wc)`` and ``canvas_target`` ``(B, rows, cols)`` or ``(B, Q, rows, cols)``.
             data_samples (list, optional): Unused.
 
         Returns:
             dict: ``loss_csm``, ``loss_csr``, ``loss_css`` for the enabled objectives.
         """
-        gen = self._generator()
-        anchor, views = inputs['anchor'], list(inputs['views'])
-        images = [anchor] + views
-        student = self.encode_views(self.backbone, images)
-        expert = self.expert.module
+        images = [inputs['anchor']] + list(inputs['views'])
+        ids = self.student_views(len(images))
+        student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
         losses: Dict[str, Tensor] = {}
-
         if self.csm_cfg is not None:
-            level = self.csm_cfg.get('level', 'final')
-            teacher_views = list(self.csm_cfg.get('teacher_views', [0]))
-            s_logits = self.project(self.csm_neck, [out[level][0] for out in student])
-            with torch.no_grad():
-                t_out = self.encode_views(expert.backbone, [images[v] for v in teacher_views])
-                t_logits = self.project(expert.csm_neck, [self.expert_proj(out[level][0]) for out in t_out])
-            losses['loss_csm'] = self.csm_head.loss(s_logits, t_logits, teacher_views)
-
+            losses['loss_csm'] = self.loss_csm(images, student)
         if self.csr_cfg is not None:
-            level = self.csr_cfg.get('level', 'mid')
-            t = self.csr_cfg.get('view_index')
-            if t is None:
-                t = int(torch.randint(len(views), (1,), generator=gen)) if views else 0
-            elif views:
-                t = t % len(views)
-            target = views[t] if views else anchor
-            grid = student[t + 1]['grid'] if views else student[0]['grid']
-            masks = inputs.get('view_masks')
-            if masks:
-                mask = masks[t].to(target.device)
-            else:
-                mask = random_patch_mask(target.shape[0], grid[0] * grid[1],
-                                         self.csr_cfg.get('mask_ratio', 0.75), gen, target.device)
-            if self.csr_cfg.get('query_encoder', 'expert') == 'expert':
-                with torch.no_grad():
-                    q = expert.backbone.forward_tokens(target, mask=mask)
-                queries = self.expert_proj(q[level][1])
-            else:
-                q = self.backbone.forward_tokens(target, mask=mask)
-                queries = q[level][1]
-            kv_source = self.csr_cfg.get('kv', 'patches')
-            kv = student[0][level][1] if kv_source == 'patches' else student[0][level][0][:, None]
-            pred = self.csr_neck(queries, q['keep'], grid, kv, predict=masked_indices(mask))
-            losses['loss_csr'] = self.csr_head.loss(pred, target, mask)
-
+            losses['loss_csr'] = self.loss_csr(images, student, inputs.get('view_masks'))
         if self.css_cfg is not None:
-            level = self.css_cfg.get('level', 'mid')
-            with torch.no_grad():
-                canvas = expert.backbone.forward_tokens(inputs['canvas'])
-            queries = [self._with_global(out[level]) for out in student[1:]] or \
-                [self._with_global(student[0][level])]
-            logits = self.css_neck(queries, self.expert_proj(canvas[level][1]), canvas['grid'])
-            losses['loss_css'] = self.css_head.loss(logits, inputs['canvas_target'])
-
+            losses['loss_css'] = self.loss_css(images, student, inputs['canvas'],
+                                               inputs['canvas_target'])
         self._check_finite(losses)
         self.step += 1
         return losses
+
+    def loss_csm(self, images: List[Tensor], student: Dict[int, dict]) -> Tensor:
+        """Eq. 1: the expert's prototypes on ``teacher_views`` are the targets of the student's on
+        ``student_views`` (final-norm global tokens through the image-level decoder)."""
+        level = self.csm_cfg['level']
+        s_ids = self.csm_views(len(images))
+        t_ids = [v % len(images) for v in self.csm_cfg['teacher_views']]
+        s_logits = self.project(self.csm_neck, [student[i][level][0] for i in s_ids])
+        expert = self.expert.module
+        with torch.no_grad():
+            t_out = self.encode_views(expert.backbone, [images[i] for i in t_ids])
+            proj = self.expert_proj[level]
+            t_logits = self.project(expert.csm_neck, [proj(out[level][0]) for out in t_out])
+        return self.csm_head.loss(s_logits, t_logits, t_ids, s_ids)
+
+    def loss_csr(self, images: List[Tensor], student: Dict[int, dict],
+                 masks: Optional[List[Tensor]]) -> Tensor:
+        """Eq. 2: reconstruct the masked patches of one view from the anchor's tokens."""
+        cfg, views = self.csr_cfg, images[1:]
+        level, gen = cfg['level'], self._generator()
+        t = cfg['view_index']
+        if t is None:
+            t = int(torch.randint(len(views), (1, ), generator=gen)) if views else 0
+        elif views:
+            t = t % len(views)
+        target = views[t] if views else images[0]
+        grid = (target.shape[-2] // self.csr_head.patch_size, target.shape[-1] // self.csr_head.patch_size)
+        if masks:
+            mask = masks[t].to(target.device)
+        else:
+            mask = random_patch_mask(target.shape[0], grid[0] * grid[1], cfg['mask_ratio'], gen,
+                                     target.device)
+        if cfg['query_encoder'] == 'expert':
+            with torch.no_grad():
+                q = self.expert.module.backbone.forward_tokens(target, mask=mask)
+            queries = self.expert_proj[level](q[level][1])
+        else:
+            q = self.backbone.forward_tokens(target, mask=mask)
+            queries = q[level][1]
+        anchor = student[0][level]
+        kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
+        pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask))
+        return self.csr_head.loss(pred, target, mask)
+
+    def loss_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor,
+                 target: Tensor) -> Tensor:
+        """Eq. 3: each query view's tokens segment its instance's box in the expert's canvas tokens."""
+        level = self.css_cfg['level']
+        with torch.no_grad():
+            canvas_out = self.expert.module.backbone.forward_tokens(canvas)
+        queries = [self._with_global(student[i][level]) for i in self.css_views(len(images))]
+        logits = self.css_neck(queries, self.expert_proj[level](canvas_out[level][1]),
+                               canvas_out['grid'])
+        return self.css_head.loss(logits, target)
 
     def _check_finite(self, losses: Dict[str, Tensor]) -> None:
         for name, value in losses.items():

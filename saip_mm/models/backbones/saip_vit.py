@@ -5,7 +5,7 @@ SAIP backbone loads into ``mmpretrain.VisionTransformer`` (arch ``deit-tiny``) t
 map. It adds what pretraining needs and mmpretrain lacks:
 
 * token outputs as ``(global token, patch tokens)`` pairs from the final norm and from an intermediate
-  block (the authors' code reads block 7 for CSR/CSS);
+  block (the authors' code reads the output of the 7th block for CSR/CSS; ``mid_index`` counts from 1);
 * MAE-style patch dropping from a boolean mask with exact keep counts;
 * loading of a checkpoint whose position embedding comes from a **non-square** grid (16×8 at 256×128):
   mmpretrain assumes a square source grid and fails on it.
@@ -45,7 +45,9 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         arch (str | dict): mmpretrain ViT arch. Defaults to ``'deit-tiny'`` (192-d, 12 blocks, 3 heads).
         img_size (int | tuple): Native input size (H, W). Defaults to ``(256, 128)``.
         patch_size (int): Patch size. Defaults to 16.
-        mid_index (int): Index of the intermediate block whose output is also returned. Defaults to 7.
+        mid_index (int): The intermediate output is taken after this many blocks, counted from 1:
+            ``7`` is the output of the 7th block (``layers[6]``), the authors' "block 7" for CSR and
+            CSS. Negative values count from the end (``-1`` = after the last block). Defaults to 7.
         pretrained_grid (tuple, optional): Grid (rows, cols) of the position embedding stored in the
             checkpoint that ``init_cfg`` loads. ``None`` infers it: the native grid of this model when the
             token count matches, else the 16×8 SAIP pretraining grid, else a square grid.
@@ -62,9 +64,10 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         kwargs.setdefault('out_type', 'raw')
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, **kwargs)
         self.patch_size = patch_size
-        self.mid_index = mid_index if mid_index >= 0 else self.num_layers + mid_index
-        if not 0 <= self.mid_index < self.num_layers:
-            raise ValueError(f'mid_index {mid_index} is outside the {self.num_layers} blocks')
+        self.mid_index = mid_index if mid_index > 0 else self.num_layers + 1 + mid_index
+        if not 1 <= self.mid_index <= self.num_layers or mid_index == 0:
+            raise ValueError(f'mid_index {mid_index} must count 1..{self.num_layers} blocks '
+                             f'(or -1..-{self.num_layers} from the end)')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
 
     def train(self, mode: bool = True) -> 'SAIPViT':
@@ -140,7 +143,7 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         cls = (self.cls_token + pos[:, :n]).expand(tokens.shape[0], -1, -1)
         h = self.pre_norm(self.drop_after_pos(torch.cat([cls, tokens], dim=1)))
         mid = None
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self.layers, 1):
             h = layer(h)
             if i == self.mid_index:
                 mid = h

@@ -4,7 +4,7 @@ The expert's softmax over prototypes, centred and sharpened (τt), on the anchor
 target of the student's log-softmax (τs) on every *other* view. The centre is an EMA (0.9) of the batch
 mean of the expert logits, averaged over all ranks.
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -41,23 +41,27 @@ class CSMHead(BaseModule):
         self.register_buffer('center', torch.zeros(1, out_channels))
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
-             teacher_views: Sequence[int]) -> Tensor:
-        """Cross-entropy between every (expert anchor view, student other view) pair.
+             teacher_views: Sequence[int], student_views: Optional[Sequence[int]] = None) -> Tensor:
+        """Cross-entropy between every (expert view, student view) pair of different images.
 
         Args:
-            student_logits (list[Tensor]): Student logits ``(B, K)`` for every view.
+            student_logits (list[Tensor]): Student logits ``(B, K)``, one per student view.
             teacher_logits (list[Tensor]): Expert logits ``(B, K)`` for the views in ``teacher_views``.
-            teacher_views (list[int]): Indices (into ``student_logits``) of the expert's views.
+            teacher_views (list[int]): Image ids of the expert's views.
+            student_views (list[int], optional): Image ids of the student's views; default
+                ``0..len(student_logits)-1``.
 
         Returns:
             Tensor: The weighted mean cross-entropy over all pairs with different views.
         """
+        if student_views is None:
+            student_views = range(len(student_logits))
         targets = [F.softmax((t - self.center) / self.teacher_temp, dim=-1).detach()
                    for t in teacher_logits]
         log_probs = [F.log_softmax(s / self.student_temp, dim=-1) for s in student_logits]
         total, pairs = 0., 0
         for ti, target in zip(teacher_views, targets):
-            for si, log_p in enumerate(log_probs):
+            for si, log_p in zip(student_views, log_probs):
                 if si == ti:
                     continue
                 total = total + torch.sum(-target * log_p, dim=-1).mean()

@@ -15,29 +15,44 @@ class CSSHead(BaseModule):
     Args:
         loss_type (str): ``'bce'`` (authors' code, default) or ``'mse'`` (the paper's squared error of
             the sigmoid).
+        view_reduction (str): How the N query views combine: ``'sum'`` (paper eq. 3 sums over t) or
+            ``'mean'`` (their average, which keeps the loss scale independent of N). Each view's term
+            is the mean over samples and grid cells. Defaults to ``'mean'``.
         loss_weight (float): Weight of ``loss_css``. Defaults to 1.
     """
 
-    def __init__(self, loss_type: str = 'bce', loss_weight: float = 1.) -> None:
+    def __init__(self, loss_type: str = 'bce', view_reduction: str = 'mean',
+                 loss_weight: float = 1.) -> None:
         super().__init__()
         if loss_type not in ('bce', 'mse'):
             raise ValueError(f"loss_type must be 'bce' or 'mse', got {loss_type!r}")
+        if view_reduction not in ('sum', 'mean'):
+            raise ValueError(f"view_reduction must be 'sum' or 'mean', got {view_reduction!r}")
         self.loss_type = loss_type
+        self.view_reduction = view_reduction
         self.loss_weight = loss_weight
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:
-        """Mean loss over views, samples and grid cells.
+        """Loss over views (summed or averaged), each the mean over samples and grid cells.
 
         Args:
             logits (Tensor): ``(N_views, B, rows, cols)``.
-            target (Tensor): Box masks ``(B, rows, cols)``: the fraction of each cell that the instance's
-                visible box covers, in [0, 1].
+            target (Tensor): Box masks: the fraction of each cell that the instance's visible box
+                covers, in [0, 1]; ``(B, rows, cols)`` (every view searches the same instance) or
+                ``(B, N_views, rows, cols)`` (view t searches instance t).
         """
-        target = target[None].expand_as(logits).to(logits.dtype)
+        if target.dim() == 4:
+            if target.shape[1] != logits.shape[0]:
+                raise ValueError(f'{logits.shape[0]} CSS query views but targets for '
+                                 f'{target.shape[1]} instances')
+            target = target.transpose(0, 1)
+        target = target.expand_as(logits).to(logits.dtype)
         if self.loss_type == 'bce':
-            loss = F.binary_cross_entropy_with_logits(logits, target)
+            per_view = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
         else:
-            loss = F.mse_loss(logits.sigmoid(), target)
+            per_view = F.mse_loss(logits.sigmoid(), target, reduction='none')
+        per_view = per_view.flatten(1).mean(1)
+        loss = per_view.sum() if self.view_reduction == 'sum' else per_view.mean()
         return self.loss_weight * loss
 
 

@@ -1,4 +1,5 @@
 """Image-level decoder of CSM (paper appendix A, spec §4): MLP → L2 norm → weight-normalised projection."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -39,6 +40,14 @@ class CSMProjector(BaseModule):
             nn.Linear(bottleneck_channels, out_channels, bias=False))
         self.last_layer.parametrizations.weight.original0.data.fill_(1)
         self.last_layer.parametrizations.weight.original0.requires_grad = False
+        # DINO freezes the prototypes during the first epoch (``FreezeLastLayerHook`` sets this):
+        # their gradient is zeroed, so AdamW's moments stay zero and the prototypes do not move
+        # (weight decay only rescales ``v``, which the weight norm ignores)
+        self.freeze_last_layer = False
+        self.last_layer.parametrizations.weight.original1.register_hook(self._maybe_zero_grad)
+
+    def _maybe_zero_grad(self, grad: Tensor) -> Tensor:
+        return torch.zeros_like(grad) if self.freeze_last_layer else grad
 
     def forward(self, x: Tensor) -> Tensor:
         """Map global tokens ``(B, in)`` to prototype logits ``(B, out)``."""

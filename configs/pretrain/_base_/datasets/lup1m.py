@@ -1,11 +1,36 @@
-# LUP1M person crops (1 M crops of LUPerson) at data/LUP1M: anchor 256x128 + 224x224 canvas.
+# LUP1M person crops (1 M crops of LUPerson) at data/LUP1M.
+# Paper §III-B + "other settings identical to DINO": the anchor and every multi-resolution view are
+# independent DINO-style augmentations of the source crop (random-resized crop keeping the person
+# aspect ratio, flip, colour jitter, grayscale, blur, solarize), all at 256x128; the data preprocessor
+# then brings each view to its scale s in [0.75, 1.5] (drawn per batch, so batches stack). The anchor
+# is also the person pasted into the 224x224 copy-paste canvas.
 dataset_type = 'PersonCropDataset'
 data_root = 'data/LUP1M'
 
-train_pipeline = [
+# DINO's photometric augmentation (shared with the code-faithful preset)
+flip_jitter_gray = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmpretrain.ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1),
-    dict(type='Resize', scale=(128, 256), keep_ratio=False, interpolation='bicubic'),
+    dict(type='RandomApply', prob=0.8, transforms=[
+        dict(type='mmpretrain.ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)]),
+    dict(type='mmpretrain.RandomGrayscale', prob=0.2, keep_channels=True,
+         channel_weights=(0.114, 0.587, 0.2989)),
+]
+blur = dict(type='mmpretrain.GaussianBlur', magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=1.0)
+solarize = dict(type='mmpretrain.Solarize', thr=128, prob=0.2)
+# a person crop: random-resized crop (area 0.8-1, width/height 0.4-0.6) to 256x128
+person_crop = dict(type='mmpretrain.RandomResizedCrop', scale=(256, 128), crop_ratio_range=(0.8, 1.0),
+                   aspect_ratio_range=(0.4, 0.6), interpolation='bicubic', backend='cv2')
+
+# DINO's first and second global views (the code-faithful preset also uses its local views)
+global1_aug = [person_crop, *flip_jitter_gray, blur]
+global2_aug = [person_crop, *flip_jitter_gray, dict(blur, prob=0.1), solarize]
+local_aug = [dict(person_crop, scale=(128, 64), crop_ratio_range=(0.05, 0.8)), *flip_jitter_gray,
+             dict(blur, prob=0.5)]
+
+train_pipeline = [
+    # anchor = DINO's first global view, each multi-resolution view = its second global view
+    dict(type='mmpretrain.MultiView', num_views=[1, 2], transforms=[global1_aug, global2_aug]),
+    dict(type='AssignViews'),
     dict(type='CopyPasteCanvas', canvas_size=(224, 224), max_instances=3, min_instances=1,
          height_range=(0.4, 0.9), allow_overlap=True, alpha=1.0),
     dict(type='BoxMaskTarget', patch_size=16),

@@ -2,9 +2,15 @@
 model = dict(
     type='SAIP',
     data_preprocessor=dict(
-        type='SAIPDataPreprocessor', view_scale_range=(0.75, 1.5), num_views=2, mask_ratio=0.75),
+        type='SAIPDataPreprocessor', view_scale_range=(0.75, 1.5), view_source='views',
+        mask_ratio=0.75),
+    # mid_index=7: CSR and CSS read the output of the 7th block. Paper appendix A: all transformer
+    # blocks Xavier-uniform (their Linear layers, attention included); patch embedding as mmpretrain.
     backbone=dict(type='SAIPViT', arch='deit-tiny', img_size=(256, 128), patch_size=16,
-                  mid_index=7, drop_path_rate=0.0),
+                  mid_index=7, drop_path_rate=0.0,
+                  init_cfg=[dict(type='Xavier', layer='Linear', distribution='uniform'),
+                            dict(type='Kaiming', layer='Conv2d', mode='fan_in',
+                                 nonlinearity='linear')]),
     csm=dict(
         level='final',
         teacher_views=[0],
@@ -23,6 +29,7 @@ model = dict(
         level='mid',
         neck=dict(type='CSSDecoder', in_channels=192, embed_dims=512, depth=2, num_heads=16,
                   num_convs=4),
-        head=dict(type='CSSHead', loss_type='bce')),
+        # eq. 3 sums over the query views
+        head=dict(type='CSSHead', loss_type='bce', view_reduction='sum')),
     expert=dict(type='CosineEMAExpert', momentum=0.996, end_momentum=1.0),
 )

@@ -1,9 +1,12 @@
 # Paper Table VIII: AdamW (0.9, 0.95), wd 0.05, base lr 2.5e-4 per 256 images (2e-3 at 2048),
-# 10 warm-up epochs then cosine, 300 epochs; no decay on norms, biases, position embeddings, tokens.
+# 10 warm-up epochs then cosine, 300 epochs; no decay on norms, biases, position embeddings, tokens;
+# gradient norm clipped at 3 (DINO).
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=2.5e-4 * 2048 / 256, betas=(0.9, 0.95), weight_decay=0.05),
+    # DINO's gradient clipping (the paper: other settings identical to DINO)
+    clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
