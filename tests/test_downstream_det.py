@@ -15,8 +15,8 @@ CFG = 'configs/downstream/mmdet/crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhu
 SCALE = (384, 256)  # tiny size for CPU
 
 
-def _cfg(root, ckpt, data_root, work_dir):
-    cfg = Config.fromfile(osp.join(root, CFG))
+def _cfg(root, ckpt, data_root, work_dir, config=CFG):
+    cfg = Config.fromfile(osp.join(root, config))
     cfg.work_dir = str(work_dir)
     cfg.model.backbone.init_cfg.checkpoint = ckpt
     cfg.model.backbone.drop_path_rate = 0.0

@@ -13,8 +13,8 @@ from downstream_utils import assert_backbone_equals, repeated_batch_losses
 REID = 'configs/downstream/reid/reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py'
 
 
-def _reid_cfg(root, ckpt, data_root, work_dir):
-    cfg = Config.fromfile(osp.join(root, REID))
+def _reid_cfg(root, ckpt, data_root, work_dir, config=REID):
+    cfg = Config.fromfile(osp.join(root, config))
     cfg.work_dir = str(work_dir)
     cfg.model.backbone.init_cfg.checkpoint = ckpt
     cfg.model.backbone.drop_path_rate = 0.0
@@ -84,6 +84,21 @@ def test_attribute_metrics_values():
     assert m['Acc'] == pytest.approx(62.5)
 
 
+def _par_cfg(root, ckpt, data_root, work_dir, config=PAR):
+    cfg = Config.fromfile(osp.join(root, config))
+    cfg.work_dir = str(work_dir)
+    cfg.model.backbone.init_cfg.checkpoint = ckpt
+    cfg.model.backbone.drop_path_rate = 0.0
+    cfg.model.head.num_classes = cfg.model.data_preprocessor.num_classes = 5
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[split].update(batch_size=4, num_workers=0, persistent_workers=False)
+        cfg[split].dataset.data_root = data_root
+    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
+    cfg.default_hooks.logger.interval = 1
+    return cfg
+
+
 def test_pa100k_loads_trains_and_evaluates(root, tmp_path, saip_backbone, downstream_samples):
     from saip_mm.datasets import PA100KDataset
     data_root = osp.join(downstream_samples, 'PA100k')
@@ -94,17 +109,7 @@ def test_pa100k_loads_trains_and_evaluates(root, tmp_path, saip_backbone, downst
     ckpt, source = saip_backbone
     torch.manual_seed(0)
     np.random.seed(0)
-    cfg = Config.fromfile(osp.join(root, PAR))
-    cfg.work_dir = str(tmp_path)
-    cfg.model.backbone.init_cfg.checkpoint = ckpt
-    cfg.model.backbone.drop_path_rate = 0.0
-    cfg.model.head.num_classes = cfg.model.data_preprocessor.num_classes = 5
-    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[split].update(batch_size=4, num_workers=0, persistent_workers=False)
-        cfg[split].dataset.data_root = data_root
-    cfg.train_cfg.update(max_epochs=1, val_interval=1)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
-    cfg.default_hooks.logger.interval = 1
+    cfg = _par_cfg(root, ckpt, data_root, tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
     assert_backbone_equals(runner.model.backbone, source)

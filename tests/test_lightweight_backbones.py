@@ -163,6 +163,16 @@ DOWNSTREAM = {
     ('tinyvit', 'pose'): 'configs/downstream/mmpose/td-hm_saip-tinyvit-5m_8xb64-210e_coco-256x192.py',
     ('starnet', 'seg'): 'configs/downstream/mmseg/upernet_saip-starnet-s3_8xb4-80k_lip-473x473.py',
     ('tinyvit', 'seg'): 'configs/downstream/mmseg/upernet_saip-tinyvit-5m_sfp_8xb4-80k_lip-473x473.py',
+    ('starnet', 'wholebody'):
+        'configs/downstream/mmpose/td-hm_saip-starnet-s3_8xb64-210e_coco-wholebody-256x192.py',
+    ('tinyvit', 'wholebody'):
+        'configs/downstream/mmpose/td-hm_saip-tinyvit-5m_8xb64-210e_coco-wholebody-256x192.py',
+    ('starnet', 'det'): 'configs/downstream/mmdet/crowddet-rcnn_saip-starnet-s3_fpn_8xb2-30e_crowdhuman.py',
+    ('tinyvit', 'det'): 'configs/downstream/mmdet/crowddet-rcnn_saip-tinyvit-5m_sfp_8xb2-30e_crowdhuman.py',
+    ('starnet', 'reid'): 'configs/downstream/reid/reid_saip-starnet-s3_1xb64-24k_market1501-256x128.py',
+    ('tinyvit', 'reid'): 'configs/downstream/reid/reid_saip-tinyvit-5m_1xb64-24k_market1501-256x128.py',
+    ('starnet', 'attr'): 'configs/downstream/attribute/par_saip-starnet-s3_1xb64-25e_pa100k-256x128.py',
+    ('tinyvit', 'attr'): 'configs/downstream/attribute/par_saip-tinyvit-5m_1xb64-25e_pa100k-256x128.py',
 }
 
 
@@ -180,6 +190,40 @@ def test_pose_config_loads_and_trains(root, tmp_path, small_backbone):
     assert torch.isfinite(torch.tensor(runner.message_hub.get_scalar('train/loss').current()))
 
 
+def test_wholebody_config_loads_and_trains(root, tmp_path, small_backbone):
+    from mmengine.runner import Runner
+    from test_downstream_pose import _cfg
+    name, ckpt, source = small_backbone
+    cfg = _cfg(root, ckpt, tmp_path, config=DOWNSTREAM[name, 'wholebody'],
+               ann='test_coco_wholebody.json')
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    assert runner.model.head.out_channels == 133
+    runner.train()
+    assert 0.0 <= runner.val_loop.run()['coco-wholebody/AP'] <= 1.0
+
+
+def test_crowdhuman_config_loads_trains_and_evaluates(root, tmp_path, small_backbone,
+                                                      downstream_samples):
+    import numpy as np
+    from downstream_utils import repeated_batch_losses
+    from mmengine.runner import Runner
+    from test_downstream_det import _cfg
+    name, ckpt, source = small_backbone
+    torch.manual_seed(0)
+    np.random.seed(0)
+    cfg = _cfg(root, ckpt, osp.join(downstream_samples, 'CrowdHuman'), tmp_path,
+               config=DOWNSTREAM[name, 'det'])
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    losses = repeated_batch_losses(runner, 2, 6)
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+    runner.train()
+    assert 0.0 <= runner.val_loop.run()['crowd_human/mAP'] <= 1.0
+
+
 def test_lip_config_loads_and_trains(root, tmp_path, small_backbone, downstream_samples):
     from mmengine.runner import Runner
     from test_downstream_seg import _cfg
@@ -191,6 +235,46 @@ def test_lip_config_loads_and_trains(root, tmp_path, small_backbone, downstream_
     runner.train()
     metrics = runner.val_loop.run()
     assert 0.0 <= metrics['mIoU'] <= 100.0
+
+
+def test_reid_config_loads_trains_and_evaluates(root, tmp_path, small_backbone, downstream_samples):
+    import numpy as np
+    from downstream_utils import repeated_batch_losses
+    from mmengine.runner import Runner
+    from test_downstream_reid_attr import _reid_cfg
+    name, ckpt, source = small_backbone
+    torch.manual_seed(0)
+    np.random.seed(0)
+    cfg = _reid_cfg(root, ckpt, osp.join(downstream_samples, 'Market1501'), tmp_path,
+                    config=DOWNSTREAM[name, 'reid'])
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    losses = repeated_batch_losses(runner, 1, 6, loss=lambda log: log['ce_loss'] + log['triplet_loss'])
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+    runner.train()
+    metrics = runner.val_loop.run()
+    assert metrics['reid/num_queries'] == 6 and 0 <= metrics['reid/mAP'] <= 100
+
+
+def test_attribute_config_loads_trains_and_evaluates(root, tmp_path, small_backbone,
+                                                     downstream_samples):
+    import numpy as np
+    from downstream_utils import repeated_batch_losses
+    from mmengine.runner import Runner
+    from test_downstream_reid_attr import _par_cfg
+    name, ckpt, source = small_backbone
+    torch.manual_seed(0)
+    np.random.seed(0)
+    cfg = _par_cfg(root, ckpt, osp.join(downstream_samples, 'PA100k'), tmp_path,
+                   config=DOWNSTREAM[name, 'attr'])
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    losses = repeated_batch_losses(runner, 4, 6, lr=1e-3)
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+    runner.train()
+    assert 0 <= runner.val_loop.run()['attribute/mA'] <= 100
 
 
 def test_small_backbones_refuse_a_vit_checkpoint(saip_backbone):

@@ -1,0 +1,14 @@
+# The SAIP StarNet-S3 backbone, last stage (stride 32, 256 channels), for children of the ViT-Tiny
+# configs (pose, WholeBody, ReID, attributes): `backbone={{_base_.starnet_s3_backbone}}`, and for a
+# person-level feature `neck={{_base_.gap_neck}}` (average pooling).
+gap_channels = 256
+starnet_s3_backbone = dict(
+    _delete_=True,
+    type='saip_mm.StarNet',
+    arch='s3',
+    out_indices=(3, ),
+    drop_path_rate=0.1,
+    init_cfg=dict(type='Pretrained',
+                  checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
+                  prefix='backbone.'))
+gap_neck = dict(_delete_=True, type='mmpretrain.GlobalAveragePooling')

@@ -1,0 +1,19 @@
+# CrowdDet on CrowdHuman with the SAIP StarNet-S3 backbone: its four stages (strides 4-32, 32-256
+# channels) into mmdet's FPN (5 levels, as CrowdDet's ResNet-50 config), AdamW lr 2e-4 as the ViT-Tiny
+# config (paper appendix B).
+#   tools/dist_train.sh configs/downstream/mmdet/crowddet-rcnn_saip-starnet-s3_fpn_8xb2-30e_crowdhuman.py 8 \
+#       --cfg-options model.backbone.init_cfg.checkpoint=saip_starnet-s3.pth
+_base_ = ['./crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='saip_mm.StarNet',
+        arch='s3',
+        out_indices=(0, 1, 2, 3),
+        drop_path_rate=0.1,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
+            prefix='backbone.')),
+    neck=dict(_delete_=True, type='FPN', in_channels=[32, 64, 128, 256], out_channels=256, num_outs=5))
