@@ -150,3 +150,36 @@ def test_msmt17_lists(tmp_path):
     (tmp_path / 'list_query.txt').write_text('broken-line\n')
     with pytest.raises(ValueError, match=r'list_query.txt:1'):
         MSMT17Dataset(data_root=str(tmp_path), split='test', pipeline=[])
+
+
+PETA = 'configs/downstream/attribute/par_saip-vit-tiny_1xb64-25e_peta-256x128.py'
+
+
+def test_peta_layout_trains_and_evaluates(root, tmp_path, saip_backbone, downstream_samples):
+    from saip_mm.datasets import PETADataset
+    data_root = osp.join(downstream_samples, 'PETA')
+    train = PETADataset(data_root=data_root, split='trainval', pipeline=[])
+    test = PETADataset(data_root=data_root, split='test', pipeline=[])
+    assert len(train) == 12 and len(test) == 6 and len(train.CLASSES) == 5
+    # partition 0's train split is every other image (1-based indices 1, 3, ...): the labels of the
+    # same crops in the PA100K-layout sample (both derived from one COCO set)
+    train_only = PETADataset(data_root=data_root, split='train', pipeline=[])
+    pa = _pa100k_labels(osp.join(downstream_samples, 'PA100k'))
+    assert [train_only.get_data_info(i)['gt_label'] for i in range(6)] == pa[0::2]
+    assert train_only.get_data_info(1)['img_path'].endswith('00003.png')
+    with pytest.raises(IndexError, match='1 partitions, asked for 3'):
+        PETADataset(data_root=data_root, partition=3, pipeline=[])
+    torch.manual_seed(0)
+    np.random.seed(0)
+    cfg = _par_cfg(root, saip_backbone[0], data_root, tmp_path, config=PETA)
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    assert_backbone_equals(runner.model.backbone, saip_backbone[1])
+    runner.train()
+    assert 0 <= runner.val_loop.run()['attribute/mA'] <= 100
+
+
+def _pa100k_labels(data_root):
+    from saip_mm.datasets import PA100KDataset
+    data = PA100KDataset(data_root=data_root, split='train', pipeline=[])
+    return [data.get_data_info(i)['gt_label'] for i in range(len(data))]

@@ -90,3 +90,29 @@ def test_sync_bn_becomes_bn_for_cpu_multi_process_runs(root):
     assert replace_sync_bn(cfg.model) == 2  # UPerNet head and the FCN auxiliary head
     assert 'SyncBN' not in str(cfg.model.to_dict())
     assert cfg.model.auxiliary_head.norm_cfg == dict(type='BN', requires_grad=True)
+
+
+CIHP = 'configs/downstream/mmseg/upernet_saip-vit-tiny_mln_8xb4-80k_cihp-473x473.py'
+
+
+def test_cihp_layout_trains_and_evaluates(root, tmp_path, saip_backbone, downstream_samples):
+    """CIHP: whole multi-person images whose label maps hold the parts of every person."""
+    from saip_mm.datasets import CIHPDataset
+    cihp_root = osp.join(downstream_samples, 'CIHP', 'instance-level_human_parsing')
+    val = CIHPDataset(data_root=cihp_root, split='Validation', pipeline=[])
+    info = val.get_data_info(0)
+    assert info['seg_map_path'].endswith(osp.join('Validation', 'Category_ids',
+                                                  osp.basename(info['img_path'])[:-4] + '.png'))
+    assert len(val.METAINFO['classes']) == 20
+    with pytest.raises(FileNotFoundError, match='train_id.txt'):
+        CIHPDataset(data_root=str(tmp_path), split='Training', pipeline=[])
+    torch.manual_seed(0)
+    np.random.seed(0)
+    cfg = _cfg(root, saip_backbone[0], cihp_root, tmp_path, config=CIHP)
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    assert_backbone_equals(runner.model.backbone, saip_backbone[1], skip=RESIZED)
+    runner.train()
+    metrics = runner.val_loop.run()
+    assert 0.0 <= metrics['mIoU'] <= 100.0
+    assert len(runner.val_dataloader.dataset) == len(val)

@@ -169,6 +169,10 @@ DOWNSTREAM = {
         'configs/downstream/mmpose/td-hm_saip-tinyvit-5m_8xb64-210e_coco-wholebody-256x192.py',
     ('starnet', 'det'): 'configs/downstream/mmdet/crowddet-rcnn_saip-starnet-s3_fpn_8xb2-30e_crowdhuman.py',
     ('tinyvit', 'det'): 'configs/downstream/mmdet/crowddet-rcnn_saip-tinyvit-5m_sfp_8xb2-30e_crowdhuman.py',
+    ('starnet', 'cihp'): 'configs/downstream/mmseg/upernet_saip-starnet-s3_8xb4-80k_cihp-473x473.py',
+    ('tinyvit', 'cihp'): 'configs/downstream/mmseg/upernet_saip-tinyvit-5m_sfp_8xb4-80k_cihp-473x473.py',
+    ('starnet', 'peta'): 'configs/downstream/attribute/par_saip-starnet-s3_1xb64-25e_peta-256x128.py',
+    ('tinyvit', 'peta'): 'configs/downstream/attribute/par_saip-tinyvit-5m_1xb64-25e_peta-256x128.py',
     ('starnet', 'reid'): 'configs/downstream/reid/reid_saip-starnet-s3_1xb64-24k_market1501-256x128.py',
     ('tinyvit', 'reid'): 'configs/downstream/reid/reid_saip-tinyvit-5m_1xb64-24k_market1501-256x128.py',
     ('starnet', 'attr'): 'configs/downstream/attribute/par_saip-starnet-s3_1xb64-25e_pa100k-256x128.py',
@@ -273,6 +277,27 @@ def test_attribute_config_loads_trains_and_evaluates(root, tmp_path, small_backb
     _check_loaded(runner.model.backbone, source)
     losses = repeated_batch_losses(runner, 4, 6, lr=1e-3)
     assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+    runner.train()
+    assert 0 <= runner.val_loop.run()['attribute/mA'] <= 100
+
+
+def test_cihp_and_peta_configs_load_train_and_evaluate(root, tmp_path, small_backbone,
+                                                       downstream_samples):
+    from mmengine.runner import Runner
+    from test_downstream_reid_attr import _par_cfg
+    from test_downstream_seg import _cfg
+    name, ckpt, source = small_backbone
+    cihp = osp.join(downstream_samples, 'CIHP', 'instance-level_human_parsing')
+    runner = Runner.from_cfg(_cfg(root, ckpt, cihp, tmp_path / 'cihp', config=DOWNSTREAM[name, 'cihp']))
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
+    runner.train()
+    assert 0.0 <= runner.val_loop.run()['mIoU'] <= 100.0
+    cfg = _par_cfg(root, ckpt, osp.join(downstream_samples, 'PETA'), tmp_path / 'peta',
+                   config=DOWNSTREAM[name, 'peta'])
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    _check_loaded(runner.model.backbone, source)
     runner.train()
     assert 0 <= runner.val_loop.run()['attribute/mA'] <= 100
 

@@ -1,11 +1,13 @@
+from .cihp import CIHPDataset
 from .mixed import MixedPersonDataset
 from .pa100k import PA100KDataset
 from .person_crops import PersonCropDataset
+from .peta import PETADataset
 from .reid import Market1501Dataset, MSMT17Dataset
 from .samplers import WeightedPersonSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset', 'PersonCropDataset',
+    'CIHPDataset', 'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset', 'PersonCropDataset', 'PETADataset',
     'WeightedPersonSampler'
 ]

@@ -6,6 +6,9 @@ segmentation polygons and keypoints:
 
 * ``LIP/`` — one crop per person; the label PNG is the person polygon, each pixel labelled with the LIP
   part of the nearest visible skeleton segment (face, upper clothes, left/right arm, left/right leg).
+* ``CIHP/instance-level_human_parsing/`` — whole images; the label PNG has the LIP parts (as above) of
+  every person with a polygon and keypoints in the image (later people drawn over earlier ones).
+  Alternate images go to Training and Validation.
 * ``CrowdHuman/`` — ``.odgt`` lines with ``fbox = vbox =`` the COCO box and ``hbox`` around the face
   keypoints (or the top of the box when they are not labelled); crowd boxes become ``ignore``. Images
   with one person are left out: mmdet's CrowdDet assigner needs at least two boxes per image.
@@ -14,6 +17,8 @@ segmentation polygons and keypoints:
   gallery = cameras 2 and 3).
 * ``PA100k/`` — crops with pose attributes derived from keypoints (not PA100K's 26 attributes) in
   PA100K's ``annotation.mat`` layout.
+* ``PETA/`` — the same crops and attributes in PETA's ``PETA.mat`` layout (one partition: alternate
+  crops for train and for val / test).
 
 Usage:
     python tools/misc/make_downstream_samples.py tests/data/mmpose_samples/coco/test_coco.json \
@@ -123,6 +128,30 @@ def make_lip(people, img_dir: str, out: str) -> Dict[str, int]:
     return counts
 
 
+def make_cihp(people, img_dir: str, out: str) -> Dict[str, int]:
+    by_image: Dict[str, List[dict]] = {}
+    for ann in people:
+        by_image.setdefault(ann['file_name'], []).append(ann)
+    root = osp.join(out, 'instance-level_human_parsing')
+    names: Dict[str, List[str]] = dict(Training=[], Validation=[])
+    for n, (file_name, anns) in enumerate(sorted(by_image.items())):
+        split = 'Training' if n % 2 == 0 else 'Validation'
+        img = cv2.imread(osp.join(img_dir, file_name))
+        seg = np.zeros(img.shape[:2], np.uint8)
+        for ann in anns:
+            parts = part_labels(ann, img.shape)
+            seg = np.where(parts > 0, parts, seg)
+        name = osp.splitext(osp.basename(file_name))[0]
+        for sub, arr, ext in (('Images', img, '.jpg'), ('Category_ids', seg, '.png')):
+            os.makedirs(osp.join(root, split, sub), exist_ok=True)
+            cv2.imwrite(osp.join(root, split, sub, name + ext), arr)
+        names[split].append(name)
+    for split, ids in (('Training', 'train_id.txt'), ('Validation', 'val_id.txt')):
+        with open(osp.join(root, split, ids), 'w') as f:
+            f.write(''.join(n + '\n' for n in names[split]))
+    return {split: len(v) for split, v in names.items()}
+
+
 def _head_box(ann: dict) -> list:
     """Square around the visible face keypoints, else the top-centre sixth of the box."""
     k = np.asarray(ann['keypoints'], np.float32).reshape(-1, 3)[:5]
@@ -209,11 +238,34 @@ def make_pa100k(people, img_dir: str, out: str) -> Dict[str, int]:
     return dict(images=len(names), attributes=len(ATTRIBUTES))
 
 
+def make_peta(people, img_dir: str, out: str) -> Dict[str, int]:
+    """PETA's ``PETA.mat`` layout: ``peta.data`` (one row per image: 4 id columns, then the 0/1
+    attributes), ``peta.attribute``, ``peta.selected_attribute`` (1-based) and
+    ``peta.partion_attribute`` (partitions of 1-based train / val / test indices); images
+    ``images/NNNNN.png``."""
+    from scipy.io import savemat
+    os.makedirs(osp.join(out, 'images'), exist_ok=True)
+    rows = []
+    for n, ann in enumerate(people, 1):
+        img = cv2.imread(osp.join(img_dir, ann['file_name']))
+        cv2.imwrite(osp.join(out, 'images', f'{n:05d}.png'), _view(img, ann, 1))
+        rows.append([n, 0, 0, 0] + pose_attributes(ann))
+    idx = np.arange(1, len(rows) + 1, dtype=np.float64)
+    part = dict(train=idx[0::2, None], val=idx[1::2, None], test=idx[1::2, None])
+    partitions = np.empty((1, 1), dtype=object)
+    partitions[0, 0] = part
+    peta = dict(data=np.array(rows, np.float64), attribute=np.array(ATTRIBUTES, dtype=object)[:, None],
+                selected_attribute=np.arange(1, len(ATTRIBUTES) + 1, dtype=np.float64)[None],
+                partion_attribute=partitions)
+    savemat(osp.join(out, 'PETA.mat'), dict(peta=peta))
+    return dict(images=len(rows), attributes=len(ATTRIBUTES))
+
+
 def main(argv=None) -> Dict[str, dict]:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('ann_file', help='COCO keypoint json (with segmentation polygons)')
     parser.add_argument('img_dir', help='folder of its images')
-    parser.add_argument('out_dir', help='writes LIP/, CrowdHuman/, Market1501/ and PA100k/ here')
+    parser.add_argument('out_dir', help='writes LIP/, CIHP/, CrowdHuman/, Market1501/, PA100k/ and PETA/ here')
     parser.add_argument('--min-keypoints', type=int, default=8)
     args = parser.parse_args(argv)
     people = load_people(args.ann_file, args.min_keypoints)
@@ -221,9 +273,11 @@ def main(argv=None) -> Dict[str, dict]:
         raise SystemExit(f'{args.ann_file}: no person with >= {args.min_keypoints} keypoints and a polygon')
     stats = dict(
         LIP=make_lip(people, args.img_dir, osp.join(args.out_dir, 'LIP')),
+        CIHP=make_cihp(people, args.img_dir, osp.join(args.out_dir, 'CIHP')),
         CrowdHuman=make_crowdhuman(args.ann_file, args.img_dir, osp.join(args.out_dir, 'CrowdHuman')),
         Market1501=make_market(people, args.img_dir, osp.join(args.out_dir, 'Market1501')),
-        PA100k=make_pa100k(people, args.img_dir, osp.join(args.out_dir, 'PA100k')))
+        PA100k=make_pa100k(people, args.img_dir, osp.join(args.out_dir, 'PA100k')),
+        PETA=make_peta(people, args.img_dir, osp.join(args.out_dir, 'PETA')))
     print(json.dumps(stats))
     return stats
 
