@@ -195,111 +195,81 @@ def test_pose_config_loads_and_trains(root, tmp_path, small_backbone):
 
 
 def test_wholebody_config_loads_and_trains(root, tmp_path, small_backbone):
-    from mmengine.runner import Runner
     from test_downstream_pose import _cfg
     name, ckpt, source = small_backbone
     cfg = _cfg(root, ckpt, tmp_path, config=DOWNSTREAM[name, 'wholebody'],
                ann='test_coco_wholebody.json')
+    assert cfg.model.head.out_channels == 133
+    assert 0.0 <= _train_and_validate(cfg, source)['coco-wholebody/AP'] <= 1.0
+
+
+def _train_and_validate(cfg, source, overfit=None) -> dict:
+    """Build the Runner of a downstream config, check that the exported backbone loaded, optionally
+    check that the loss falls on a repeated batch (``overfit``: kwargs of ``repeated_batch_losses``
+    with ``num_samples``), train the config's few iterations and return the validation metrics."""
+    import numpy as np
+    from downstream_utils import repeated_batch_losses
+    from mmengine.runner import Runner
+    torch.manual_seed(0)
+    np.random.seed(0)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
     _check_loaded(runner.model.backbone, source)
-    assert runner.model.head.out_channels == 133
+    if overfit is not None:
+        losses = repeated_batch_losses(runner, overfit.pop('num_samples'), 6, **overfit)
+        assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
     runner.train()
-    assert 0.0 <= runner.val_loop.run()['coco-wholebody/AP'] <= 1.0
+    return runner.val_loop.run()
 
 
 def test_crowdhuman_config_loads_trains_and_evaluates(root, tmp_path, small_backbone,
                                                       downstream_samples):
-    import numpy as np
-    from downstream_utils import repeated_batch_losses
-    from mmengine.runner import Runner
     from test_downstream_det import _cfg
     name, ckpt, source = small_backbone
-    torch.manual_seed(0)
-    np.random.seed(0)
     cfg = _cfg(root, ckpt, osp.join(downstream_samples, 'CrowdHuman'), tmp_path,
                config=DOWNSTREAM[name, 'det'])
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    _check_loaded(runner.model.backbone, source)
-    losses = repeated_batch_losses(runner, 2, 6)
-    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
-    runner.train()
-    assert 0.0 <= runner.val_loop.run()['crowd_human/mAP'] <= 1.0
+    metrics = _train_and_validate(cfg, source, overfit=dict(num_samples=2))
+    assert 0.0 <= metrics['crowd_human/mAP'] <= 1.0
 
 
 def test_lip_config_loads_and_trains(root, tmp_path, small_backbone, downstream_samples):
-    from mmengine.runner import Runner
     from test_downstream_seg import _cfg
     name, ckpt, source = small_backbone
     cfg = _cfg(root, ckpt, osp.join(downstream_samples, 'LIP'), tmp_path, config=DOWNSTREAM[name, 'seg'])
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    _check_loaded(runner.model.backbone, source)
-    runner.train()
-    metrics = runner.val_loop.run()
-    assert 0.0 <= metrics['mIoU'] <= 100.0
+    assert 0.0 <= _train_and_validate(cfg, source)['mIoU'] <= 100.0
 
 
 def test_reid_config_loads_trains_and_evaluates(root, tmp_path, small_backbone, downstream_samples):
-    import numpy as np
-    from downstream_utils import repeated_batch_losses
-    from mmengine.runner import Runner
     from test_downstream_reid_attr import _reid_cfg
     name, ckpt, source = small_backbone
-    torch.manual_seed(0)
-    np.random.seed(0)
     cfg = _reid_cfg(root, ckpt, osp.join(downstream_samples, 'Market1501'), tmp_path,
                     config=DOWNSTREAM[name, 'reid'])
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    _check_loaded(runner.model.backbone, source)
-    losses = repeated_batch_losses(runner, 1, 6, loss=lambda log: log['ce_loss'] + log['triplet_loss'])
-    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
-    runner.train()
-    metrics = runner.val_loop.run()
+    metrics = _train_and_validate(cfg, source, overfit=dict(
+        num_samples=1, loss=lambda log: log['ce_loss'] + log['triplet_loss']))
     assert metrics['reid/num_queries'] == 6 and 0 <= metrics['reid/mAP'] <= 100
 
 
 def test_attribute_config_loads_trains_and_evaluates(root, tmp_path, small_backbone,
                                                      downstream_samples):
-    import numpy as np
-    from downstream_utils import repeated_batch_losses
-    from mmengine.runner import Runner
     from test_downstream_reid_attr import _par_cfg
     name, ckpt, source = small_backbone
-    torch.manual_seed(0)
-    np.random.seed(0)
     cfg = _par_cfg(root, ckpt, osp.join(downstream_samples, 'PA100k'), tmp_path,
                    config=DOWNSTREAM[name, 'attr'])
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    _check_loaded(runner.model.backbone, source)
-    losses = repeated_batch_losses(runner, 4, 6, lr=1e-3)
-    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
-    runner.train()
-    assert 0 <= runner.val_loop.run()['attribute/mA'] <= 100
+    metrics = _train_and_validate(cfg, source, overfit=dict(num_samples=4, lr=1e-3))
+    assert 0 <= metrics['attribute/mA'] <= 100
 
 
 def test_cihp_and_peta_configs_load_train_and_evaluate(root, tmp_path, small_backbone,
                                                        downstream_samples):
-    from mmengine.runner import Runner
     from test_downstream_reid_attr import _par_cfg
     from test_downstream_seg import _cfg
     name, ckpt, source = small_backbone
     cihp = osp.join(downstream_samples, 'CIHP', 'instance-level_human_parsing')
-    runner = Runner.from_cfg(_cfg(root, ckpt, cihp, tmp_path / 'cihp', config=DOWNSTREAM[name, 'cihp']))
-    runner.model.init_weights()
-    _check_loaded(runner.model.backbone, source)
-    runner.train()
-    assert 0.0 <= runner.val_loop.run()['mIoU'] <= 100.0
+    cfg = _cfg(root, ckpt, cihp, tmp_path / 'cihp', config=DOWNSTREAM[name, 'cihp'])
+    assert 0.0 <= _train_and_validate(cfg, source)['mIoU'] <= 100.0
     cfg = _par_cfg(root, ckpt, osp.join(downstream_samples, 'PETA'), tmp_path / 'peta',
                    config=DOWNSTREAM[name, 'peta'])
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    _check_loaded(runner.model.backbone, source)
-    runner.train()
-    assert 0 <= runner.val_loop.run()['attribute/mA'] <= 100
+    assert 0 <= _train_and_validate(cfg, source)['attribute/mA'] <= 100
 
 
 def test_small_backbones_refuse_a_vit_checkpoint(saip_backbone):

@@ -8,6 +8,6 @@ from .samplers import WeightedPersonSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'CIHPDataset', 'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset', 'PersonCropDataset', 'PETADataset',
-    'WeightedPersonSampler'
+    'CIHPDataset', 'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset',
+    'PersonCropDataset', 'PETADataset', 'WeightedPersonSampler'
 ]

@@ -1,6 +1,7 @@
-# The SAIP StarNet-S3 backbone, last stage (stride 32, 256 channels), for children of the ViT-Tiny
-# configs (pose, WholeBody, ReID, attributes): `backbone={{_base_.starnet_s3_backbone}}`, and for a
-# person-level feature `neck={{_base_.gap_neck}}` (average pooling).
+# The SAIP StarNet-S3 backbone for children of the ViT-Tiny configs: `backbone={{_base_.starnet_s3_backbone}}`
+# (last stage: stride 32, 256 channels; pose, WholeBody, ReID, attributes), `{{_base_.starnet_s3_pyramid}}`
+# (all four stages, strides 4-32, 32-256 channels; LIP, CIHP, CrowdHuman), and for a person-level
+# feature `neck={{_base_.gap_neck}}` (average pooling).
 gap_channels = 256
 starnet_s3_backbone = dict(
     _delete_=True,
@@ -12,3 +13,4 @@ starnet_s3_backbone = dict(
                   checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
                   prefix='backbone.'))
 gap_neck = dict(_delete_=True, type='mmpretrain.GlobalAveragePooling')
+starnet_s3_pyramid = dict(starnet_s3_backbone, out_indices=(0, 1, 2, 3))

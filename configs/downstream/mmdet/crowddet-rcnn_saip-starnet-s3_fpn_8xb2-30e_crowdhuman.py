@@ -3,17 +3,8 @@
 # config (paper appendix B).
 #   tools/dist_train.sh configs/downstream/mmdet/crowddet-rcnn_saip-starnet-s3_fpn_8xb2-30e_crowdhuman.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_starnet-s3.pth
-_base_ = ['./crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py']
+_base_ = ['./crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py', '../_base_/saip_starnet-s3.py']
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='saip_mm.StarNet',
-        arch='s3',
-        out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/saip_starnet-s3_lup1m/saip_starnet-s3_backbone.pth',
-            prefix='backbone.')),
+    backbone={{_base_.starnet_s3_pyramid}},
     neck=dict(_delete_=True, type='FPN', in_channels=[32, 64, 128, 256], out_channels=256, num_outs=5))

@@ -2,18 +2,6 @@
 # SAIP pretrains) through the simple feature pyramid (strides 4-64), as the ViT-Tiny config.
 #   tools/dist_train.sh configs/downstream/mmdet/crowddet-rcnn_saip-tinyvit-5m_sfp_8xb2-30e_crowdhuman.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_tinyvit-5m.pth
-_base_ = ['./crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py']
+_base_ = ['./crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py', '../_base_/saip_tinyvit-5m.py']
 
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='saip_mm.SAIPTinyViT',
-        arch='5m',
-        img_size=(800, 1408),
-        out_indices=(1, ),
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/saip_tinyvit-5m_lup1m/saip_tinyvit-5m_backbone.pth',
-            prefix='backbone.')),
-    neck=dict(in_channels=160))
+model = dict(backbone={{_base_.tinyvit_5m_stride16}}, neck=dict(in_channels=160))

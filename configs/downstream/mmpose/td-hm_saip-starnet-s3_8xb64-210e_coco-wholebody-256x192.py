@@ -1,6 +1,7 @@
-# Top-down heatmap pose on coco-wholebody 256x192 with the SAIP StarNet-S3 backbone (last stage: stride 32, 256
-# channels): the SAIP ViT-Tiny ViTPose config with three deconvolutions and plain AdamW.
-#   tools/dist_train.sh configs/downstream/mmpose/td-hm_saip-starnet-s3_8xb64-210e_coco-wholebody-256x192.py 8 \
+# Top-down heatmap pose on COCO-WholeBody 256x192 with the SAIP StarNet-S3 backbone (last stage: stride 32,
+# 256 channels): the SAIP ViT-Tiny ViTPose config with three deconvolutions and plain AdamW.
+#   tools/dist_train.sh \
+#       configs/downstream/mmpose/td-hm_saip-starnet-s3_8xb64-210e_coco-wholebody-256x192.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_starnet-s3.pth
 _base_ = [
     './td-hm_saip-vit-tiny_8xb64-210e_coco-wholebody-256x192.py',

@@ -1,4 +1,4 @@
-# Top-down heatmap pose on coco 256x192 with the SAIP TinyViT-5M backbone (last stage: stride 32, 320
+# Top-down heatmap pose on COCO 256x192 with the SAIP TinyViT-5M backbone (last stage: stride 32, 320
 # channels): the SAIP ViT-Tiny ViTPose config with three deconvolutions and plain AdamW.
 #   tools/dist_train.sh configs/downstream/mmpose/td-hm_saip-tinyvit-5m_8xb64-210e_coco-256x192.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_tinyvit-5m.pth

@@ -3,20 +3,10 @@
 # pyramid (strides 4-32) into UPerNet.
 #   tools/dist_train.sh configs/downstream/mmseg/upernet_saip-tinyvit-5m_sfp_8xb4-80k_lip-473x473.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_tinyvit-5m.pth
-_base_ = ['./upernet_saip-vit-tiny_mln_8xb4-80k_lip-473x473.py']
+_base_ = ['./upernet_saip-vit-tiny_mln_8xb4-80k_lip-473x473.py', '../_base_/saip_tinyvit-5m.py']
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='saip_mm.SAIPTinyViT',
-        arch='5m',
-        img_size=(473, 473),
-        out_indices=(1, ),
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/saip_tinyvit-5m_lup1m/saip_tinyvit-5m_backbone.pth',
-            prefix='backbone.')),
+    backbone={{_base_.tinyvit_5m_stride16}},
     neck=dict(_delete_=True, type='saip_mm.SimpleFeaturePyramid', in_channels=160, out_channels=160,
               scale_factors=(4.0, 2.0, 1.0, 0.5), num_outs=4),
     decode_head=dict(in_channels=[160] * 4),

@@ -6,6 +6,6 @@ from .multi_scale import MultiScaleResize
 from .patch_mask import RandomPatchMask, exact_random_mask
 
 __all__ = [
-    'AssignViews', 'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs', 'RandomPatchMask',
-    'area_downsample', 'exact_random_mask'
+    'AssignViews', 'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs',
+    'RandomPatchMask', 'area_downsample', 'exact_random_mask'
 ]

@@ -4,4 +4,6 @@ from .progress_bar_hook import ProgressBarHook
 from .skipped_images_hook import SkippedImagesHook
 from .teacher_temp_hook import TeacherTempWarmupHook
 
-__all__ = ['ExpertEMAHook', 'FreezeLastLayerHook', 'ProgressBarHook', 'SkippedImagesHook', 'TeacherTempWarmupHook']
+__all__ = [
+    'ExpertEMAHook', 'FreezeLastLayerHook', 'ProgressBarHook', 'SkippedImagesHook', 'TeacherTempWarmupHook'
+]
