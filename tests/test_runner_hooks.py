@@ -53,3 +53,37 @@ def test_non_finite_loss_keeps_last_good_checkpoint(root, tmp_path):
     ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')
     bias = ckpt['state_dict']['csr_neck.pred.bias']
     assert torch.isfinite(bias).all() and ckpt['meta']['iter'] == 2
+
+
+def test_milestone_checkpoints_survive_the_rolling_ones(root, tmp_path):
+    """The pretraining runtime keeps the 3 newest checkpoints and every milestone (paper Fig. 4
+    compares epochs 100-300): the milestone CheckpointHook of default_runtime.py, scaled to iterations."""
+    base = Config.fromfile(osp.join(root, 'configs/pretrain/_base_/default_runtime.py'))
+    milestone = next(dict(h) for h in base.custom_hooks if h['type'] == 'CheckpointHook')
+    assert milestone['max_keep_ckpts'] == -1 and base.default_hooks.checkpoint.max_keep_ckpts == 3
+    milestone.update(interval=2, by_epoch=False, filename_tmpl='milestone_iter_{}.pth')
+    cfg = _cfg(root, tmp_path, 6, [milestone])
+    cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=2)
+    Runner.from_cfg(cfg).train()
+    assert sorted(p.name for p in tmp_path.glob('iter_*.pth')) == ['iter_5.pth', 'iter_6.pth']
+    assert sorted(p.name for p in tmp_path.glob('milestone_*.pth')) == [
+        'milestone_iter_2.pth', 'milestone_iter_4.pth', 'milestone_iter_6.pth']
+
+
+def test_last_layer_frozen_for_the_first_iterations(root, tmp_path):
+    runner = Runner.from_cfg(_cfg(root, tmp_path, 4, [dict(type='FreezeLastLayerHook', iters=2)]))
+    weights = []
+
+    class _Record(Hook):
+        def before_train(self, runner):  # after the weights are initialised
+            weights.append(runner.model.csm_neck.last_layer.weight.detach().clone())
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            weights.append(runner.model.csm_neck.last_layer.weight.detach().clone())
+
+    runner.register_hook(_Record(), priority='LOWEST')
+    runner.train()
+    before = weights[0]
+    # iterations 1 and 2 leave the prototypes as initialised; iteration 3 moves them
+    assert torch.allclose(weights[1], before, atol=1e-6) and torch.allclose(weights[2], before, atol=1e-6)
+    assert not torch.allclose(weights[3], before, atol=1e-6)
