@@ -225,3 +225,16 @@ def test_code_faithful_preset_sends_each_view_where_the_code_does(root):
     assert sorted((s[0] // 2, s[2:], m) for s, m in calls['expert']) == [
         (1, (224, 224), False), (2, (256, 128), False)]
     assert css_queries == [2]
+
+
+def test_csr_mask_ratio_is_one_setting(root, fixed_batch):
+    cfg = _demo_cfg(root)
+    cfg.model.csr.mask_ratio = 0.5
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    masks = model.data_preprocessor(fixed_batch, True)['inputs']['view_masks']
+    assert all(abs(float(m.float().mean()) - 0.5) < 0.02 for m in masks)
+    cfg.model.data_preprocessor.mask_ratio = 0.6
+    with DefaultScope.overwrite_default_scope('saip_mm'), \
+            pytest.raises(ValueError, match='mask_ratio=0.6 disagrees with model.csr.mask_ratio=0.5'):
+        MODELS.build(cfg.model)

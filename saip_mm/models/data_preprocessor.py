@@ -39,7 +39,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         view_source (str): ``'views'`` or ``'anchor'`` (see above). Defaults to ``'views'``.
         num_views (int): Views made per batch with ``view_source='anchor'``. Defaults to 2.
         size_divisor (int): View sides are rounded to multiples of this. Defaults to 16.
-        mask_ratio (float): Patch mask ratio of batch-level views. Defaults to 0.75.
+        mask_ratio (float, optional): Patch mask ratio of batch-level views. ``None`` (default): the
+            algorithm sets it (``SAIP`` copies ``model.csr.mask_ratio``, so the ratio lives in one
+            place); 0.75 when nothing sets it.
         seed (int): Seed of the batch-level draws; they are drawn from ``(seed, rank, batch counter)``
             and the counter is saved with the model, so a resumed run repeats them. Defaults to 0.
     """
@@ -52,7 +54,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                  view_source: str = 'views',
                  num_views: int = 2,
                  size_divisor: int = 16,
-                 mask_ratio: float = 0.75,
+                 mask_ratio: Optional[float] = None,
                  seed: int = 0) -> None:
         super().__init__()
         self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
@@ -124,6 +126,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                                     antialias=size[0] < h)
             views.append(src)
             num = (size[0] // d) * (size[1] // d)
-            masks.append(random_patch_mask(anchor.shape[0], num, self.mask_ratio, gen, self.device))
+            ratio = 0.75 if self.mask_ratio is None else self.mask_ratio
+            masks.append(random_patch_mask(anchor.shape[0], num, ratio, gen, self.device))
         out['views'] = views
         out['view_masks'] = masks

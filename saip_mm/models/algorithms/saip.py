@@ -53,8 +53,9 @@ class SAIP(BaseSelfSupervisor):
             a random view each step); ``query_encoder`` encodes its visible patches
             (``'expert'``: paper eq. 2, ``'student'``: the authors' code); ``kv`` is what the
             decoder attends to (``'patches'``: the anchor's patch tokens, ``'cls'``: its global
-            token, the code). ``mask_ratio`` is used when the batch has no masks. ``None`` disables
-            CSR.
+            token, the code). ``mask_ratio`` is the one setting of the ratio: the data preprocessor
+            draws the views' masks with it (masks made in the pipeline, as in the code-faithful
+            preset, come from its ``RandomPatchMask``). ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
             student's tokens of ``query_views`` (default: all views) search the expert's canvas
             tokens; a ``(B, Q, rows, cols)`` target gives each query its own instance. ``None``
@@ -99,6 +100,20 @@ class SAIP(BaseSelfSupervisor):
         self.expert_proj = nn.ModuleDict({lvl: self.expert.make_projection() for lvl in LEVELS})
         self.seed = seed
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
+        if self.csr_cfg is not None:
+            self._share_mask_ratio(self.csr_cfg['mask_ratio'])
+
+    def _share_mask_ratio(self, ratio: float) -> None:
+        """Give the CSR mask ratio to the data preprocessor (which draws the masks of batch-level
+        views), so that ``model.csr.mask_ratio`` is the one setting; a different ratio set on the
+        preprocessor as well is refused rather than silently winning."""
+        pre = self.data_preprocessor
+        if not hasattr(pre, 'mask_ratio'):
+            return
+        if pre.mask_ratio is not None and pre.mask_ratio != ratio:
+            raise ValueError(f'model.data_preprocessor.mask_ratio={pre.mask_ratio} disagrees with '
+                             f'model.csr.mask_ratio={ratio}; set model.csr.mask_ratio only')
+        pre.mask_ratio = ratio
 
     @staticmethod
     def _objective(name: str, cfg: Optional[dict]) -> Optional[dict]:

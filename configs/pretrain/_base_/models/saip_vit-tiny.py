@@ -2,8 +2,7 @@
 model = dict(
     type='SAIP',
     data_preprocessor=dict(
-        type='SAIPDataPreprocessor', view_scale_range=(0.75, 1.5), view_source='views',
-        mask_ratio=0.75),
+        type='SAIPDataPreprocessor', view_scale_range=(0.75, 1.5), view_source='views'),
     # mid_index=7: CSR and CSS read the output of the 7th block. Paper appendix A: all transformer
     # blocks Xavier-uniform (their Linear layers, attention included); patch embedding as mmpretrain.
     backbone=dict(type='SAIPViT', arch='deit-tiny', img_size=(256, 128), patch_size=16,
@@ -20,6 +19,7 @@ model = dict(
                   center_momentum=0.9)),
     csr=dict(
         level='mid',
+        mask_ratio=0.75,  # the one place of the CSR mask ratio (the preprocessor takes it from here)
         query_encoder='expert',
         kv='patches',
         neck=dict(type='CSRDecoder', in_channels=192, embed_dims=512, depth=6, num_heads=16,
