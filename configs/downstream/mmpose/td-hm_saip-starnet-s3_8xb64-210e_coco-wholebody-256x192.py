@@ -1,16 +1,12 @@
 # Top-down heatmap pose on COCO-WholeBody 256x192 with the SAIP StarNet-S3 backbone (last stage: stride 32,
-# 256 channels): the SAIP ViT-Tiny ViTPose config with three deconvolutions and plain AdamW.
+# 256 channels): the COCO config of this backbone (three deconvolutions, plain AdamW).
 #   tools/dist_train.sh \
 #       configs/downstream/mmpose/td-hm_saip-starnet-s3_8xb64-210e_coco-wholebody-256x192.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_starnet-s3.pth
-_base_ = [
-    './td-hm_saip-vit-tiny_8xb64-210e_coco-wholebody-256x192.py',
-    '../_base_/saip_starnet-s3.py',
-    './_base_/convnet_pose.py',
-]
+_base_ = ['./td-hm_saip-starnet-s3_8xb64-210e_coco-256x192.py', './_base_/coco-wholebody.py']
 
-model = dict(
-    backbone={{_base_.starnet_s3_backbone}},
-    head=dict(in_channels={{_base_.gap_channels}}, deconv_out_channels={{_base_.deconv_out_channels}},
-              deconv_kernel_sizes={{_base_.deconv_kernel_sizes}}))
-optim_wrapper = {{_base_.convnet_optim_wrapper}}
+model = dict(head={{_base_.wholebody_head}})
+train_dataloader = {{_base_.wholebody_train_dataloader}}
+val_dataloader = test_dataloader = {{_base_.wholebody_val_dataloader}}
+val_evaluator = test_evaluator = {{_base_.wholebody_evaluator}}
+default_hooks = {{_base_.wholebody_hooks}}
