@@ -34,6 +34,9 @@ def _cfg(root, work_dir, iters, hooks):
     cfg.default_hooks.logger.interval = 1
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     cfg.custom_hooks = [dict(type='ExpertEMAHook')] + hooks
+    # no retrieval evaluation here (tests/test_retrieval_eval.py covers it)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint.pop('save_best', None)
     return cfg
 
 

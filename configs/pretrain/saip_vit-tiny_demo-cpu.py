@@ -1,6 +1,6 @@
 # CPU demo: the real ViT-Tiny student on the embedded person crops, smaller decoders, a few minutes.
 #   python tools/train.py configs/pretrain/saip_vit-tiny_demo-cpu.py
-_base_ = './saip_vit-tiny_lup1m.py'
+_base_ = ['./saip_vit-tiny_lup1m.py', './_base_/datasets/vtest-reid_retrieval.py']
 
 data_root = 'demo/persons'
 model = dict(
@@ -23,10 +23,13 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
     dict(type='CosineAnnealingLR', T_max=80, eta_min=1e-5, by_epoch=False, begin=20, end=100),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', _delete_=True, max_iters=100)
-default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
+# retrieval on demo/vtest_reid (people from other frames of the video) at iterations 0, 50 and 100
+train_cfg = dict(type='IterBasedTrainLoop', _delete_=True, max_iters=100, val_interval=50)
+default_hooks = dict(logger=dict(interval=10, log_metric_by_epoch=False),
+                     checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2,
+                                     save_best='retrieval/mAP', rule='greater'))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', iters=10), dict(type='ProgressBarHook')]
+                dict(type='FreezeLastLayerHook', iters=10), dict(type='ProgressBarHook'),
+                dict(type='ValBeforeTrainHook')]

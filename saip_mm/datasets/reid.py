@@ -23,17 +23,21 @@ class Market1501Dataset(ReIDDataset):
     with names ``{pid}_c{cam}s{seq}_{frame}_{box}.jpg``.
 
     Args:
-        split (str): ``'train'`` (identities relabelled 0..N-1), ``'query'``, ``'gallery'`` or
-            ``'test'`` (query then gallery, each sample flagged ``is_query``).
+        split (str): ``'train'`` (identities relabelled 0..N-1), ``'query'``, ``'gallery'``,
+            ``'test'`` (query then gallery, each sample flagged ``is_query``) or ``'all'`` (train, query
+            and gallery with their file identities, each sample naming its ``subset``: the
+            pretraining retrieval evaluation uses the train part for k-NN).
         **kwargs: ``data_root``, ``pipeline``, ``triplet_sampler``, ... of ``mmdet.ReIDDataset``.
 
     Junk images (identity -1) are dropped; distractors (identity 0) stay in the gallery.
     """
     FOLDERS = dict(train='bounding_box_train', query='query', gallery='bounding_box_test')
+    SPLITS = ('train', 'query', 'gallery', 'test', 'all')
+    PARTS = dict(test=('query', 'gallery'), all=('train', 'query', 'gallery'))
 
     def __init__(self, split: str = 'train', ann_file: str = '', **kwargs) -> None:
-        if split not in ('train', 'query', 'gallery', 'test'):
-            raise ValueError(f"split must be 'train', 'query', 'gallery' or 'test', got {split!r}")
+        if split not in self.SPLITS:
+            raise ValueError(f'split must be one of {self.SPLITS}, got {split!r}')
         self.split = split
         super().__init__(ann_file=ann_file, **kwargs)
 
@@ -53,11 +57,12 @@ class Market1501Dataset(ReIDDataset):
         return entries
 
     def load_data_list(self) -> List[dict]:
-        parts = ['query', 'gallery'] if self.split == 'test' else [self.split]
+        parts = self.PARTS.get(self.split, (self.split, ))
         data_list = []
         for part in parts:
             for path, pid, cam in self._entries(part):
-                data_list.append(dict(img_path=path, gt_label=pid, camid=cam, is_query=part == 'query'))
+                data_list.append(dict(img_path=path, gt_label=pid, camid=cam, is_query=part == 'query',
+                                      subset=part))
         if not data_list:
             raise FileNotFoundError(f'{type(self).__name__}: no images for split {self.split!r} '
                                     f'under {self.data_root}')

@@ -1,5 +1,6 @@
 """Metrics registered in saip_mm (downstream metrics live here)."""
 from .attribute_metric import AttributeMetric
 from .reid_metric import ReIDRankMetric
+from .retrieval_metric import PretrainRetrievalMetric, knn_accuracy, rank1_map
 
-__all__ = ['AttributeMetric', 'ReIDRankMetric']
+__all__ = ['AttributeMetric', 'PretrainRetrievalMetric', 'ReIDRankMetric', 'knn_accuracy', 'rank1_map']

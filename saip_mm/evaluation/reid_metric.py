@@ -64,8 +64,14 @@ class ReIDRankMetric(BaseMetric):
 
 
 def rank_queries(q_feat: torch.Tensor, g_feat: torch.Tensor, q_pid: np.ndarray, g_pid: np.ndarray,
-                 q_cam: np.ndarray, g_cam: np.ndarray):
+                 q_cam: np.ndarray, g_cam: np.ndarray, camera_filter: bool = True):
     """Per-query cumulative match curves and average precisions.
+
+    Args:
+        q_feat, g_feat (Tensor): ``(Nq, C)`` and ``(Ng, C)`` features.
+        q_pid, g_pid, q_cam, g_cam (np.ndarray): Identities and cameras.
+        camera_filter (bool): Drop gallery images of the query's identity and camera (Market-1501
+            protocol). Defaults to True.
 
     Returns:
         tuple: (list of 0/1 cumulative match arrays, list of APs), one entry per valid query.
@@ -74,7 +80,8 @@ def rank_queries(q_feat: torch.Tensor, g_feat: torch.Tensor, q_pid: np.ndarray, 
     cmc_list, aps = [], []
     for i in range(len(q_pid)):
         order = np.argsort(dist[i], kind='stable')
-        keep = ~((g_pid[order] == q_pid[i]) & (g_cam[order] == q_cam[i]))
+        keep = ~((g_pid[order] == q_pid[i]) & (g_cam[order] == q_cam[i])) if camera_filter \
+            else np.ones(len(order), bool)
         matches = (g_pid[order][keep] == q_pid[i]).astype(np.float64)
         if not matches.any():
             continue

@@ -2,13 +2,13 @@
 from typing import Dict, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
 from saip_mm.registry import MODELS
 from .backbones.saip_vit import random_patch_mask
 from .utils.randomness import step_generator
+from .utils.rescale import rescale
 
 IMAGE_KEYS = ('anchor', 'canvas')
 VIEW_SOURCES = ('views', 'anchor')
@@ -82,13 +82,18 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         Args:
             data (dict): ``inputs`` is a dict of per-sample lists (``views`` and ``view_masks`` are
                 lists over views of per-sample lists), as ``pseudo_collate`` makes from
-                ``PackSAIPInputs``.
+                ``PackSAIPInputs``; or a list of ``(3, H, W)`` images of one size (evaluation), which
+                are stacked and normalised.
             training (bool): Whether batch-level views are drawn.
 
         Returns:
-            dict: ``inputs`` (dict of batched tensors) and ``data_samples``.
+            dict: ``inputs`` (dict of batched tensors, or one ``(B, 3, H, W)`` tensor for a plain
+            batch) and ``data_samples``.
         """
-        inputs: Dict[str, object] = data['inputs']
+        inputs = data['inputs']
+        if not isinstance(inputs, dict):  # plain image batch (evaluation: PackInputs / PackReIDInputs)
+            images = torch.stack([img.reshape(img.shape[-3:]) for img in inputs])
+            return dict(inputs=self.normalize(images), data_samples=data.get('data_samples'))
         out: Dict[str, object] = {}
         for key in IMAGE_KEYS:
             if key in inputs:
@@ -113,19 +118,14 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         else:
             sources = [anchor] * self.num_views
         low, high = self.view_scale_range
-        d = self.size_divisor
         gen = step_generator(self.seed, int(self.batches))
         self.batches += 1
         views, masks = [], []
         for src in sources:
-            h, w = src.shape[-2:]
             s = low + (high - low) * float(torch.rand((), generator=gen))
-            size = (max(d, int(round(h * s / d)) * d), max(d, int(round(w * s / d)) * d))
-            if size != (h, w):
-                src = F.interpolate(src, size=size, mode='bilinear', align_corners=False,
-                                    antialias=size[0] < h)
+            src = rescale(src, s, self.size_divisor)
             views.append(src)
-            num = (size[0] // d) * (size[1] // d)
+            num = (src.shape[-2] // self.size_divisor) * (src.shape[-1] // self.size_divisor)
             ratio = 0.75 if self.mask_ratio is None else self.mask_ratio
             masks.append(random_patch_mask(anchor.shape[0], num, ratio, gen, self.device))
         out['views'] = views

@@ -21,6 +21,7 @@ from saip_mm.registry import MODELS
 from ..backbones.saip_vit import random_patch_mask
 from ..heads.csr_head import masked_indices
 from ..utils.randomness import step_generator
+from ..utils.retrieval import FEATURES, retrieval_features
 
 LEVELS = ('final', 'mid')
 # the options of each objective besides ``neck`` / ``head``, with their defaults (§III-B, spec §4–§6)
@@ -29,7 +30,10 @@ OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
     csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75),
     css=dict(level='mid', query_views=None),
 )
-OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'))
+OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'),
+                      feature=FEATURES, encoder=('student', 'expert'))
+# what the retrieval evaluation (``predict`` mode) extracts
+EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student')
 
 
 @MODELS.register_module()
@@ -66,6 +70,10 @@ class SAIP(BaseSelfSupervisor):
             (``expert_proj['final']`` for CSM, ``expert_proj['mid']`` for CSR/CSS).
         seed (int): Base seed of the model-side randomness (the CSR view and online masks), drawn
             from ``(seed, rank, step)`` so that a resumed run repeats it exactly.
+        eval_cfg (dict, optional): What ``predict`` mode (the retrieval evaluation) extracts:
+            ``dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student')``; ``feature`` is
+            ``'global'``, ``'patches'`` (pooled patch tokens) or ``'both'``; scale 1.0 must be among
+            the scales (it gives ``pred_feature``).
         data_preprocessor (dict, optional): Defaults to ``SAIPDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
 
@@ -80,6 +88,7 @@ class SAIP(BaseSelfSupervisor):
                  css: Optional[dict] = None,
                  expert: dict = dict(type='CosineEMAExpert'),
                  seed: int = 0,
+                 eval_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         data_preprocessor = data_preprocessor or dict(type='SAIPDataPreprocessor')
@@ -99,6 +108,9 @@ class SAIP(BaseSelfSupervisor):
         # learned for an external one: its final-norm and mid-block tokens differ in statistics)
         self.expert_proj = nn.ModuleDict({lvl: self.expert.make_projection() for lvl in LEVELS})
         self.seed = seed
+        self.eval_cfg = self._options('eval_cfg', eval_cfg or {}, EVAL_OPTIONS)
+        if 1.0 not in [float(x) for x in self.eval_cfg['scales']]:
+            raise ValueError(f"model.eval_cfg.scales must contain 1.0, got {self.eval_cfg['scales']}")
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
         if self.csr_cfg is not None:
             self._share_mask_ratio(self.csr_cfg['mask_ratio'])
@@ -119,21 +131,25 @@ class SAIP(BaseSelfSupervisor):
     def _objective(name: str, cfg: Optional[dict]) -> Optional[dict]:
         if cfg is None:
             return None
-        defaults = OBJECTIVE_OPTIONS[name]
+        out = SAIP._options(name, {k: v for k, v in cfg.items() if k not in ('neck', 'head')},
+                            OBJECTIVE_OPTIONS[name], extra=('neck', 'head'))
+        for key in ('neck', 'head'):
+            if key not in cfg:
+                raise ValueError(f'model.{name} needs a {key!r}')
+        return out
+
+    @staticmethod
+    def _options(name: str, cfg: dict, defaults: dict, extra: Sequence[str] = ()) -> dict:
+        """``defaults`` updated by ``cfg``; an unknown key or a value outside ``OPTION_CHOICES`` raises."""
         out = dict(defaults)
         for key, value in cfg.items():
-            if key in ('neck', 'head'):
-                continue
             if key not in defaults:
                 raise ValueError(f'unknown option model.{name}.{key}; allowed: '
-                                 f"{', '.join(['neck', 'head', *defaults])}")
+                                 f"{', '.join([*extra, *defaults])}")
             if key in OPTION_CHOICES and value not in OPTION_CHOICES[key]:
                 raise ValueError(f'model.{name}.{key} must be one of {OPTION_CHOICES[key]}, '
                                  f'got {value!r}')
             out[key] = value
-        for key in ('neck', 'head'):
-            if key not in cfg:
-                raise ValueError(f'model.{name} needs a {key!r}')
         return out
 
     # ---------------------------------------------------------------- expert
@@ -145,8 +161,14 @@ class SAIP(BaseSelfSupervisor):
         return nn.ModuleDict(parts)
 
     def init_weights(self) -> None:
-        """Initialise the student, then start the expert as an exact copy of it."""
-        super().init_weights()
+        """Initialise the student, then start the expert as an exact copy of it.
+
+        The random draws come from their own stream seeded with ``seed``, so the initial weights are a
+        function of the config alone (``eval_backbone.py none`` rebuilds the exact initialisation a run
+        started from, whatever the runner drew before)."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            super().init_weights()
         self.expert.init_from(self.student_for_expert())
 
     @torch.no_grad()
@@ -158,6 +180,36 @@ class SAIP(BaseSelfSupervisor):
     def extract_feat(self, inputs: Tensor, **kwargs) -> tuple:
         """Backbone features of an image batch (mmpretrain's ``tensor`` mode)."""
         return self.backbone(inputs)
+
+    def forward(self, inputs, data_samples: Optional[list] = None, mode: str = 'tensor'):
+        """mmpretrain's ``tensor`` and ``loss`` modes, plus ``predict`` (retrieval features)."""
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        return super().forward(inputs, data_samples, mode)
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples: list) -> list:
+        """Retrieval features of an evaluation batch (``eval_cfg``).
+
+        Args:
+            inputs (Tensor): Normalised images ``(B, 3, H, W)``.
+            data_samples (list): One data sample per image.
+
+        Returns:
+            list: The data samples with ``pred_feature`` ``(C,)`` (scale 1.0) and
+            ``pred_scale_features`` ``(S, C)`` (every scale of ``eval_cfg.scales``, in order), and the
+            metainfo ``eval_scales``.
+        """
+        cfg = self.eval_cfg
+        encoder = self.backbone if cfg['encoder'] == 'student' else self.expert.module.backbone
+        scales = [float(x) for x in cfg['scales']]
+        feats = retrieval_features(encoder, inputs, scales, cfg['feature'])
+        base = scales.index(1.0)
+        for sample, feat in zip(data_samples, feats):
+            sample.set_field(feat[base], 'pred_feature')
+            sample.set_field(feat, 'pred_scale_features')
+            sample.set_metainfo(dict(eval_scales=scales))
+        return data_samples
 
     def _generator(self) -> torch.Generator:
         return step_generator(self.seed, int(self.step))
@@ -251,6 +303,21 @@ class SAIP(BaseSelfSupervisor):
         self.step += 1
         return losses
 
+    @torch.no_grad()
+    def objective_outputs(self, inputs: Dict[str, object]) -> Dict[str, tuple]:
+        """What CSR and CSS predict for a preprocessed training batch (diagnostics, no loss):
+        ``csr``: ``forward_csr``'s ``(pred, target view, mask)``; ``css``: ``(logits, canvas, target)``."""
+        images = [inputs['anchor']] + list(inputs['views'])
+        ids = self.student_views(len(images))
+        student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
+        out = {}
+        if self.csr_cfg is not None:
+            out['csr'] = self.forward_csr(images, student, inputs.get('view_masks'))
+        if self.css_cfg is not None:
+            out['css'] = (self.forward_css(images, student, inputs['canvas']), inputs['canvas'],
+                          inputs['canvas_target'])
+        return out
+
     def loss_csm(self, images: List[Tensor], student: Dict[int, dict]) -> Tensor:
         """Eq. 1: the expert's prototypes on ``teacher_views`` are the targets of the student's on
         ``student_views`` (final-norm global tokens through the image-level decoder)."""
@@ -268,6 +335,11 @@ class SAIP(BaseSelfSupervisor):
     def loss_csr(self, images: List[Tensor], student: Dict[int, dict],
                  masks: Optional[List[Tensor]]) -> Tensor:
         """Eq. 2: reconstruct the masked patches of one view from the anchor's tokens."""
+        return self.csr_head.loss(*self.forward_csr(images, student, masks))
+
+    def forward_csr(self, images: List[Tensor], student: Dict[int, dict],
+                    masks: Optional[List[Tensor]]) -> tuple:
+        """CSR's decoder pass: ``(pred (B, L_masked, p*p*3), target view (B, 3, H, W), mask (B, L))``."""
         cfg, views = self.csr_cfg, images[1:]
         level, gen = cfg['level'], self._generator()
         t = cfg['view_index']
@@ -292,18 +364,20 @@ class SAIP(BaseSelfSupervisor):
         anchor = student[0][level]
         kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
         pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask))
-        return self.csr_head.loss(pred, target, mask)
+        return pred, target, mask
 
     def loss_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor,
                  target: Tensor) -> Tensor:
         """Eq. 3: each query view's tokens segment its instance's box in the expert's canvas tokens."""
+        return self.css_head.loss(self.forward_css(images, student, canvas), target)
+
+    def forward_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor) -> Tensor:
+        """CSS's decoder pass: mask logits ``(N_query_views, B, rows, cols)`` on the canvas grid."""
         level = self.css_cfg['level']
         with torch.no_grad():
             canvas_out = self.expert.module.backbone.forward_tokens(canvas)
         queries = [self._with_global(student[i][level]) for i in self.css_views(len(images))]
-        logits = self.css_neck(queries, self.expert_proj[level](canvas_out[level][1]),
-                               canvas_out['grid'])
-        return self.css_head.loss(logits, target)
+        return self.css_neck(queries, self.expert_proj[level](canvas_out[level][1]), canvas_out['grid'])
 
     def _check_finite(self, losses: Dict[str, Tensor]) -> None:
         for name, value in losses.items():

@@ -1,0 +1,23 @@
+# Retrieval evaluation of a pretraining student (issue 15): the student's global feature at scales
+# 0.75 / 1.0 / 1.5 (model.eval_cfg) on a Market-1501-layout identity set, ranked query -> gallery
+# (Rank-1, mAP, camera-filtered), across scales, and by k-NN on the train part.
+# The default set is demo/vtest_reid (built from vtest.avi by tools/dataset_converters/video_to_reid.py,
+# frames disjoint from demo/persons); point reid_data_root at any Market-1501 layout.
+# Enable with train_cfg.val_interval; ValBeforeTrainHook adds the figures of the initialisation.
+reid_data_root = 'demo/vtest_reid'
+reid_eval_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 256), keep_ratio=False, interpolation='bicubic', backend='cv2'),
+    dict(type='mmpretrain.PackInputs', meta_keys=('img_path', 'camid', 'is_query', 'subset')),
+]
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(type='saip_mm.Market1501Dataset', data_root=reid_data_root, split='all',
+                 pipeline=reid_eval_pipeline))
+val_evaluator = dict(type='saip_mm.PretrainRetrievalMetric', knn_k=5)
+val_cfg = dict(type='ValLoop')

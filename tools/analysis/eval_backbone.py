@@ -1,0 +1,144 @@
+# Copyright (c) saip_mm contributors. Licensed under the Apache License 2.0.
+"""Retrieval figures of pretrained (or random) student encoders on a Market-1501-layout set.
+
+    python tools/analysis/eval_backbone.py none work_dirs/demo/iter_100.pth \
+        --config configs/pretrain/saip_vit-tiny_demo-cpu.py --data demo/vtest_reid [--json out.json]
+
+Each entry is one row of the table:
+
+* ``none``: the random initialisation of ``--config`` with its seed (the weights a run of that
+  config starts from);
+* a runner checkpoint (``iter_*.pth``, ``epoch_*.pth``): its student (``--source expert`` for the EMA
+  expert); its own config is used when ``--config`` is not given;
+* an exported backbone (``saip2backbone.py`` output, tensors under ``backbone.``).
+
+The figures are ``PretrainRetrievalMetric``'s (the validation loop of the pretraining configs):
+Rank-1 / mAP at scale 1.0 (camera-filtered), cross-scale Rank-1 / mAP (queries at 0.75 against the
+gallery at 1.5 and the reverse), the mean cosine of an image's features across scales, and k-NN
+accuracy on the train part.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+from typing import Dict, List, Optional
+
+import torch
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+EVAL_BASE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 'pretrain', '_base_',
+                     'datasets', 'vtest-reid_retrieval.py')
+PREFIXES = {'student': 'backbone.', 'expert': 'expert.module.backbone.'}
+COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'scale_cos', 'knn')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description='Retrieval evaluation of student encoders')
+    p.add_argument('checkpoints', nargs='+', help="'none' (random init) or checkpoint paths")
+    p.add_argument('--config', help='pretraining config (default: the first checkpoint\'s own)')
+    p.add_argument('--data', default=None, help='Market-1501 layout (default: the config\'s / demo set)')
+    p.add_argument('--source', choices=sorted(PREFIXES), default='student')
+    p.add_argument('--scales', type=float, nargs='+', default=None, help='default: model.eval_cfg')
+    p.add_argument('--feature', choices=('global', 'patches', 'both'), default=None)
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--json', help='also write the figures to this JSON file')
+    return p.parse_args(argv)
+
+
+def load_config(args: argparse.Namespace):
+    from mmengine.config import Config
+    if args.config:
+        cfg = Config.fromfile(args.config)
+    else:
+        ckpts = [c for c in args.checkpoints if c != 'none']
+        meta = torch.load(ckpts[0], map_location='cpu', weights_only=False).get('meta', {}) if ckpts else {}
+        if 'cfg' not in meta:
+            raise ValueError('give --config: no checkpoint here carries its config (exported backbones '
+                             'and "none" need one)')
+        cfg = Config.fromstring(meta['cfg'], file_format='.py')
+    if 'val_dataloader' not in cfg or cfg.get('val_dataloader') is None:
+        evaluation = Config.fromfile(EVAL_BASE)
+        cfg.merge_from_dict(dict(val_dataloader=evaluation.val_dataloader,
+                                 val_evaluator=evaluation.val_evaluator))
+    if args.data:
+        cfg.val_dataloader.dataset.data_root = args.data
+    cfg.val_dataloader.batch_size = args.batch_size
+    eval_cfg = dict(cfg.model.get('eval_cfg') or {})
+    if args.scales:
+        eval_cfg['scales'] = tuple(args.scales)
+    if args.feature:
+        eval_cfg['feature'] = args.feature
+    cfg.model.eval_cfg = eval_cfg
+    return cfg
+
+
+def build_model(cfg, checkpoint: str, source: str = 'student'):
+    """The config's SAIP model: random init with the config's seed, then the checkpoint's encoder."""
+    from mmengine.runner import set_random_seed
+
+    from saip_mm.registry import MODELS
+    set_random_seed(cfg.get('randomness', {}).get('seed', 0) or 0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    if checkpoint != 'none':
+        state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+        state = state.get('state_dict', state)
+        prefix = PREFIXES[source]
+        enc = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not enc:
+            raise KeyError(f'{checkpoint}: no tensors under {prefix!r} (a SAIP runner checkpoint or a '
+                           'saip2backbone.py export is expected)')
+        target = model.backbone
+        missing = target.load_state_dict(enc, strict=False).missing_keys
+        if missing:
+            raise KeyError(f'{checkpoint} lacks {len(missing)} encoder tensor(s): {missing[:8]}')
+    return model.eval()
+
+
+def evaluate(model, dataloader, metric) -> Dict[str, float]:
+    metric.results.clear()
+    with torch.no_grad():
+        for batch in dataloader:
+            samples = model.val_step(batch)
+            metric.process(batch, [s.to_dict() for s in samples])
+    return metric.compute_metrics(metric.results)
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
+    args = parse_args(argv)
+    from mmengine.logging import MMLogger
+    from mmengine.runner import Runner
+
+    from saip_mm.registry import METRICS
+    from saip_mm.utils import register_all_modules
+    register_all_modules()
+    MMLogger.get_instance('eval_backbone', log_level='WARNING')  # no per-tensor init report
+    cfg = load_config(args)
+    loader = Runner.build_dataloader(cfg.val_dataloader)
+    metric = METRICS.build(cfg.val_evaluator)
+    table = {}
+    for ckpt in args.checkpoints:
+        model = build_model(cfg, ckpt, args.source)
+        table[ckpt] = evaluate(model, loader, metric)
+    print(format_table(table, cfg.model.eval_cfg))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(table, f, indent=2)
+    return table
+
+
+def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict) -> str:
+    """A Markdown table, one row per checkpoint."""
+    cols = [c for c in COLUMNS if any(c in row for row in table.values())]
+    lines = [f"retrieval on {len(table)} encoder(s); feature={eval_cfg.get('feature', 'global')}, "
+             f"scales={tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))}",
+             '| encoder | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
+    for name, row in table.items():
+        lines.append(f'| {name} | ' + ' | '.join(f'{row[c]:.3f}' if c == 'scale_cos' else f'{row[c]:.1f}'
+                                                  for c in cols) + ' |')
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    main()
