@@ -8,10 +8,17 @@ DEMO_DIR ?= work_dirs/demo
 install:
 	bash tools/install.sh
 
-# CPU demo pretraining on the embedded person set, then export of the backbone.
+DEMO_CFG := configs/pretrain/saip_vit-tiny_demo-cpu.py
+
+# CPU demo pretraining on the embedded person set (retrieval on the video identity set at iterations
+# 0, 50, 100), export of the backbone, diagnostic PNGs, and the retrieval table: pretrained student vs
+# the random initialisation it started from.
 demo: install
-	$(PY) tools/train.py configs/pretrain/saip_vit-tiny_demo-cpu.py --work-dir $(DEMO_DIR)
+	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_DIR)
 	$(PY) tools/model_converters/saip2backbone.py $(DEMO_DIR)/iter_100.pth $(DEMO_DIR)/saip_vit-tiny_backbone.pth
+	$(PY) tools/analysis/visualize_pretrain.py $(DEMO_DIR)/iter_100.pth --config $(DEMO_CFG) --out $(DEMO_DIR)/vis
+	$(PY) tools/analysis/eval_backbone.py none $(DEMO_DIR)/iter_100.pth --config $(DEMO_CFG) \
+		--json $(DEMO_DIR)/retrieval.json
 
 # every downstream config: a few CPU iterations + its real metric, from the demo's exported backbone
 downstream-demo: install

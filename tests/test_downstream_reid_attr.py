@@ -183,3 +183,22 @@ def _pa100k_labels(data_root):
     from saip_mm.datasets import PA100KDataset
     data = PA100KDataset(data_root=data_root, split='train', pipeline=[])
     return [data.get_data_info(i)['gt_label'] for i in range(len(data))]
+
+
+def test_linear_probe_trains_only_the_head(root, tmp_path, saip_backbone, downstream_samples):
+    """The linear-probe config: the exported backbone loads and stays exactly as loaded while the head
+    learns; the attribute metric is computed."""
+    ckpt, source = saip_backbone
+    torch.manual_seed(0)
+    cfg = _par_cfg(root, ckpt, osp.join(downstream_samples, 'PA100k'), tmp_path,
+                   config='configs/downstream/attribute/'
+                          'par_linear-probe_saip-vit-tiny_1xb64-25e_pa100k-256x128.py')
+    runner = Runner.from_cfg(cfg)
+    head_before = {k: v.clone() for k, v in runner.model.head.state_dict().items()}
+    runner.train()
+    assert_backbone_equals(runner.model.backbone, source)
+    assert not all(torch.equal(v, runner.model.head.state_dict()[k]) for k, v in head_before.items())
+    trainable = [n for n, p in runner.model.backbone.named_parameters() if p.requires_grad]
+    assert trainable == []
+    metrics = runner.val_loop.run()
+    assert 0 <= metrics['attribute/mA'] <= 100

@@ -150,6 +150,10 @@ def test_cross_scale_figures_and_knn():
                               ['train'] * 4, scales))
     m = metric.compute_metrics(metric.results)
     assert m['R1'] == m['xs_R1'] == 100.0 and m['scale_cos'] == pytest.approx(1.0)
+    # 11 images along e0 (query 1, gallery 2, train 2), e1 (1, 1, 2) and e2 (1, 1, 0): cosine 1 within
+    # a direction and 0 across, so pair_cos = (ordered same-direction pairs) / (11 * 10)
+    counts = np.array([1 + 2 + 2, 1 + 1 + 2, 1 + 1])
+    assert m['pair_cos'] == pytest.approx(float((counts * (counts - 1)).sum()) / (11 * 10))
     assert m['knn'] == 100.0
     # queries whose small-scale feature points at the wrong identity: only the q0.75 direction drops
     q_bad = q.copy()
@@ -228,8 +232,30 @@ def test_attention_and_norm_maps_are_distributions(root):
     assert grid == (16, 8) and maps.shape == (2, 3, 16, 8)
     assert torch.allclose(maps.flatten(2).sum(-1), torch.ones(2, 3), atol=1e-5)
     assert not torch.allclose(maps[0, 0], maps[0, 1]) and not torch.allclose(maps[0], maps[1])
-    star_cfg = Config.fromfile(osp.join(ROOT, 'configs/pretrain/saip_starnet-s3_lup1m.py'))
-    star = MODELS.build(star_cfg.model.backbone)
-    norm_maps, kind = token_maps(star, x)
-    assert kind == 'feature-norm' and norm_maps.shape == (2, 1, 16, 8)
-    assert torch.allclose(norm_maps.flatten(1).sum(-1), torch.ones(2), atol=1e-5)
+    for name in ('saip_starnet-s3_lup1m.py', 'saip_tinyvit-5m_lup1m.py'):
+        convnet = MODELS.build(Config.fromfile(osp.join(ROOT, 'configs/pretrain', name)).model.backbone)
+        norm_maps, kind = token_maps(convnet, x)
+        assert kind == 'feature-norm' and norm_maps.shape == (2, 1, 16, 8), name
+        assert torch.allclose(norm_maps.flatten(1).sum(-1), torch.ones(2), atol=1e-5)
+
+
+def test_colour_histogram_reference_and_grayscale(person_images):
+    """The untrained colour reference: per-stripe histograms that sum to 1, blind to mirroring, and
+    changed by a colour change; the grayscale probe of eval_backbone gives equal RGB channels."""
+    import eval_backbone
+
+    from saip_mm.models.data_preprocessor import SAIPDataPreprocessor
+    from saip_mm.models.utils.retrieval import ColourHistogramEncoder
+    pre = SAIPDataPreprocessor()
+    imgs = torch.stack([torch.from_numpy(cv2.resize(i, (128, 256))).permute(2, 0, 1)
+                        for i in person_images[:2]])
+    x = pre.normalize(imgs)
+    enc = ColourHistogramEncoder()
+    out = enc.forward_tokens(x)
+    assert out['final'][1].shape == (2, 6, 64)
+    assert torch.allclose(out['final'][1].sum(-1), torch.ones(2, 6))
+    assert torch.allclose(enc.forward_tokens(x.flip(-1))['final'][0], out['final'][0])
+    assert not torch.allclose(enc.forward_tokens(x[:, [2, 1, 0]])['final'][0], out['final'][0])
+    grey = eval_backbone.grayscale(x, pre) * pre.std + pre.mean
+    assert torch.allclose(grey[:, 0], grey[:, 1], atol=1e-3)
+    assert torch.allclose(grey[:, 1], grey[:, 2], atol=1e-3)

@@ -32,4 +32,4 @@ log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
                 dict(type='FreezeLastLayerHook', iters=10), dict(type='ProgressBarHook'),
-                dict(type='ValBeforeTrainHook')]
+                dict(type='ValBeforeTrainHook'), dict(type='PretrainVisualizationHook', interval=50)]

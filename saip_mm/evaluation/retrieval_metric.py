@@ -60,6 +60,9 @@ class PretrainRetrievalMetric(BaseMetric):
     * ``xs_R1``, ``xs_mAP``: cross-scale, queries at the smallest scale against the gallery at the
       largest and the reverse, averaged (each direction also as ``R1_q{s}_g{t}`` / ``mAP_q{s}_g{t}``);
     * ``scale_cos``: mean cosine similarity of one image's features at every pair of scales;
+    * ``pair_cos``: mean cosine similarity of the features of two different images (scale 1.0): how
+      alike all features are. ``scale_cos`` means something only well above it; a ``pair_cos`` that
+      rises towards 1 during training is a collapse;
     * ``knn``: leave-one-out k-NN accuracy on the train part (``knn_accuracy``), when present.
 
     Data samples need ``pred_feature`` (C,), ``pred_scale_features`` (S, C), the metainfo
@@ -123,6 +126,9 @@ class PretrainRetrievalMetric(BaseMetric):
             unit = F.normalize(feats, dim=-1)
             metrics['scale_cos'] = float(torch.stack(
                 [(unit[:, a] * unit[:, b]).sum(-1) for a, b in combinations(range(len(scales)), 2)]).mean())
+        unit = F.normalize(feats[:, base], dim=-1)
+        n = len(unit)
+        metrics['pair_cos'] = float(((unit @ unit.T).sum() - n) / max(1, n * (n - 1)))
         train = subset == 'train'
         if train.any():
             metrics['knn'] = knn_accuracy(feats[train, base], pid[train], cam[train], self.knn_k)

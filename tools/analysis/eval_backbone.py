@@ -7,10 +7,17 @@
 Each entry is one row of the table:
 
 * ``none``: the random initialisation of ``--config`` with its seed (the weights a run of that
-  config starts from);
+  config starts from); a config path (``.py``) as an entry is the same for that config;
 * a runner checkpoint (``iter_*.pth``, ``epoch_*.pth``): its student (``--source expert`` for the EMA
   expert); its own config is used when ``--config`` is not given;
-* an exported backbone (``saip2backbone.py`` output, tensors under ``backbone.``).
+* an exported backbone (``saip2backbone.py`` output, tensors under ``backbone.``);
+* ``colour-histogram``: an untrained reference, per-stripe RGB colour histograms
+  (``ColourHistogramEncoder``): how far colour alone goes on the set.
+
+``--invariance`` adds ``gray_cos`` and ``flip_cos``: the mean cosine between an image's feature and the
+feature of its grayscale / mirrored version (compare with ``pair_cos``, two different images). DINO-style
+view augmentation (grayscale p 0.2, colour jitter) teaches colour invariance; on a set where people differ
+mostly by their clothes' colour that costs retrieval.
 
 The figures are ``PretrainRetrievalMetric``'s (the validation loop of the pretraining configs):
 Rank-1 / mAP at scale 1.0 (camera-filtered), cross-scale Rank-1 / mAP (queries at 0.75 against the
@@ -30,18 +37,21 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 EVAL_BASE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 'pretrain', '_base_',
                      'datasets', 'vtest-reid_retrieval.py')
 PREFIXES = {'student': 'backbone.', 'expert': 'expert.module.backbone.'}
-COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'scale_cos', 'knn')
+COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'knn', 'scale_cos', 'pair_cos', 'gray_cos', 'flip_cos')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description='Retrieval evaluation of student encoders')
-    p.add_argument('checkpoints', nargs='+', help="'none' (random init) or checkpoint paths")
+    p.add_argument('checkpoints', nargs='+',
+                   help="'none' or a config (random init), or checkpoint paths")
     p.add_argument('--config', help='pretraining config (default: the first checkpoint\'s own)')
     p.add_argument('--data', default=None, help='Market-1501 layout (default: the config\'s / demo set)')
     p.add_argument('--source', choices=sorted(PREFIXES), default='student')
     p.add_argument('--scales', type=float, nargs='+', default=None, help='default: model.eval_cfg')
     p.add_argument('--feature', choices=('global', 'patches', 'both'), default=None)
     p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--invariance', action='store_true',
+                   help='also report gray_cos / flip_cos (feature vs grayscale / mirrored image)')
     p.add_argument('--json', help='also write the figures to this JSON file')
     return p.parse_args(argv)
 
@@ -51,7 +61,8 @@ def load_config(args: argparse.Namespace):
     if args.config:
         cfg = Config.fromfile(args.config)
     else:
-        ckpts = [c for c in args.checkpoints if c != 'none']
+        ckpts = [c for c in args.checkpoints
+                 if c not in ('none', 'colour-histogram') and not c.endswith('.py')]
         meta = torch.load(ckpts[0], map_location='cpu', weights_only=False).get('meta', {}) if ckpts else {}
         if 'cfg' not in meta:
             raise ValueError('give --config: no checkpoint here carries its config (exported backbones '
@@ -81,7 +92,12 @@ def build_model(cfg, checkpoint: str, source: str = 'student'):
     set_random_seed(cfg.get('randomness', {}).get('seed', 0) or 0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    if checkpoint != 'none':
+    if checkpoint == 'colour-histogram':
+        from saip_mm.models.utils.retrieval import ColourHistogramEncoder
+        pre = model.data_preprocessor
+        model.backbone = ColourHistogramEncoder(mean=pre.mean.flatten().tolist(),
+                                                std=pre.std.flatten().tolist())
+    elif checkpoint != 'none':
         state = torch.load(checkpoint, map_location='cpu', weights_only=False)
         state = state.get('state_dict', state)
         prefix = PREFIXES[source]
@@ -96,13 +112,33 @@ def build_model(cfg, checkpoint: str, source: str = 'student'):
     return model.eval()
 
 
-def evaluate(model, dataloader, metric) -> Dict[str, float]:
+def evaluate(model, dataloader, metric, invariance: bool = False) -> Dict[str, float]:
+    from saip_mm.models.utils.retrieval import retrieval_features
     metric.results.clear()
+    cos = {'gray_cos': [], 'flip_cos': []}
     with torch.no_grad():
         for batch in dataloader:
             samples = model.val_step(batch)
             metric.process(batch, [s.to_dict() for s in samples])
-    return metric.compute_metrics(metric.results)
+            if invariance:
+                x = model.data_preprocessor(batch, False)['inputs']
+                feature = model.eval_cfg['feature']
+                ref = retrieval_features(model.backbone, x, (1.0, ), feature)[:, 0]
+                for key, other in (('gray_cos', grayscale(x, model.data_preprocessor)),
+                                   ('flip_cos', x.flip(-1))):
+                    f = retrieval_features(model.backbone, other, (1.0, ), feature)[:, 0]
+                    cos[key].append(torch.nn.functional.cosine_similarity(ref, f, dim=-1))
+    metrics = metric.compute_metrics(metric.results)
+    if invariance:
+        metrics.update({k: float(torch.cat(v).mean()) for k, v in cos.items()})
+    return metrics
+
+
+def grayscale(x: torch.Tensor, pre) -> torch.Tensor:
+    """Normalised RGB images turned grey (ITU-R 601 luma), normalised again."""
+    rgb = x * pre.std + pre.mean
+    grey = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2])[:, None].expand_as(rgb)
+    return (grey - pre.mean) / pre.std
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
@@ -114,13 +150,16 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     from saip_mm.utils import register_all_modules
     register_all_modules()
     MMLogger.get_instance('eval_backbone', log_level='WARNING')  # no per-tensor init report
+    configs = [c for c in args.checkpoints if c.endswith('.py')]
+    if configs and not args.config:
+        args.config = configs[0]
     cfg = load_config(args)
     loader = Runner.build_dataloader(cfg.val_dataloader)
     metric = METRICS.build(cfg.val_evaluator)
     table = {}
     for ckpt in args.checkpoints:
-        model = build_model(cfg, ckpt, args.source)
-        table[ckpt] = evaluate(model, loader, metric)
+        model = build_model(cfg, 'none' if ckpt.endswith('.py') else ckpt, args.source)
+        table[ckpt] = evaluate(model, loader, metric, args.invariance)
     print(format_table(table, cfg.model.eval_cfg))
     if args.json:
         with open(args.json, 'w') as f:
@@ -135,7 +174,7 @@ def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict) -> str:
              f"scales={tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))}",
              '| encoder | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
     for name, row in table.items():
-        lines.append(f'| {name} | ' + ' | '.join(f'{row[c]:.3f}' if c == 'scale_cos' else f'{row[c]:.1f}'
+        lines.append(f'| {name} | ' + ' | '.join(f'{row[c]:.3f}' if c.endswith('_cos') else f'{row[c]:.1f}'
                                                   for c in cols) + ' |')
     return '\n'.join(lines)
 

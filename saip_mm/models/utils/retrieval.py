@@ -45,3 +45,39 @@ def retrieval_features(encoder: nn.Module, images: Tensor, scales: Sequence[floa
         else:
             out.append(torch.cat([F.normalize(glob, dim=-1), F.normalize(patches, dim=-1)], dim=-1))
     return torch.stack(out, dim=1)
+
+
+class ColourHistogramEncoder(nn.Module):
+    """A hand-made, untrained reference encoder: per horizontal stripe, a joint RGB colour histogram
+    (the classic colour feature of person re-identification before learned features).
+
+    It tells how far colour alone goes on an identity set, so that a learned student's figures can be
+    read against it (``eval_backbone.py colour-histogram``). Exposes ``forward_tokens`` like the
+    students: the global token is the concatenated, L1-normalised stripe histograms; each stripe's
+    histogram is a patch token.
+
+    Args:
+        stripes (int): Horizontal stripes. Defaults to 6.
+        bins (int): Bins per channel (``bins ** 3`` per stripe). Defaults to 4.
+        mean, std (Sequence[float]): The normalisation of the inputs, undone before binning.
+    """
+
+    def __init__(self, stripes: int = 6, bins: int = 4,
+                 mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375)) -> None:
+        super().__init__()
+        self.stripes, self.bins = stripes, bins
+        self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
+
+    def forward_tokens(self, x: Tensor, mask=None) -> dict:
+        pixels = (x * self.std + self.mean).clamp(0, 255)
+        idx = (pixels * self.bins / 256).long().clamp(max=self.bins - 1)
+        code = (idx[:, 0] * self.bins + idx[:, 1]) * self.bins + idx[:, 2]  # (B, H, W)
+        hists = []
+        for stripe in code.chunk(self.stripes, dim=1):
+            h = F.one_hot(stripe.flatten(1), self.bins**3).float().mean(1)  # (B, bins^3)
+            hists.append(h)
+        patches = torch.stack(hists, dim=1)
+        glob = patches.flatten(1) / self.stripes
+        return dict(final=(glob, patches), mid=(glob, patches), grid=(self.stripes, 1), keep=None)
