@@ -3,7 +3,7 @@ VENV ?= $(if $(SAIP_VENV),$(SAIP_VENV),.venv)
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: install demo downstream-demo test benchmark
+.PHONY: install demo downstream-demo test benchmark learning-signal
 
 install:
 	bash tools/install.sh
@@ -29,3 +29,15 @@ test: install
 
 benchmark: install
 	$(PY) tools/analysis/benchmark_pretrain.py
+
+# docs/results.md: SAIP, each objective alone and the bare-resize views at 300 CPU iterations on
+# demo/persons, then one retrieval table on demo/vtest_reid beside the random init and a colour histogram
+LS_DIR ?= work_dirs/learning_signal
+LS_CFGS := saip_vit-tiny_300it_demo-cpu saip-csm-only_vit-tiny_300it_demo-cpu \
+	saip-csr-only_vit-tiny_300it_demo-cpu saip-css-only_vit-tiny_300it_demo-cpu \
+	saip-anchor-views_vit-tiny_300it_demo-cpu saip-lr5e-5_vit-tiny_300it_demo-cpu
+learning-signal: install
+	for c in $(LS_CFGS); do \
+		$(PY) tools/train.py configs/pretrain/learning_signal/$$c.py --work-dir $(LS_DIR)/$$c || exit 1; done
+	$(PY) tools/analysis/eval_backbone.py colour-histogram none $(foreach c,$(LS_CFGS),$(LS_DIR)/$(c)/iter_300.pth) \
+		--config $(DEMO_CFG) --invariance --json $(LS_DIR)/retrieval.json

@@ -1,6 +1,7 @@
 """People detection on video frames, shared by the video harvesters (``video_to_person_crops.py``,
 ``video_to_reid.py``): OpenCV's HOG people detector (no weights) or any mmdet detector, box IoU / NMS,
 padded crops, and frame iteration over a frame range."""
+import argparse
 from typing import Iterator, List, Optional, Tuple
 
 import cv2
@@ -109,3 +110,19 @@ def frame_count(video: str) -> int:
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
     return total
+
+
+def add_detection_args(parser: argparse.ArgumentParser, min_score: float) -> None:
+    """The options both video tools share: frame range, detector, crop size and JPEG quality."""
+    p = parser
+    p.add_argument('--frames', type=int, nargs=2, default=None, metavar=('START', 'END'),
+                   help='only frames START <= index < END (e.g. to keep a part of a video for evaluation)')
+    p.add_argument('--upscale', type=float, default=2.0, help='frame upscale before HOG detection')
+    p.add_argument('--min-score', type=float, default=min_score, help='minimum detection score')
+    p.add_argument('--min-height', type=int, default=64, help='minimum person height (pixels)')
+    p.add_argument('--pad', type=float, default=0.1, help='context padding, fraction of box size')
+    p.add_argument('--crop-size', type=int, nargs=2, default=[128, 64], metavar=('H', 'W'),
+                   help='saved crop size')
+    p.add_argument('--quality', type=int, default=90, help='JPEG quality')
+    p.add_argument('--det-config', help='mmdet config (instead of HOG)')
+    p.add_argument('--det-checkpoint', help='mmdet checkpoint')

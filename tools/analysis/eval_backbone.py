@@ -49,6 +49,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--source', choices=sorted(PREFIXES), default='student')
     p.add_argument('--scales', type=float, nargs='+', default=None, help='default: model.eval_cfg')
     p.add_argument('--feature', choices=('global', 'patches', 'both'), default=None)
+    p.add_argument('--level', choices=('final', 'mid'), default=None,
+                   help="'mid': the block CSR / CSS read (default: model.eval_cfg, the final output)")
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--invariance', action='store_true',
                    help='also report gray_cos / flip_cos (feature vs grayscale / mirrored image)')
@@ -80,6 +82,8 @@ def load_config(args: argparse.Namespace):
         eval_cfg['scales'] = tuple(args.scales)
     if args.feature:
         eval_cfg['feature'] = args.feature
+    if getattr(args, 'level', None):
+        eval_cfg['level'] = args.level
     cfg.model.eval_cfg = eval_cfg
     return cfg
 
@@ -122,11 +126,11 @@ def evaluate(model, dataloader, metric, invariance: bool = False) -> Dict[str, f
             metric.process(batch, [s.to_dict() for s in samples])
             if invariance:
                 x = model.data_preprocessor(batch, False)['inputs']
-                feature = model.eval_cfg['feature']
-                ref = retrieval_features(model.backbone, x, (1.0, ), feature)[:, 0]
+                feature, level = model.eval_cfg['feature'], model.eval_cfg['level']
+                ref = retrieval_features(model.backbone, x, (1.0, ), feature, level=level)[:, 0]
                 for key, other in (('gray_cos', grayscale(x, model.data_preprocessor)),
                                    ('flip_cos', x.flip(-1))):
-                    f = retrieval_features(model.backbone, other, (1.0, ), feature)[:, 0]
+                    f = retrieval_features(model.backbone, other, (1.0, ), feature, level=level)[:, 0]
                     cos[key].append(torch.nn.functional.cosine_similarity(ref, f, dim=-1))
     metrics = metric.compute_metrics(metric.results)
     if invariance:
@@ -170,8 +174,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
 def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict) -> str:
     """A Markdown table, one row per checkpoint."""
     cols = [c for c in COLUMNS if any(c in row for row in table.values())]
+    scales = tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))
     lines = [f"retrieval on {len(table)} encoder(s); feature={eval_cfg.get('feature', 'global')}, "
-             f"scales={tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))}",
+             f"level={eval_cfg.get('level', 'final')}, scales={scales}",
              '| encoder | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
     for name, row in table.items():
         lines.append(f'| {name} | ' + ' | '.join(f'{row[c]:.3f}' if c.endswith('_cos') else f'{row[c]:.1f}'

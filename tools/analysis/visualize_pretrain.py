@@ -128,7 +128,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     MMLogger.get_instance('visualize_pretrain', log_level='WARNING')
     cfg = eval_backbone.load_config(argparse.Namespace(
         config=args.config, checkpoints=[args.checkpoint], data=args.reid_data, scales=None, feature=None,
-        batch_size=32))
+        level=None, batch_size=32))
     model = eval_backbone.build_model(cfg, args.checkpoint)
     os.makedirs(args.out, exist_ok=True)
     images = args.images or sorted(glob.glob(osp.join(cfg.val_dataloader.dataset.data_root, 'query',

@@ -16,7 +16,8 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from saip_mm.utils.people_detection import build_detector, crop, frame_count, iou, iter_frames
+from saip_mm.utils.people_detection import (add_detection_args, build_detector, crop, frame_count, iou,
+                                            iter_frames)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -25,14 +26,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--out-dir', required=True, help='output folder (crops/, list.txt, stats.json)')
     p.add_argument('--every', type=int, default=10, help='use every N-th frame')
     p.add_argument('--max-frames', type=int, default=None, help='stop after this many used frames')
-    p.add_argument('--frames', type=int, nargs=2, default=None, metavar=('START', 'END'),
-                   help='only frames START <= index < END (e.g. to keep a part of a video for evaluation)')
-    p.add_argument('--upscale', type=float, default=2.0, help='frame upscale before HOG detection')
-    p.add_argument('--min-score', type=float, default=0.5, help='minimum detection score')
-    p.add_argument('--min-height', type=int, default=64, help='minimum person height (pixels)')
-    p.add_argument('--pad', type=float, default=0.1, help='context padding, fraction of box size')
-    p.add_argument('--crop-size', type=int, nargs=2, default=[128, 64], metavar=('H', 'W'),
-                   help='saved crop size')
+    add_detection_args(p, min_score=0.5)
     p.add_argument('--dedup-iou', type=float, default=0.5,
                    help='a crop overlapping an earlier kept crop by this IoU ...')
     p.add_argument('--dedup-diff', type=float, default=12.0,
@@ -40,9 +34,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--memory', type=int, default=500, help='kept crops remembered for de-duplication')
     p.add_argument('--backgrounds', type=int, default=0,
                    help='also save this many evenly spaced full frames as backgrounds')
-    p.add_argument('--quality', type=int, default=90, help='JPEG quality')
-    p.add_argument('--det-config', help='mmdet config (instead of HOG)')
-    p.add_argument('--det-checkpoint', help='mmdet checkpoint')
     return p.parse_args(argv)
 
 

@@ -26,7 +26,8 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-from saip_mm.utils.people_detection import build_detector, crop, frame_count, iou, iter_frames
+from saip_mm.utils.people_detection import (add_detection_args, build_detector, crop, frame_count, iou,
+                                            iter_frames)
 
 FOLDERS = dict(train='bounding_box_train', query='query', gallery='bounding_box_test')
 
@@ -35,37 +36,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('video', help='video file')
     p.add_argument('--out-dir', required=True, help='output folder (Market-1501 layout)')
-    p.add_argument('--frames', type=int, nargs=2, default=None, metavar=('START', 'END'),
-                   help='use frames START <= index < END only')
     p.add_argument('--every', type=int, default=2, help='detect on every N-th frame')
-    p.add_argument('--cameras', type=int, default=3, help='time segments (= cameras)')
-    p.add_argument('--upscale', type=float, default=2.0, help='frame upscale before HOG detection')
-    p.add_argument('--min-score', type=float, default=1.0, help='minimum detection score')
-    p.add_argument('--min-height', type=int, default=64, help='minimum person height (pixels)')
+    p.add_argument('--cameras', type=int, default=6, help='time segments (= cameras)')
+    add_detection_args(p, min_score=0.5)
     p.add_argument('--match-iou', type=float, default=0.4,
                    help='minimum IoU of a detection with a track\'s predicted box')
     p.add_argument('--ambiguity', type=float, default=0.7,
                    help='a match whose runner-up IoU exceeds this fraction of the best is ambiguous: '
                         'the track ends')
-    p.add_argument('--max-gap', type=int, default=6, help='frames a track may go undetected')
+    p.add_argument('--max-gap', type=int, default=8, help='frames a track may go undetected')
     p.add_argument('--stitch-gap', type=int, default=30,
                    help='join fragments of one track across gaps of up to N frames (0: off)')
     p.add_argument('--max-crowd', type=float, default=0.5,
                    help='drop tracklets whose boxes overlap another person (IoU > 0.1) in more than this '
                         'fraction of frames: their crops hold two people')
-    p.add_argument('--min-length', type=int, default=8, help='minimum detections per tracklet')
+    p.add_argument('--min-length', type=int, default=6, help='minimum detections per tracklet')
     p.add_argument('--min-motion', type=float, default=0.5,
                    help='minimum centre travel of a tracklet, in mean box heights')
-    p.add_argument('--sample-every', type=int, default=8,
+    p.add_argument('--sample-every', type=int, default=4,
                    help='save a crop of a tracklet at most every N frames')
     p.add_argument('--merge', type=int, nargs=2, action='append', default=[], metavar=('A', 'B'),
                    help='identity B (numbered as in a run without --merge) is the same person as A, '
                         'e.g. after looking at the crops: B joins A (repeatable)')
-    p.add_argument('--pad', type=float, default=0.1, help='context padding, fraction of box size')
-    p.add_argument('--crop-size', type=int, nargs=2, default=[128, 64], metavar=('H', 'W'))
-    p.add_argument('--quality', type=int, default=90, help='JPEG quality')
-    p.add_argument('--det-config', help='mmdet config (instead of HOG)')
-    p.add_argument('--det-checkpoint', help='mmdet checkpoint')
     return p.parse_args(argv)
 
 

@@ -33,7 +33,7 @@ OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
 OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'),
                       feature=FEATURES, encoder=('student', 'expert'))
 # what the retrieval evaluation (``predict`` mode) extracts
-EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student')
+EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')
 
 
 @MODELS.register_module()
@@ -71,9 +71,10 @@ class SAIP(BaseSelfSupervisor):
         seed (int): Base seed of the model-side randomness (the CSR view and online masks), drawn
             from ``(seed, rank, step)`` so that a resumed run repeats it exactly.
         eval_cfg (dict, optional): What ``predict`` mode (the retrieval evaluation) extracts:
-            ``dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student')``; ``feature`` is
-            ``'global'``, ``'patches'`` (pooled patch tokens) or ``'both'``; scale 1.0 must be among
-            the scales (it gives ``pred_feature``).
+            ``dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')``;
+            ``feature`` is ``'global'``, ``'patches'`` (pooled patch tokens) or ``'both'``; ``level``
+            is ``'final'`` or ``'mid'`` (the block CSR / CSS read); scale 1.0 must be among the scales
+            (it gives ``pred_feature``).
         data_preprocessor (dict, optional): Defaults to ``SAIPDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
 
@@ -203,7 +204,7 @@ class SAIP(BaseSelfSupervisor):
         cfg = self.eval_cfg
         encoder = self.backbone if cfg['encoder'] == 'student' else self.expert.module.backbone
         scales = [float(x) for x in cfg['scales']]
-        feats = retrieval_features(encoder, inputs, scales, cfg['feature'])
+        feats = retrieval_features(encoder, inputs, scales, cfg['feature'], level=cfg['level'])
         base = scales.index(1.0)
         for sample, feat in zip(data_samples, feats):
             sample.set_field(feat[base], 'pred_feature')

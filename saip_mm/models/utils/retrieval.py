@@ -18,7 +18,7 @@ FEATURES = ('global', 'patches', 'both')
 
 @torch.no_grad()
 def retrieval_features(encoder: nn.Module, images: Tensor, scales: Sequence[float] = (1.0, ),
-                       feature: str = 'global', size_divisor: int = 16) -> Tensor:
+                       feature: str = 'global', size_divisor: int = 16, level: str = 'final') -> Tensor:
     """Per-image features at each scale.
 
     Args:
@@ -28,15 +28,19 @@ def retrieval_features(encoder: nn.Module, images: Tensor, scales: Sequence[floa
         feature (str): ``'global'`` (the global token), ``'patches'`` (mean of the patch tokens) or
             ``'both'`` (the two, each L2-normalised, concatenated).
         size_divisor (int): Sides are rounded to multiples of this (the patch size).
+        level (str): ``'final'`` (the encoder's output, what downstream tasks get) or ``'mid'`` (the
+            block CSR and CSS read, paper §III-B).
 
     Returns:
         Tensor: ``(B, S, C)`` features, ``S = len(scales)``.
     """
     if feature not in FEATURES:
         raise ValueError(f'feature must be one of {FEATURES}, got {feature!r}')
+    if level not in ('final', 'mid'):
+        raise ValueError(f"level must be 'final' or 'mid', got {level!r}")
     out = []
     for scale in scales:
-        tokens = encoder.forward_tokens(rescale(images, float(scale), size_divisor))['final']
+        tokens = encoder.forward_tokens(rescale(images, float(scale), size_divisor))[level]
         glob, patches = tokens[0], tokens[1].mean(dim=1)
         if feature == 'global':
             out.append(glob)
