@@ -220,3 +220,16 @@ def test_frozen_last_layer_gets_no_update():
     assert last.grad.abs().sum() > 0
     opt.step()
     assert not torch.allclose(proj.last_layer.weight, before, atol=1e-6)
+
+
+def test_csm_collapse_monitor_names_both_collapse_modes():
+    """Flat targets (uniform collapse) give teacher_entropy 1; every image on one prototype gives
+    batch_entropy 0; well-spread sharp targets give a low teacher entropy and a high batch entropy."""
+    k = 64
+    flat = CSMHead.collapse_monitor(torch.full((8, k), 1 / k))
+    assert flat['teacher_entropy'] == pytest.approx(1.0) and flat['batch_entropy'] == pytest.approx(1.0)
+    one = CSMHead.collapse_monitor(torch.nn.functional.one_hot(torch.zeros(8).long(), k).float())
+    assert one['teacher_entropy'] == pytest.approx(0.0, abs=1e-6)
+    assert one['batch_entropy'] == pytest.approx(0.0, abs=1e-6)
+    spread = CSMHead.collapse_monitor(torch.nn.functional.one_hot(torch.arange(64), k).float())
+    assert spread['teacher_entropy'] < 0.01 and spread['batch_entropy'] == pytest.approx(1.0)

@@ -82,7 +82,7 @@ def test_objectives_can_be_switched_off(root, fixed_batch):
     model.init_weights()
     assert model.csr_neck is None and model.css_neck is None
     data = model.data_preprocessor(fixed_batch, True)
-    assert set(model.loss(**data)) == {'loss_csm'}
+    assert {k for k in model.loss(**data) if k.startswith('loss')} == {'loss_csm'}
 
 
 def test_non_finite_loss_names_the_term(root, fixed_batch):
@@ -217,7 +217,7 @@ def test_code_faithful_preset_sends_each_view_where_the_code_does(root):
     css_forward = model.css_neck.forward
     model.css_neck.forward = lambda q, *a: css_queries.append(len(q)) or css_forward(q, *a)
     losses = model.loss(**data)
-    assert set(losses) == {'loss_csm', 'loss_csr', 'loss_css'}
+    assert {k for k in losses if k.startswith('loss')} == {'loss_csm', 'loss_csr', 'loss_css'}
     student_images = sorted((shape[0] // 2, shape[2:], masked) for shape, masked in calls['student'])
     # one call per distinct size: 2 globals, 7 locals, l7 x1.25, shrunk anchor, masked CSR view
     assert student_images == [(1, (96, 48), False), (1, (160, 80), False), (1, (320, 160), True),

@@ -295,6 +295,8 @@ class SAIP(BaseSelfSupervisor):
         losses: Dict[str, Tensor] = {}
         if self.csm_cfg is not None:
             losses['loss_csm'] = self.loss_csm(images, student)
+            # logged, not summed (no 'loss' in the name): the collapse monitor of CSMHead
+            losses.update({f'csm_{k}': v for k, v in self.csm_head.monitor.items()})
         if self.csr_cfg is not None:
             losses['loss_csr'] = self.loss_csr(images, student, inputs.get('view_masks'))
         if self.css_cfg is not None:

@@ -68,8 +68,23 @@ class CSMHead(BaseModule):
                 pairs += 1
         if pairs == 0:
             raise ValueError('CSM needs at least two views')
+        self.monitor = self.collapse_monitor(torch.cat(targets))
         self.update_center(torch.cat(list(teacher_logits)))
         return self.loss_weight * total / pairs
+
+    @staticmethod
+    @torch.no_grad()
+    def collapse_monitor(targets: Tensor) -> dict:
+        """DINO's two collapse modes, read off the expert's targets ``(N, K)`` (DINO §5.3):
+
+        * ``teacher_entropy``: mean entropy of one target / ln K. Near 1: uniform collapse (centring
+          wins, every target is flat, the loss sits at ln K and teaches nothing);
+        * ``batch_entropy``: entropy of the batch-mean target / ln K. Near 0: one prototype wins for
+          every image (sharpening wins).
+        """
+        log_k = float(torch.log(torch.tensor(float(targets.shape[-1]))))
+        ent = lambda p: -(p * torch.log(p.clamp(min=1e-12))).sum(-1)  # noqa: E731
+        return dict(teacher_entropy=ent(targets).mean() / log_k, batch_entropy=ent(targets.mean(0)) / log_k)
 
     @torch.no_grad()
     def update_center(self, teacher_logits: Tensor) -> None:
