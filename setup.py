@@ -21,7 +21,8 @@ def version() -> str:
 
 
 def add_mim_extension() -> None:
-    """Expose ``configs/`` and ``tools/`` as ``saip_mm/.mim/`` so that ``mim`` finds them.
+    """Expose ``configs/``, ``tools/`` and ``demo/`` (the demo config's data) as ``saip_mm/.mim/`` so
+    that ``mim`` finds them, from any working directory.
 
     Editable (``pip install -e``, PEP 660) and ``develop`` installs get symlinks, so edits to the
     configs are seen at once; regular installs (``bdist_wheel``/``install``) get copies.
@@ -34,9 +35,11 @@ def add_mim_extension() -> None:
         return
     mim_path = osp.join(HERE, 'saip_mm', '.mim')
     os.makedirs(mim_path, exist_ok=True)
-    for name in ('configs', 'tools', 'requirements'):
+    for name in ('configs', 'tools', 'requirements', 'demo'):
         src = osp.join(HERE, name)
         dst = osp.join(mim_path, name)
+        if not osp.isdir(src):  # e.g. an sdist without demo/
+            continue
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):
@@ -58,7 +61,8 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'tests.*')),
         include_package_data=True,
-        package_data={'saip_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/requirements/*']},
+        package_data={'saip_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/requirements/*',
+                                  '.mim/demo/**/*']},
         python_requires='>=3.8',
         license='Apache License 2.0',
         zip_safe=False,

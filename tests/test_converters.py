@@ -42,12 +42,13 @@ def test_coco_crops_count_and_pixels(tmp_path):
     by_id = {im['id']: im['file_name'] for im in data['images']}
     per_image = {}
     for a in data['annotations']:
-        per_image.setdefault(a['image_id'], []).append(a['bbox'])
-    for image_id, bxs in per_image.items():
+        per_image.setdefault(a['image_id'], []).append(a)
+    for image_id, anns in per_image.items():
         img = cv2.imread(osp.join(SAMPLES, 'coco', by_id[image_id]))
         stem = osp.splitext(by_id[image_id])[0]
-        for k, b in enumerate(bxs):
-            path = out / 'crops' / 'coco' / f'{stem}_{k:03d}.png'
+        for a in anns:
+            b = a['bbox']
+            path = out / 'crops' / 'coco' / f"{stem}_{a['id']}.png"
             if b not in keep:
                 assert not path.exists()
                 continue
@@ -134,8 +135,7 @@ def test_unknown_format_and_missing_annotation(tmp_path):
 
 def test_video_harvester_finds_people_without_duplicates(tmp_path):
     clip = osp.join(osp.dirname(SAMPLES), 'vtest_clip.avi')
-    stats = video_to_person_crops.main([clip, '--out-dir', str(tmp_path), '--every', '2',
-                                        '--min-score', '1.0'])
+    stats = video_to_person_crops.main([clip, '--out-dir', str(tmp_path), '--every', '2'])  # default 1.5
     lines = (tmp_path / 'list.txt').read_text().split('\n')
     crops = [line.split()[0] for line in lines if line.strip()]
     assert len(crops) >= 10 and stats['crops'] == len(crops)
@@ -179,5 +179,5 @@ def test_mhp_and_fashionpedia_formats(tmp_path):
     assert result['sources']['mhp']['crops'] == len(_expected(rounded))
     assert result['sources']['fp']['crops'] == 1
     img = cv2.imread(osp.join(SAMPLES, 'coco', im['file_name']))
-    union = cv2.imread(str(out / 'crops' / 'fp' / f'{stem}_000.png'))
+    union = cv2.imread(str(out / 'crops' / 'fp' / f'{stem}_all.png'))
     assert np.array_equal(union, img[50:220, 100:160])

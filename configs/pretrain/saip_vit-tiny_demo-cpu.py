@@ -2,7 +2,8 @@
 #   python tools/train.py configs/pretrain/saip_vit-tiny_demo-cpu.py
 _base_ = ['./saip_vit-tiny_lup1m.py', './_base_/datasets/vtest-reid_retrieval.py']
 
-data_root = 'demo/persons'
+# found from the config's own folder, so that the demo runs from any working directory (mim too)
+data_root = '{{ fileDirname }}/../../demo/persons'
 model = dict(
     csm=dict(neck=dict(hidden_channels=512, out_channels=4096), head=dict(out_channels=4096)),
     csr=dict(neck=dict(embed_dims=128, depth=2, num_heads=4)),
@@ -15,7 +16,7 @@ train_dataloader = dict(
     pin_memory=False,
     dataset=dict(data_root=data_root, ann_file='list.txt', background_dir='backgrounds'),
 )
-optim_wrapper = dict(type='OptimWrapper', _delete_=True,
+optim_wrapper = dict(type='OptimWrapper', _delete_=True, constructor='TrainableOptimWrapperConstructor',
                      optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),
                      clip_grad=dict(max_norm=3.0),
                      paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))

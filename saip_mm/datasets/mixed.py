@@ -54,6 +54,14 @@ class MixedPersonDataset(Dataset):
         source, local = self.table[idx]
         return self.datasets[int(source)][int(local)]
 
+    def get_data_info(self, idx: int) -> dict:
+        """The information of sample ``idx`` from its source (``weight`` included, so that
+        ``WeightedPersonSampler`` works on a mixture), plus ``source``: the index of that source."""
+        source, local = self.table[idx]
+        dataset = self.datasets[int(source)]
+        info = dataset.get_data_info(int(local)) if hasattr(dataset, 'get_data_info') else {}
+        return dict(info, source=int(source))
+
     def full_init(self) -> None:
         for d in self.datasets:
             if hasattr(d, 'full_init'):

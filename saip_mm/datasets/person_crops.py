@@ -1,13 +1,18 @@
 """Single-person crop datasets for SAIP pretraining (LUPerson-style folders or list files)."""
+import io
+import logging
 import os
 import os.path as osp
+import shlex
 import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import get
+from mmengine.logging import print_log
+from PIL import Image
 
 from saip_mm.registry import DATASETS
 
@@ -24,13 +29,30 @@ def scan_images(root: str) -> List[str]:
     return sorted(found)
 
 
-def is_truncated(data: bytes) -> bool:
-    """Whether JPEG / PNG bytes lack their end marker (OpenCV decodes such files silently, with the
-    missing part filled in)."""
+def _has_end_marker(data: bytes) -> Optional[bool]:
+    """Whether JPEG / PNG bytes end with their end marker (None for other formats)."""
     if data[:2] == b'\xff\xd8':
-        return not data.rstrip(b'\x00\r\n ').endswith(b'\xff\xd9')
+        return data.rstrip(b'\x00\r\n ').endswith(b'\xff\xd9')
     if data[:8] == b'\x89PNG\r\n\x1a\n':
-        return b'IEND' not in data[-64:]
+        return b'IEND' in data[-64:]
+    return None
+
+
+def is_truncated(data: bytes) -> bool:
+    """Whether JPEG / PNG bytes are cut short (OpenCV decodes such files silently, with the missing
+    part filled in).
+
+    Files that end with their end marker are complete. For the others (cut short, or complete with
+    bytes after the end marker, as some cameras and editors write them) a strict decode decides:
+    Pillow refuses to decode truncated data and ignores bytes after the end marker.
+    """
+    if _has_end_marker(data) is not False:
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except Exception:  # noqa: BLE001 - any failure of the strict decoder means "cut short"
+        return True
     return False
 
 
@@ -38,14 +60,72 @@ def read_image(path: str) -> Optional[np.ndarray]:
     """Decode an image (BGR uint8), or None when the file is empty, truncated or not an image."""
     try:
         data = get(path)
-        if not data or is_truncated(data):
+        if not data:
             return None
         img = mmcv.imfrombytes(data, flag='color', backend='cv2')
+        if img is None or img.size == 0 or is_truncated(data):
+            return None
     except Exception:  # noqa: BLE001 - any decoding failure means "skip this file"
         return None
-    if img is None or img.size == 0:
-        return None
     return img
+
+
+def _number(text: str) -> Optional[float]:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_list_line(line: str, where: str, exists: Callable[[str], bool]) -> Optional[Tuple[str, float]]:
+    """One line of a list file: ``PATH [WEIGHT]``.
+
+    The path may hold spaces: separate the weight with a tab, quote the path (``"a b.jpg" 2``), or
+    leave it unquoted when the last column is a number or there is no weight. Blank lines and lines
+    starting with ``#`` are skipped (None).
+
+    Args:
+        line (str): The line.
+        where (str): ``'<file>, line <n>'`` for the error messages.
+        exists (callable): Whether a path exists (tells a bad weight from a path with spaces).
+
+    Returns:
+        tuple | None: ``(path, weight)``.
+
+    Raises:
+        ValueError: Naming ``where``, on a bad weight, unbalanced quotes or extra columns.
+    """
+    text = line.strip()
+    if not text or text.startswith('#'):
+        return None
+    if '\t' in text:
+        cols = [c.strip() for c in text.split('\t') if c.strip()]
+    elif text[0] in '"\'':
+        try:
+            cols = shlex.split(text)
+        except ValueError as e:
+            raise ValueError(f'{where}: {e} in {text!r}') from None
+    else:
+        tokens = text.split()
+        head, _, last = text.rpartition(' ')
+        if exists(text):
+            cols = [text]
+        elif len(tokens) > 1 and exists(tokens[0]):
+            cols = tokens  # an existing path followed by one or more columns
+        elif head.strip() and _number(last) is not None:
+            cols = [head.strip(), last]
+        else:
+            cols = [text]  # a missing path: the caller reports it
+    if len(cols) > 2:
+        raise ValueError(f'{where}: expected "PATH [WEIGHT]" (quote or tab-separate paths with '
+                         f'spaces), got {len(cols)} columns: {text!r}')
+    weight = 1.0
+    if len(cols) == 2:
+        weight = _number(cols[1])
+        if weight is None or not np.isfinite(weight) or weight < 0:
+            raise ValueError(f'{where}: the weight {cols[1]!r} of {cols[0]!r} is not a non-negative '
+                             f'number')
+    return cols[0], weight
 
 
 @DATASETS.register_module()
@@ -59,8 +139,9 @@ class PersonCropDataset(BaseDataset):
         num_samples (int, optional): Sub-sample this many images with ``subsample_seed``.
         subsample_seed (int): Seed of the sub-sampling. Defaults to 0.
         num_mix (int): Other crops loaded with every sample for copy-paste. Defaults to 2.
-        background_dir (str, optional): Folder of background images for the canvas; without it, a
-            random other crop is the background.
+        background_dir (str, optional): Folder of background images for the canvas, absolute or
+            under ``data_root`` (a relative one that is absent falls back, with a warning, to no
+            folder); without it, a random other crop is the background.
         pipeline (list): Transforms.
         max_refetch (int): Tries to replace an unreadable image. Defaults to 100.
     """
@@ -86,11 +167,23 @@ class PersonCropDataset(BaseDataset):
             ann_file=ann_file, data_root=data_root, pipeline=list(pipeline),
             max_refetch=max_refetch, **kwargs)
         if background_dir:
-            bg_root = background_dir if osp.isabs(background_dir) else osp.join(
-                self.data_root or '', background_dir)
-            self.backgrounds = [osp.join(bg_root, p) for p in scan_images(bg_root)]
-            if not self.backgrounds:
-                raise FileNotFoundError(f'no background images found in {bg_root}')
+            self.backgrounds = self._find_backgrounds(background_dir)
+
+    def _find_backgrounds(self, background_dir: str) -> List[str]:
+        """Background images: an absolute ``background_dir`` must exist; a relative one (under
+        ``data_root``) may be absent, so that a config written for one crop folder (the demo's
+        ``backgrounds/``) runs on any other, with random other crops as backgrounds and a warning."""
+        bg_root = background_dir if osp.isabs(background_dir) else osp.join(
+            self.data_root or '', background_dir)
+        if not osp.isdir(bg_root) and not osp.isabs(background_dir):
+            print_log(f'no background folder {bg_root}: the canvas backgrounds are random other '
+                      f'crops (set background_dir=None to say so, or point it at a folder)',
+                      logger='current', level=logging.WARNING)
+            return []
+        found = [osp.join(bg_root, p) for p in scan_images(bg_root)] if osp.isdir(bg_root) else []
+        if not found:
+            raise FileNotFoundError(f'no background images found in {bg_root}')
+        return found
 
     def load_data_list(self) -> List[dict]:
         if self.ann_file:
@@ -111,13 +204,13 @@ class PersonCropDataset(BaseDataset):
         entries, missing = [], []
         with open(ann_file, encoding='utf-8') as f:
             for line_no, line in enumerate(f, 1):
-                parts = line.strip().split()
-                if not parts:
+                entry = parse_list_line(line, f'{ann_file}, line {line_no}',
+                                        lambda p: osp.isfile(osp.join(self.data_root, p)))
+                if entry is None:
                     continue
-                weight = float(parts[1]) if len(parts) > 1 else 1.0
-                entries.append((parts[0], weight))
-                if not osp.isfile(osp.join(self.data_root, parts[0])):
-                    missing.append(f'{parts[0]} (line {line_no})')
+                entries.append(entry)
+                if not osp.isfile(osp.join(self.data_root, entry[0])):
+                    missing.append(f'{entry[0]} (line {line_no})')
         if missing:
             shown = ', '.join(missing[:5])
             raise FileNotFoundError(f'{ann_file}: {len(missing)} listed file(s) do not exist under '

@@ -113,12 +113,18 @@ def frame_count(video: str) -> int:
 
 
 def add_detection_args(parser: argparse.ArgumentParser, min_score: float) -> None:
-    """The options both video tools share: frame range, detector, crop size and JPEG quality."""
+    """The options both video tools share: frame range, detector, crop size and JPEG quality.
+
+    ``min_score`` is the default threshold for HOG scores (SVM margins, unbounded); an mmdet
+    detector's scores are probabilities and default to 0.5. Call ``resolve_min_score`` after parsing.
+    """
     p = parser
+    p.set_defaults(hog_min_score=min_score)
     p.add_argument('--frames', type=int, nargs=2, default=None, metavar=('START', 'END'),
                    help='only frames START <= index < END (e.g. to keep a part of a video for evaluation)')
     p.add_argument('--upscale', type=float, default=2.0, help='frame upscale before HOG detection')
-    p.add_argument('--min-score', type=float, default=min_score, help='minimum detection score')
+    p.add_argument('--min-score', type=float, default=None,
+                   help=f'minimum detection score (default: {min_score:g} for HOG, 0.5 for mmdet)')
     p.add_argument('--min-height', type=int, default=64, help='minimum person height (pixels)')
     p.add_argument('--pad', type=float, default=0.1, help='context padding, fraction of box size')
     p.add_argument('--crop-size', type=int, nargs=2, default=[128, 64], metavar=('H', 'W'),
@@ -126,3 +132,10 @@ def add_detection_args(parser: argparse.ArgumentParser, min_score: float) -> Non
     p.add_argument('--quality', type=int, default=90, help='JPEG quality')
     p.add_argument('--det-config', help='mmdet config (instead of HOG)')
     p.add_argument('--det-checkpoint', help='mmdet checkpoint')
+
+
+def resolve_min_score(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in ``--min-score`` when not given: the tool's HOG default, or 0.5 for an mmdet detector."""
+    if args.min_score is None:
+        args.min_score = 0.5 if args.det_config else args.hog_min_score
+    return args

@@ -8,7 +8,11 @@
         --source cihp instance_png data/CIHP/Human_ids data/CIHP/Images \
         --source mhp mhp data/MHPv2/parsing_annos data/MHPv2/images \
         --source fashionpedia fashionpedia data/fashionpedia/instances_train.json data/fashionpedia/train \
-        --source humanart coco data/HumanArt/annotations/training_humanart.json data/HumanArt
+        --source mpii mpii data/mpii/annotations/mpii_train.json data/mpii/images \
+        --source humanart coco data/HumanArt/annotations/training_humanart_coco.json data
+
+(HumanArt's ``file_name`` entries start with ``HumanArt/images/…``: its IMAGE_DIR is the folder that
+holds ``HumanArt/``, as in mmpose's configs.)
 
 Each ``--source NAME FORMAT ANNOTATION IMAGE_DIR`` is read with one of the formats:
 
@@ -18,30 +22,45 @@ Each ``--source NAME FORMAT ANNOTATION IMAGE_DIR`` is read with one of the forma
   occlusion = 1 − visible box / full box;
 * ``instance_png``: one PNG per image whose non-zero values are person ids (CIHP ``Human_ids``);
 * ``mhp``: one PNG per person named ``<image>_<N>_<k>.png`` (MHP v2 ``parsing_annos``);
-* ``fashionpedia``: COCO json of apparel; one person per image = the union of its boxes.
+* ``fashionpedia``: COCO json of apparel; one person per image = the union of its boxes;
+* ``mpii``: mmpose's MPII json (``image``, ``center``, ``scale`` = person height / 200 px, ``joints``,
+  ``joints_vis``): the box is ``200·scale`` high around ``center``, as wide as the visible joints.
 
 Crops get ``--pad`` context, must be at least ``--min-size`` pixels high and wide, have a height/width
-ratio in ``--aspect``, and be at most ``--max-occlusion`` occluded where the format says. The output is
-``crops/<source>/…``, ``list.txt`` and ``stats.json`` (per-source counts and a height histogram).
-Parallel (``--workers``) with a progress bar; resumable: crops already on disk are not written again.
+ratio in ``--aspect``, and be at most ``--max-occlusion`` occluded where the format says.
+
+Output: ``crops/<source>/<image folder>/<image stem>_<annotation id>.<ext>`` (so that same-named images
+in different folders, e.g. every PoseTrack video's ``000000.jpg``, never share a crop),
+``crops/<source>/list.txt`` and ``options.json`` per source, and at the top ``list.txt`` (every source
+built into DIR so far, earlier runs included) and ``stats.json`` (per-source counts and a height
+histogram). Parallel (``--workers``) with a progress bar.
+
+Incremental: a re-run keeps the crops of a source whose options and annotation file are unchanged and
+re-crops one whose options changed. A source whose images are mostly missing (``--max-missing``)
+fails, listing the first missing paths; so does an annotation that is not in its format's layout.
 """
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
 import re
+import shutil
+import sys
 from collections import defaultdict
 from multiprocessing import Pool
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
-Box = Tuple[float, float, float, float]  # x1, y1, x2, y2
-# one image: (image path, [(box, occlusion or None), ...], reason counts of dropped boxes)
-Record = Tuple[str, List[Tuple[Box, Optional[float]]], Dict[str, int]]
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from hp_formats import Box, FormatError, Record, read_source  # noqa: E402
+
 HEIGHT_BINS = [0, 64, 128, 256, 512, 1024, 100000]
+# the options that change what a crop holds: a source built with other values is re-cropped
+CROP_OPTIONS = ('pad', 'min_size', 'aspect', 'max_occlusion', 'ext', 'quality')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -55,116 +74,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='allowed box height / width')
     p.add_argument('--max-occlusion', type=float, default=0.7,
                    help='drop boxes more occluded than this (where the format tells)')
+    p.add_argument('--max-missing', type=float, default=0.5,
+                   help='fail a source when more than this fraction of its images is missing')
     p.add_argument('--ext', default='jpg', choices=['jpg', 'png'])
     p.add_argument('--quality', type=int, default=95, help='JPEG quality')
     p.add_argument('--workers', type=int, default=max(1, (os.cpu_count() or 2) // 2))
     return p.parse_args(argv)
-
-
-def _xywh(b) -> Box:
-    return (float(b[0]), float(b[1]), float(b[0] + b[2]), float(b[1] + b[3]))
-
-
-def read_coco(ann: str, img_dir: str, union: bool = False) -> Iterator[Record]:
-    with open(ann) as f:
-        data = json.load(f)
-    if union:
-        keep_cat = None
-    else:
-        keep_cat = {c['id'] for c in data.get('categories', []) if c.get('name') == 'person'} or {1}
-    by_image: Dict[int, list] = defaultdict(list)
-    for a in data['annotations']:
-        by_image[a['image_id']].append(a)
-    for img in data['images']:
-        boxes, dropped = [], defaultdict(int)
-        anns = by_image.get(img['id'], [])
-        if union:
-            if anns:
-                xy = np.array([_xywh(a['bbox']) for a in anns])
-                boxes.append(((xy[:, 0].min(), xy[:, 1].min(), xy[:, 2].max(), xy[:, 3].max()), None))
-        for a in ([] if union else anns):
-            if a['category_id'] not in keep_cat:
-                continue
-            if a.get('iscrowd', 0):
-                dropped['crowd'] += 1
-                continue
-            boxes.append((_xywh(a['bbox']), None))
-        yield osp.join(img_dir, img['file_name']), boxes, dict(dropped)
-
-
-def read_aic(ann: str, img_dir: str) -> Iterator[Record]:
-    with open(ann) as f:
-        data = json.load(f)
-    for item in data:
-        boxes = []
-        kpts = item.get('keypoint_annotations', {})
-        for name, box in item['human_annotations'].items():
-            vis = np.asarray(kpts.get(name, []), dtype=float).reshape(-1, 3)[:, 2]
-            occ = float((vis != 1).mean()) if len(vis) else None
-            boxes.append((tuple(float(v) for v in box), occ))
-        yield osp.join(img_dir, item['image_id'] + '.jpg'), boxes, {}
-
-
-def read_crowdhuman(ann: str, img_dir: str) -> Iterator[Record]:
-    with open(ann) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            item = json.loads(line)
-            boxes, dropped = [], defaultdict(int)
-            for g in item.get('gtboxes', []):
-                if g.get('tag') != 'person':
-                    dropped['not_person'] += 1
-                    continue
-                if g.get('extra', {}).get('ignore', 0):
-                    dropped['ignore'] += 1
-                    continue
-                full = _xywh(g['fbox'])
-                occ = None
-                if 'vbox' in g:
-                    v = g['vbox']
-                    occ = 1.0 - (v[2] * v[3]) / max(g['fbox'][2] * g['fbox'][3], 1e-6)
-                boxes.append((full, max(0.0, occ) if occ is not None else None))
-            yield osp.join(img_dir, item['ID'] + '.jpg'), boxes, dict(dropped)
-
-
-def _mask_box(mask: np.ndarray) -> Optional[Box]:
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return None
-    return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-
-
-def read_instance_png(ann_dir: str, img_dir: str) -> Iterator[Record]:
-    for name in sorted(os.listdir(ann_dir)):
-        if not name.endswith('.png'):
-            continue
-        ids = cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_UNCHANGED)
-        if ids.ndim == 3:
-            ids = ids[..., 0]
-        boxes = [(_mask_box(ids == v), None) for v in np.unique(ids) if v != 0]
-        yield osp.join(img_dir, name[:-4] + '.jpg'), [b for b in boxes if b[0]], {}
-
-
-def read_mhp(ann_dir: str, img_dir: str) -> Iterator[Record]:
-    groups: Dict[str, List[str]] = defaultdict(list)
-    for name in sorted(os.listdir(ann_dir)):
-        m = re.match(r'(.+)_(\d+)_(\d+)\.png$', name)
-        if m:
-            groups[m.group(1)].append(name)
-    for stem, files in groups.items():
-        boxes = []
-        for name in files:
-            mask = cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_UNCHANGED)
-            box = _mask_box(mask if mask.ndim == 2 else mask.max(-1))
-            if box:
-                boxes.append((box, None))
-        yield osp.join(img_dir, stem + '.jpg'), boxes, {}
-
-
-READERS = dict(
-    coco=read_coco, aic=read_aic, crowdhuman=read_crowdhuman, instance_png=read_instance_png,
-    mhp=read_mhp, fashionpedia=lambda a, d: read_coco(a, d, union=True))
 
 
 def filter_box(box: Box, occ: Optional[float], w: int, h: int,
@@ -186,26 +101,36 @@ def filter_box(box: Box, occ: Optional[float], w: int, h: int,
     return win, ''
 
 
+def crop_stem(path: str, img_dir: str) -> str:
+    """The image's path below ``img_dir`` without extension (folders kept, so that same-named images
+    in different folders get different crops); a hash prefix for images outside ``img_dir``."""
+    rel = osp.relpath(path, img_dir)
+    if rel.startswith('..') or osp.isabs(rel):
+        rel = hashlib.sha1(path.encode()).hexdigest()[:10] + '/' + osp.basename(path)
+    return osp.splitext(rel)[0].replace(os.sep, '/')
+
+
 def process(job) -> Dict:
     """Crop one image; returns the written list lines and counts."""
-    source, (path, boxes, dropped), args = job
-    out = dict(lines=[], dropped=defaultdict(int, dropped), heights=[], existing=0, missing=0)
+    source, img_dir, (path, boxes, dropped), args, reuse = job
+    out = dict(lines=[], dropped=defaultdict(int, dropped), heights=[], existing=0, missing=0, path=path)
     img = cv2.imread(path)
     if img is None:
         out['missing'] = 1
         return out
     h, w = img.shape[:2]
-    stem = osp.splitext(osp.basename(path))[0]
-    for k, (box, occ) in enumerate(boxes):
+    stem = crop_stem(path, img_dir)
+    for box, occ, key in boxes:
         win, reason = filter_box(box, occ, w, h, args)
         if win is None:
             out['dropped'][reason] += 1
             continue
-        rel = f'crops/{source}/{stem}_{k:03d}.{args.ext}'
+        rel = f'crops/{source}/{stem}_{re.sub(r"[^A-Za-z0-9_.-]", "_", key)}.{args.ext}'
         dst = osp.join(args.out_dir, rel)
-        if osp.exists(dst):
+        if reuse and osp.exists(dst):
             out['existing'] += 1
         else:
+            os.makedirs(osp.dirname(dst), exist_ok=True)
             params = [cv2.IMWRITE_JPEG_QUALITY, args.quality] if args.ext == 'jpg' else []
             cv2.imwrite(dst, img[win[1]:win[3], win[0]:win[2]], params)
         out['lines'].append(rel)
@@ -213,39 +138,96 @@ def process(job) -> Dict:
     return out
 
 
-def build(args: argparse.Namespace) -> Dict:
-    stats: Dict[str, Dict] = {}
+def check_missing(name: str, records: List[Record], max_missing: float) -> int:
+    """Count a source's missing images; fail, listing the first ones, when there are too many."""
+    missing = [r[0] for r in records if not osp.isfile(r[0])]
+    if len(missing) > max_missing * len(records):
+        raise FileNotFoundError(
+            f'source {name}: {len(missing)} of {len(records)} images are missing (more than '
+            f'--max-missing {max_missing:g}), e.g. {", ".join(missing[:3])}; is IMAGE_DIR the folder '
+            f'that the annotation\'s image paths are relative to?')
+    return len(missing)
+
+
+def source_options(args: argparse.Namespace, fmt: str, ann: str, img_dir: str) -> Dict:
+    """What a source's crops depend on: the crop options and the annotation (path, size, mtime)."""
+    st = os.stat(ann)
+    return dict({k: getattr(args, k) for k in CROP_OPTIONS}, format=fmt, annotation=osp.abspath(ann),
+                annotation_size=st.st_size, annotation_mtime=int(st.st_mtime),
+                image_dir=osp.abspath(img_dir))
+
+
+def build_source(name: str, fmt: str, ann: str, img_dir: str, args: argparse.Namespace) -> Dict:
+    """Crop one source into ``crops/<name>/`` (its ``list.txt`` and ``options.json`` included)."""
+    records = read_source(name, fmt, ann, img_dir)
+    n_missing = check_missing(name, records, args.max_missing)
+    src_dir = osp.join(args.out_dir, 'crops', name)
+    options = source_options(args, fmt, ann, img_dir)
+    opt_file = osp.join(src_dir, 'options.json')
+    reuse = False
+    if osp.isfile(opt_file):
+        with open(opt_file) as f:
+            reuse = json.load(f) == options
+    if osp.isdir(src_dir) and not reuse:
+        print(f'{name}: options or annotation changed since the last build: re-cropping')
+        shutil.rmtree(src_dir)
+    os.makedirs(src_dir, exist_ok=True)
+    s = dict(images=len(records), boxes=sum(len(r[1]) for r in records), crops=0, existing=0,
+             missing_images=n_missing, unreadable_images=0, dropped=defaultdict(int),
+             height_hist=[0] * (len(HEIGHT_BINS) - 1))
+    print(f'{name}: {len(records)} images, {s["boxes"]} person boxes, {n_missing} images missing')
     lines: List[str] = []
-    for name, fmt, ann, img_dir in args.source:
-        if fmt not in READERS:
-            raise ValueError(f'unknown format {fmt!r} for source {name}; one of {sorted(READERS)}')
-        if not osp.exists(ann):
-            raise FileNotFoundError(f'annotation of source {name} not found: {ann}')
-        os.makedirs(osp.join(args.out_dir, 'crops', name), exist_ok=True)
-        records = list(READERS[fmt](ann, img_dir))
-        jobs = [(name, r, args) for r in records]
-        s = dict(images=len(records), boxes=sum(len(r[1]) for r in records), crops=0, existing=0,
-                 missing_images=0, dropped=defaultdict(int), height_hist=[0] * (len(HEIGHT_BINS) - 1))
-        print(f'{name}: {len(records)} images, {s["boxes"]} person boxes')
-        bar = ProgressBar(len(jobs))
-        with Pool(args.workers) as pool:
-            for out in pool.imap(process, jobs, chunksize=16):
-                lines += out['lines']
-                s['crops'] += len(out['lines'])
-                s['existing'] += out['existing']
-                s['missing_images'] += out['missing']
-                for k, v in out['dropped'].items():
-                    s['dropped'][k] += v
-                for hgt in out['heights']:
-                    s['height_hist'][int(np.searchsorted(HEIGHT_BINS, hgt, side='right')) - 1] += 1
-                bar.update()
-        print()
-        s['dropped'] = dict(s['dropped'])
-        stats[name] = s
-    with open(osp.join(args.out_dir, 'list.txt'), 'w') as f:
+    bar = ProgressBar(len(records))
+    with Pool(args.workers) as pool:
+        jobs = [(name, img_dir, r, args, reuse) for r in records]
+        for out in pool.imap(process, jobs, chunksize=16):
+            lines += out['lines']
+            s['crops'] += len(out['lines'])
+            s['existing'] += out['existing']
+            s['unreadable_images'] += out['missing'] * osp.isfile(out['path'])
+            for k, v in out['dropped'].items():
+                s['dropped'][k] += v
+            for hgt in out['heights']:
+                s['height_hist'][int(np.searchsorted(HEIGHT_BINS, hgt, side='right')) - 1] += 1
+            bar.update()
+    print()
+    s['dropped'] = dict(s['dropped'])
+    _write_lines(osp.join(src_dir, 'list.txt'), lines)
+    with open(opt_file, 'w') as f:
+        json.dump(options, f, indent=1)
+    return s
+
+
+def _write_lines(path: str, lines: List[str]) -> None:
+    with open(path, 'w') as f:
         f.write('\n'.join(lines) + ('\n' if lines else ''))
+
+
+def build(args: argparse.Namespace) -> Dict:
+    names = [s[0] for s in args.source]
+    if len(set(names)) != len(names):
+        raise ValueError(f'source names must be unique, got {names}')
+    stats_file = osp.join(args.out_dir, 'stats.json')
+    old = {}
+    if osp.isfile(stats_file):
+        with open(stats_file) as f:
+            old = json.load(f)
+    stats: Dict[str, Dict] = dict(old.get('sources', {}))
+    for name, fmt, ann, img_dir in args.source:
+        stats[name] = build_source(name, fmt, ann, img_dir, args)
+    # list.txt: every source built into this folder, in the order they were first built
+    lines: List[str] = []
+    for name in list(stats):
+        src_list = osp.join(args.out_dir, 'crops', name, 'list.txt')
+        if not osp.isfile(src_list):
+            print(f'{name}: built before, but crops/{name}/list.txt is gone: left out of list.txt')
+            del stats[name]
+            continue
+        with open(src_list) as f:
+            lines += [line.strip() for line in f if line.strip()]
+    _write_lines(osp.join(args.out_dir, 'list.txt'), lines)
     result = dict(sources=stats, total=len(lines), height_bins=HEIGHT_BINS)
-    with open(osp.join(args.out_dir, 'stats.json'), 'w') as f:
+    with open(stats_file, 'w') as f:
         json.dump(result, f, indent=2)
     return result
 
@@ -257,4 +239,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (FormatError, FileNotFoundError, ValueError) as err:
+        sys.exit(f'build_hp_crops: {err}')

@@ -6,6 +6,11 @@ drop near-duplicate crops, write crops + a list file + stats.
 
 Detector: OpenCV's HOG people detector (no weights to download) by default, or any mmdet detector with
 ``--det-config`` and ``--det-checkpoint``.
+
+The default HOG threshold ``--min-score 1.5`` was measured on ``vtest.avi`` (every 20th frame, all
+795, crops checked by eye): of the crops written at 0.5, 16 of 25 scoring 0.5–1.0 and 14 of 21 scoring
+1.0–1.5 show a person (the rest: a parked van, scenery with far-away people, cut-off legs); all 181
+scoring ≥ 1.5 do. So 1.5 keeps 86 % of the person crops that 0.5 finds and none of the 16 others.
 """
 import argparse
 import json
@@ -17,7 +22,7 @@ import cv2
 import numpy as np
 
 from saip_mm.utils.people_detection import (add_detection_args, build_detector, crop, frame_count, iou,
-                                            iter_frames)
+                                            iter_frames, resolve_min_score)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -26,7 +31,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--out-dir', required=True, help='output folder (crops/, list.txt, stats.json)')
     p.add_argument('--every', type=int, default=10, help='use every N-th frame')
     p.add_argument('--max-frames', type=int, default=None, help='stop after this many used frames')
-    add_detection_args(p, min_score=0.5)
+    add_detection_args(p, min_score=1.5)
     p.add_argument('--dedup-iou', type=float, default=0.5,
                    help='a crop overlapping an earlier kept crop by this IoU ...')
     p.add_argument('--dedup-diff', type=float, default=12.0,
@@ -34,7 +39,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--memory', type=int, default=500, help='kept crops remembered for de-duplication')
     p.add_argument('--backgrounds', type=int, default=0,
                    help='also save this many evenly spaced full frames as backgrounds')
-    return p.parse_args(argv)
+    return resolve_min_score(p.parse_args(argv))
 
 
 def harvest(args: argparse.Namespace) -> dict:

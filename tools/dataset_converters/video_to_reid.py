@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from saip_mm.utils.people_detection import (add_detection_args, build_detector, crop, frame_count, iou,
-                                            iter_frames)
+                                            iter_frames, resolve_min_score)
 
 FOLDERS = dict(train='bounding_box_train', query='query', gallery='bounding_box_test')
 
@@ -58,7 +58,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--merge', type=int, nargs=2, action='append', default=[], metavar=('A', 'B'),
                    help='identity B (numbered as in a run without --merge) is the same person as A, '
                         'e.g. after looking at the crops: B joins A (repeatable)')
-    return p.parse_args(argv)
+    return resolve_min_score(p.parse_args(argv))
 
 
 class IoUTracker:

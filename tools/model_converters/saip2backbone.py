@@ -77,17 +77,65 @@ def extract_backbone(state_dict: Dict[str, torch.Tensor], source: str) -> Dict[s
     return out
 
 
+def load_checkpoint(path: str) -> dict:
+    """The state dict and meta of a checkpoint file, with errors that say what the file is.
+
+    Raises:
+        FileNotFoundError / ValueError: Naming the file: missing, empty, not a PyTorch checkpoint, or
+            holding no tensors.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no such file')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'{path} is empty (0 bytes); expected a SAIP checkpoint written by the '
+                         f'Runner (work_dirs/<run>/iter_<N>.pth)')
+    from saip_mm import compat  # noqa: F401  (allow mmengine's runner checkpoints with weights_only)
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a file that is not its own
+        raise ValueError(f'{path} is not a PyTorch checkpoint ({type(e).__name__}: '
+                         f'{str(e).splitlines()[0] if str(e) else ""})') from None
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f'{path} holds no state dict of tensors (a {type(ckpt).__name__})')
+    return dict(state=state, meta=ckpt.get('meta') or {})
+
+
+def describe(state: Dict[str, torch.Tensor]) -> str:
+    """What a state dict is, in words: its top-level modules and, for a ViT, its width and depth."""
+    roots = sorted({k.split('.')[0] for k in state})
+    words = f'top-level modules {roots}'
+    pos = next((v for k, v in state.items() if k.endswith('pos_embed')), None)
+    if pos is not None:
+        depth = len({k.split('.')[2] for k in state if k.startswith('backbone.layers.')})
+        words += f'; a ViT of width {pos.shape[-1]} and depth {depth}'
+    if roots == ['backbone']:
+        words = 'a backbone-only checkpoint (already exported?), ' + words
+    elif 'head' in roots and 'expert' not in roots:
+        words = 'a supervised model (backbone + head, e.g. an mmpretrain classifier), ' + words
+    return words
+
+
+def is_saip(state: Dict[str, torch.Tensor]) -> bool:
+    """Whether a state dict is a SAIP algorithm's: a student, an expert and at least one objective."""
+    roots = {k.split('.')[0] for k in state}
+    return 'backbone' in roots and 'expert' in roots and bool(
+        roots & {'csm_neck', 'csm_head', 'csr_neck', 'csr_head', 'css_neck', 'css_head'})
+
+
 def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
     args = parse_args(argv)
-    from saip_mm import compat  # noqa: F401  (allow mmengine's runner checkpoints with weights_only)
-    ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
-    state = ckpt.get('state_dict', ckpt)
+    state = load_checkpoint(args.src)['state']
+    if not is_saip(state):
+        raise ValueError(f'{args.src} is not a SAIP checkpoint: {describe(state)}. Export from a '
+                         f'checkpoint of a SAIP pretraining run')
     backbone = {k: v.detach().clone().contiguous() for k, v in extract_backbone(state, args.source).items()}
     if 'backbone.pos_embed' not in backbone:  # a convolutional / hybrid encoder: nothing to resize
         if args.target_size is not None:
             raise ValueError('--target-size applies to ViT encoders only (this one has no pos_embed)')
         return _save(backbone, args, target='encoder', grid=None)
-    grid = infer_grid(backbone['backbone.pos_embed'].shape[1] - 1, args.grid)
+    extra = 1 if 'backbone.cls_token' in backbone else 0  # a ViT without a class token has none
+    grid = infer_grid(backbone['backbone.pos_embed'].shape[1] - extra, args.grid)
     if args.target_size is not None:
         from mmpretrain.models.utils import resize_pos_embed
         h, w = args.target_size
@@ -95,7 +143,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
             raise ValueError(f'--target-size {h} {w} is not a multiple of {args.patch_size}')
         pos = backbone['backbone.pos_embed']
         new_grid = (h // args.patch_size, w // args.patch_size)
-        backbone['backbone.pos_embed'] = resize_pos_embed(pos, grid, new_grid, 'bicubic', 1)
+        backbone['backbone.pos_embed'] = resize_pos_embed(pos, grid, new_grid, 'bicubic', extra)
         grid = new_grid
     return _save(backbone, args, target='mmpretrain.VisionTransformer', grid=grid)
 
@@ -110,10 +158,15 @@ def _save(backbone: Dict[str, torch.Tensor], args: argparse.Namespace, target: s
                   f, indent=1)
     n = sum(v.numel() for v in backbone.values())
     where = f', pos grid {grid[0]}x{grid[1]}' if grid else ''
+    width = backbone['backbone.pos_embed'].shape[-1] if 'backbone.pos_embed' in backbone else None
+    where += f', width {width}' if width else ''
     print(f'exported {len(backbone)} tensors ({n / 1e6:.2f} M parameters, {args.source}{where}) '
           f'to {args.dst}')
     return backbone
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        sys.exit(f'saip2backbone: {err}')

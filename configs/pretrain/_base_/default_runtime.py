@@ -27,7 +27,10 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
-log_processor = dict(window_size=10, by_epoch=True)
+# the skipped-image count is a running total: log its current value (the mean over a window of 1),
+# not the mean over the last 10 iterations
+log_processor = dict(window_size=10, by_epoch=True,
+                     custom_cfg=[dict(data_src='skipped_images', method_name='mean', window_size=1)])
 log_level = 'INFO'
 load_from = None
 resume = False

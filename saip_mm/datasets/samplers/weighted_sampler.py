@@ -20,10 +20,24 @@ class WeightedPersonSampler(Sampler):
         dataset (Sized): A dataset whose ``get_data_info(i)['weight']`` gives the weights.
         seed (int, optional): Base seed; synced across ranks when None.
         num_samples (int, optional): Indices per epoch over all ranks. Defaults to ``len(dataset)``.
+        shuffle (bool): Accepted so that ``--cfg-options train_dataloader.sampler.type=...`` can
+            replace a ``DefaultSampler(shuffle=True)``; draws are always random, so ``False`` raises.
+        round_up (bool): Accepted for the same reason; every rank always draws the same count.
+
+    Raises:
+        TypeError: If the dataset cannot give per-image information (``get_data_info``).
+        ValueError: On ``shuffle=False`` or weights that are negative or sum to zero.
     """
 
     def __init__(self, dataset: Sized, seed: Optional[int] = None,
-                 num_samples: Optional[int] = None) -> None:
+                 num_samples: Optional[int] = None, shuffle: bool = True,
+                 round_up: bool = True) -> None:
+        if not shuffle:
+            raise ValueError('WeightedPersonSampler draws at random; shuffle=False is not supported '
+                             '(use DefaultSampler for a fixed order)')
+        if not hasattr(dataset, 'get_data_info'):
+            raise TypeError(f'WeightedPersonSampler needs a dataset with get_data_info(i) (the '
+                            f'image weights); {type(dataset).__name__} has none')
         self.rank, self.world_size = get_dist_info()
         self.seed = sync_random_seed() if seed is None else seed
         weights = np.array([dataset.get_data_info(i).get('weight', 1.0) for i in range(len(dataset))],

@@ -4,7 +4,7 @@
 # The default set is demo/vtest_reid (built from vtest.avi by tools/dataset_converters/video_to_reid.py,
 # frames disjoint from demo/persons); point reid_data_root at any Market-1501 layout.
 # Enable with train_cfg.val_interval; ValBeforeTrainHook adds the figures of the initialisation.
-reid_data_root = 'demo/vtest_reid'
+reid_data_root = '{{ fileDirname }}/../../../../demo/vtest_reid'
 reid_eval_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 256), keep_ratio=False, interpolation='bicubic', backend='cv2'),

@@ -3,6 +3,7 @@
 # gradient norm clipped at 3 (DINO).
 optim_wrapper = dict(
     type='AmpOptimWrapper',
+    constructor='TrainableOptimWrapperConstructor',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=2.5e-4 * 2048 / 256, betas=(0.9, 0.95), weight_decay=0.05),
     # DINO's gradient clipping (the paper: other settings identical to DINO)
