@@ -3,7 +3,7 @@ VENV ?= $(if $(SAIP_VENV),$(SAIP_VENV),.venv)
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: install demo downstream-demo test benchmark learning-signal
+.PHONY: install demo downstream-demo lint test benchmark learning-signal
 
 install:
 	bash tools/install.sh
@@ -23,6 +23,10 @@ demo: install
 # every downstream config: a few CPU iterations + its real metric, from the demo's exported backbone
 downstream-demo: install
 	$(PY) tools/misc/downstream_demo.py $(DEMO_DIR)/saip_vit-tiny_backbone.pth
+
+# ruff, configured in pyproject.toml (pyflakes, pycodestyle, import order); CI runs it before the tests
+lint: install
+	$(VENV)/bin/ruff check saip_mm tools tests configs setup.py
 
 test: install
 	$(PY) -m pytest tests

@@ -5,11 +5,10 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from downstream_utils import RESIZED, assert_backbone_equals, repeated_batch_losses
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
-from downstream_utils import RESIZED, assert_backbone_equals, repeated_batch_losses
 
 CFG = 'configs/downstream/mmdet/crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py'
 SCALE = (384, 256)  # tiny size for CPU

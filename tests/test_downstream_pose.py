@@ -3,11 +3,10 @@ import os.path as osp
 
 import pytest
 import torch
+from downstream_utils import RESIZED, assert_backbone_equals, repeated_batch_losses
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
-from downstream_utils import RESIZED, assert_backbone_equals, repeated_batch_losses
 
 CFG = 'configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py'
 

@@ -5,10 +5,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from downstream_utils import assert_backbone_equals, repeated_batch_losses
 from mmengine.config import Config
 from mmengine.runner import Runner
-
-from downstream_utils import assert_backbone_equals, repeated_batch_losses
 
 REID = 'configs/downstream/reid/reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py'
 

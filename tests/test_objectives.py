@@ -233,3 +233,22 @@ def test_csm_collapse_monitor_names_both_collapse_modes():
     assert one['batch_entropy'] == pytest.approx(0.0, abs=1e-6)
     spread = CSMHead.collapse_monitor(torch.nn.functional.one_hot(torch.arange(64), k).float())
     assert spread['teacher_entropy'] < 0.01 and spread['batch_entropy'] == pytest.approx(1.0)
+
+
+def test_css_per_query_canvas_features_equal_shared_ones():
+    """``share_canvas_features=False`` (the code-faithful preset's equal-work mode) recomputes the mask
+    branch per query and gives the same logits as one shared pass."""
+    from saip_mm.models.necks.css_decoder import CSSDecoder
+    torch.manual_seed(0)
+    shared = CSSDecoder(in_channels=32, embed_dims=64, num_heads=4)
+    shared.init_weights()
+    per_query = CSSDecoder(in_channels=32, embed_dims=64, num_heads=4, share_canvas_features=False)
+    per_query.load_state_dict(shared.state_dict())
+    queries = [torch.randn(2, 1 + 18, 32), torch.randn(2, 1 + 50, 32), torch.randn(2, 1 + 18, 32)]
+    canvas = torch.randn(2, 14 * 14, 32)
+    calls = []
+    branch = per_query.mask_branch.forward
+    per_query.mask_branch.forward = lambda x: calls.append(1) or branch(x)
+    out = per_query(queries, canvas, (14, 14))
+    assert len(calls) == 3  # once per query
+    assert torch.allclose(out, shared(queries, canvas, (14, 14)), atol=1e-5)

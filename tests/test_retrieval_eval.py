@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
@@ -173,11 +172,10 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     the end, keeps them in the checkpoint and picks the best one; ``eval_backbone.py`` gives the same
     figures for ``none`` (random init rebuilt from the config) and for the checkpoint; the
     visualization hook and tool write non-empty PNGs whose attention maps sum to 1."""
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-
     import eval_backbone
     import visualize_pretrain
+    from mmengine.config import Config
+    from mmengine.runner import Runner
     cfg = Config.fromfile(DEMO_CFG)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_dataloader.dataset.data_root = osp.join(root, 'demo', 'persons')

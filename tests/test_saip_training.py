@@ -203,11 +203,14 @@ def test_code_faithful_preset_sends_each_view_where_the_code_does(root):
     data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]), True)
     calls = {'student': [], 'expert': []}
 
+    inputs = {}
+
     def spy(name, encoder):
         original = encoder.forward_tokens
 
         def wrapped(x, mask=None):
             calls[name].append((tuple(x.shape), mask is not None))
+            inputs[(name, tuple(x.shape[2:]))] = x
             return original(x, mask=mask)
         encoder.forward_tokens = wrapped
 
@@ -219,9 +222,15 @@ def test_code_faithful_preset_sends_each_view_where_the_code_does(root):
     losses = model.loss(**data)
     assert {k for k in losses if k.startswith('loss')} == {'loss_csm', 'loss_csr', 'loss_css'}
     student_images = sorted((shape[0] // 2, shape[2:], masked) for shape, masked in calls['student'])
-    # one call per distinct size: 2 globals, 7 locals, l7 x1.25, shrunk anchor, masked CSR view
-    assert student_images == [(1, (96, 48), False), (1, (160, 80), False), (1, (320, 160), True),
+    # one call per distinct size: 2 globals, 7 locals, l7 x1.25, shrunk anchor, and the masked CSR
+    # view whole (all 200 patches: its mask, up-sampled from 16x8, has no fixed count), masked
+    # patches blank
+    assert student_images == [(1, (96, 48), False), (1, (160, 80), False), (1, (320, 160), False),
                               (2, (256, 128), False), (7, (128, 64), False)]
+    view, mask = data['inputs']['views'][10], data['inputs']['view_masks'][10]
+    pixels = mask.view(2, 1, 20, 10).repeat_interleave(16, 2).repeat_interleave(16, 3).expand_as(view)
+    seen = inputs[('student', (320, 160))]
+    assert torch.all(seen[pixels] == 0) and torch.equal(seen[~pixels], view[~pixels])
     assert sorted((s[0] // 2, s[2:], m) for s, m in calls['expert']) == [
         (1, (224, 224), False), (2, (256, 128), False)]
     assert css_queries == [2]

@@ -8,7 +8,6 @@ import sys
 import pytest
 import torch
 
-
 TINY = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=2']
 

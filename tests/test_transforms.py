@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 import torch
 
-from saip_mm.datasets.transforms import (BoxMaskTarget, CopyPasteCanvas, MultiScaleResize,
-                                         PackSAIPInputs, RandomPatchMask, area_downsample)
+from saip_mm.datasets.transforms import (
+    BoxMaskTarget,
+    CopyPasteCanvas,
+    MultiScaleResize,
+    PackSAIPInputs,
+    RandomPatchMask,
+    area_downsample,
+)
 
 
 def _anchor(img):
@@ -118,7 +124,13 @@ def test_official_code_multi_crop_pipeline(root):
     sizes = [tuple(v.shape[1:]) for v in inputs['views']]
     assert tuple(inputs['anchor'].shape[1:]) == (256, 128)
     assert sizes == [(256, 128)] + [(128, 64)] * 7 + [(160, 80), (96, 48), (320, 160)]
-    assert int(inputs['view_masks'][-1].sum()) == 150  # 75 % of the 20x10 grid
+    # the CSR mask: 75 % of the anchor's 16x8 grid, nearest-upsampled to the view's 20x10 grid
+    mask = np.asarray(inputs['view_masks'][-1]).reshape(20, 10)
+    src = (np.arange(20)[:, None] * 16 // 20) * 8 + (np.arange(10)[None, :] * 8 // 10)
+    drawn = {}
+    for cell, value in zip(src.reshape(-1), mask.reshape(-1)):
+        assert drawn.setdefault(cell, value) == value  # one value per source cell
+    assert len(drawn) == 128 and sum(drawn.values()) == 96
     assert np.allclose(sample['data_samples'].view_scales[-3:], [0.625, 0.375, 1.25])
     # the shrunk anchor is the anchor, nearest-resized (every 2nd pixel, then nearest x0.75)
     anchor = inputs['anchor'].numpy().transpose(1, 2, 0)

@@ -7,11 +7,15 @@
 #   2..8   l0..l6  local crops 128x64                       student (CSM)
 #   9      l7   local crop 128x64, nearest-rescaled x1.25   student (CSS query, instance 1)
 #   10     g1 shrunk to 128x64, nearest-rescaled x0.75      student (CSM + CSS query, instance 0)
-#   11     g2 up-scaled x1.25 (320x160), 75 % masked        student (CSR masked view)
+#   11     g2 up-scaled x1.25 (320x160), masked             student (CSR masked view, all 200 patches)
 # CSM: the student's 10-view pass (0..8, 10) against expert targets on the 2 global crops.
-# CSR: 8 self-attention blocks over [anchor global token, masked-view tokens from the student].
+# CSR: 8 self-attention blocks over [anchor global token, masked-view tokens from the student]; the mask
+# is drawn on the anchor's 16x8 grid (75 %) and nearest-upsampled to the view's 20x10 grid (spec §5), so
+# its count varies per image and the view is encoded whole, masked patches blanked.
 # CSS: 2 queries; the canvas pastes the same two 128x64 crops (l7, shrunk g1) side by side, 0.7
-# opacity, on a random-resized-crop background; each query searches its own crop.
+# opacity, on a random-resized-crop background; each query searches its own crop. The decoder runs once
+# per query, mask branch included: equal work with the code (inferred from its FLOP count, not stated in
+# the spec; the outputs equal those of one shared mask-branch pass).
 # The code draws the two rescale factors from {0.75, 0.875, 1.125, 1.25}; here they are fixed per
 # slot (0.75 and 1.25: multiples of 16 px, so that the batch stacks and patchifies exactly).
 # No gradient clipping and no last-layer freeze (the code has neither).
@@ -20,9 +24,9 @@ _base_ = './saip_vit-tiny_lup1m.py'
 model = dict(
     data_preprocessor=dict(view_scale_range=None),
     csm=dict(teacher_views=[0, 1], student_views=[0, 1, 2, 3, 4, 5, 6, 7, 8, 10]),
-    csr=dict(query_encoder='student', kv='cls', view_index=10,
+    csr=dict(query_encoder='student', kv='cls', view_index=10, encode_masked='all',
              neck=dict(layout='self', depth=8, embed_dims=512, num_heads=16)),
-    css=dict(query_views=[10, 9], head=dict(view_reduction='mean')),
+    css=dict(query_views=[10, 9], neck=dict(share_canvas_features=False), head=dict(view_reduction='mean')),
 )
 optim_wrapper = dict(clip_grad=None)
 custom_hooks = [
@@ -47,7 +51,7 @@ _pipeline = [
     dict(type='MultiScaleResize', scales=(1.25, ), src_view=8, nearest_views=(0, ), replace=True),
     # views[10]: CSR's masked view, g2 up-scaled x1.25 (320x160)
     dict(type='MultiScaleResize', scales=(1.25, ), src_view=0, append=True),
-    dict(type='RandomPatchMask', ratio=0.75, patch_size=16),
+    dict(type='RandomPatchMask', ratio=0.75, patch_size=16, draw_grid=(16, 8)),
     dict(type='PackSAIPInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=_pipeline))

@@ -6,6 +6,7 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 
 from saip_mm.registry import DATASETS
+
 from .pa100k import _strings
 
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 
 from saip_mm.registry import METRICS
+
 from .reid_metric import rank_queries
 
 

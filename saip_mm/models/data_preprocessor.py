@@ -6,6 +6,7 @@ from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from .backbones.saip_vit import random_patch_mask
 from .utils.randomness import step_generator
 from .utils.rescale import rescale

@@ -21,8 +21,15 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from saip_mm.utils.people_detection import (add_detection_args, build_detector, crop, frame_count, iou,
-                                            iter_frames, resolve_min_score)
+from saip_mm.utils.people_detection import (
+    add_detection_args,
+    build_detector,
+    crop,
+    frame_count,
+    iou,
+    iter_frames,
+    resolve_min_score,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

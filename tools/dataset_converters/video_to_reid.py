@@ -26,8 +26,15 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-from saip_mm.utils.people_detection import (add_detection_args, build_detector, crop, frame_count, iou,
-                                            iter_frames, resolve_min_score)
+from saip_mm.utils.people_detection import (
+    add_detection_args,
+    build_detector,
+    crop,
+    frame_count,
+    iou,
+    iter_frames,
+    resolve_min_score,
+)
 
 FOLDERS = dict(train='bounding_box_train', query='query', gallery='bounding_box_test')
 

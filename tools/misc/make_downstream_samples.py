@@ -265,7 +265,7 @@ def main(argv=None) -> Dict[str, dict]:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('ann_file', help='COCO keypoint json (with segmentation polygons)')
     parser.add_argument('img_dir', help='folder of its images')
-    parser.add_argument('out_dir', 
+    parser.add_argument('out_dir',
                         help='writes LIP/, CIHP/, CrowdHuman/, Market1501/, PA100k/ and PETA/ here')
     parser.add_argument('--min-keypoints', type=int, default=8)
     args = parser.parse_args(argv)

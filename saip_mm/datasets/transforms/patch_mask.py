@@ -1,5 +1,5 @@
 """Random patch masking with exact keep counts (CSR, spec §5)."""
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -19,17 +19,25 @@ def exact_random_mask(num_patches: int, ratio: float) -> np.ndarray:
 @TRANSFORMS.register_module()
 class RandomPatchMask(BaseTransform):
     """Draw a patch mask for every view in ``results['views']`` (``view_masks``: list of flat bool
-    arrays in row-major token order, True = masked). Every mask of a given view size masks the same
-    number of patches, so a batch keeps equal token counts.
+    arrays in row-major token order, True = masked).
+
+    By default every mask of a given view size masks the same number of patches, so a batch keeps
+    equal token counts and the encoder can drop the masked ones. With ``draw_grid`` the mask is drawn
+    on that grid (the authors' code: the anchor's 16×8) and nearest-upsampled to the view's grid (20×10
+    for a ×1.25 view), spec §5; the count then varies from image to image, so the masked view must be
+    encoded whole (``model.csr.encode_masked='all'``).
 
     Args:
         ratio (float): Masked fraction. Defaults to 0.75.
         patch_size (int): Patch size. Defaults to 16.
+        draw_grid (tuple, optional): (rows, cols) to draw the mask on. Defaults to the view's grid.
     """
 
-    def __init__(self, ratio: float = 0.75, patch_size: int = 16) -> None:
+    def __init__(self, ratio: float = 0.75, patch_size: int = 16,
+                 draw_grid: Optional[Sequence[int]] = None) -> None:
         self.ratio = ratio
         self.patch_size = patch_size
+        self.draw_grid = tuple(draw_grid) if draw_grid else None
 
     def transform(self, results: Dict) -> Dict:
         masks = []
@@ -37,7 +45,19 @@ class RandomPatchMask(BaseTransform):
             h, w = view.shape[:2]
             if h % self.patch_size or w % self.patch_size:
                 raise ValueError(f'view of size {h}x{w} is not a multiple of {self.patch_size}')
-            masks.append(exact_random_mask((h // self.patch_size) * (w // self.patch_size),
-                                           self.ratio))
+            grid = (h // self.patch_size, w // self.patch_size)
+            if self.draw_grid is None:
+                masks.append(exact_random_mask(grid[0] * grid[1], self.ratio))
+            else:
+                masks.append(upsample_mask(exact_random_mask(self.draw_grid[0] * self.draw_grid[1],
+                                                             self.ratio), self.draw_grid, grid))
         results['view_masks'] = masks
         return results
+
+
+def upsample_mask(mask: np.ndarray, src: Sequence[int], dst: Sequence[int]) -> np.ndarray:
+    """Nearest-upsample a flat ``src`` (rows, cols) mask to a flat ``dst`` grid: cell ``(i, j)`` of
+    ``dst`` takes cell ``(i * rows_src // rows_dst, j * cols_src // cols_dst)`` of ``src``."""
+    rows = np.arange(dst[0]) * src[0] // dst[0]
+    cols = np.arange(dst[1]) * src[1] // dst[1]
+    return mask.reshape(src)[rows[:, None], cols[None, :]].reshape(-1)

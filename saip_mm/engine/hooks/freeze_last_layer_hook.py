@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 
 from saip_mm.registry import HOOKS
+
 from .expert_ema_hook import unwrap
 
 

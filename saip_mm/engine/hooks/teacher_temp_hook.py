@@ -2,6 +2,7 @@
 from mmengine.hooks import Hook
 
 from saip_mm.registry import HOOKS
+
 from .expert_ema_hook import unwrap
 
 

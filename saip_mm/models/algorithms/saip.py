@@ -18,7 +18,8 @@ from mmpretrain.models import BaseSelfSupervisor
 from torch import Tensor
 
 from saip_mm.registry import MODELS
-from ..backbones.saip_vit import random_patch_mask
+
+from ..backbones.saip_vit import blank_patches, random_patch_mask
 from ..heads.csr_head import masked_indices
 from ..utils.randomness import step_generator
 from ..utils.retrieval import FEATURES, retrieval_features
@@ -27,11 +28,12 @@ LEVELS = ('final', 'mid')
 # the options of each objective besides ``neck`` / ``head``, with their defaults (§III-B, spec §4–§6)
 OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
     csm=dict(level='final', teacher_views=(0, ), student_views=None),
-    csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75),
+    csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75,
+             encode_masked='drop'),
     css=dict(level='mid', query_views=None),
 )
 OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'),
-                      feature=FEATURES, encoder=('student', 'expert'))
+                      feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all'))
 # what the retrieval evaluation (``predict`` mode) extracts
 EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')
 
@@ -59,7 +61,11 @@ class SAIP(BaseSelfSupervisor):
             decoder attends to (``'patches'``: the anchor's patch tokens, ``'cls'``: its global
             token, the code). ``mask_ratio`` is the one setting of the ratio: the data preprocessor
             draws the views' masks with it (masks made in the pipeline, as in the code-faithful
-            preset, come from its ``RandomPatchMask``). ``None`` disables CSR.
+            preset, come from its ``RandomPatchMask``). ``encode_masked``: ``'drop'`` encodes the
+            visible patches only (MAE); ``'all'`` encodes the whole view with the masked patches
+            blanked (set to 0, the mean colour after normalisation), as needed for masks
+            up-sampled from another grid, whose masked count varies (the authors' code, spec §5).
+            ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
             student's tokens of ``query_views`` (default: all views) search the expert's canvas
             tokens; a ``(B, Q, rows, cols)`` target gives each query its own instance. ``None``
@@ -357,16 +363,22 @@ class SAIP(BaseSelfSupervisor):
         else:
             mask = random_patch_mask(target.shape[0], grid[0] * grid[1], cfg['mask_ratio'], gen,
                                      target.device)
+        whole = cfg['encode_masked'] == 'all'
+        image, enc_mask = (blank_patches(target, mask, grid), None) if whole else (target, mask)
         if cfg['query_encoder'] == 'expert':
             with torch.no_grad():
-                q = self.expert.module.backbone.forward_tokens(target, mask=mask)
+                q = self.expert.module.backbone.forward_tokens(image, mask=enc_mask)
             queries = self.expert_proj[level](q[level][1])
         else:
-            q = self.backbone.forward_tokens(target, mask=mask)
+            q = self.backbone.forward_tokens(image, mask=enc_mask)
             queries = q[level][1]
         anchor = student[0][level]
         kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
-        pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask))
+        if whole:  # every patch is a query; all are predicted (the loss weighs the masked ones)
+            keep = torch.arange(queries.shape[1], device=queries.device).expand(queries.shape[0], -1)
+            pred = self.csr_neck(queries, keep, q['grid'], kv)
+        else:
+            pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask))
         return pred, target, mask
 
     def loss_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor,

@@ -19,6 +19,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from ..utils.pretrained import StrictPretrainedInit
 
 TokenPair = Tuple[Tensor, Tensor]
@@ -167,6 +168,13 @@ def keep_indices(mask: Tensor) -> Tensor:
     return order[:, :n_keep]
 
 
+def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
+    """Images ``(B, 3, H, W)`` with the masked patches of a ``(B, rows*cols)`` mask set to 0."""
+    b, _, h, w = images.shape
+    keep = (~mask).view(b, 1, int(grid[0]), int(grid[1])).to(images.dtype)
+    return images * keep.repeat_interleave(h // int(grid[0]), 2).repeat_interleave(w // int(grid[1]), 3)
+
+
 def random_patch_mask(batch: int, num_patches: int, ratio: float,
                       generator: Optional[torch.Generator] = None,
                       device: Optional[torch.device] = None) -> Tensor:
@@ -187,4 +195,4 @@ def random_patch_mask(batch: int, num_patches: int, ratio: float,
     return (ranks < n_mask).to(device)
 
 
-__all__: List[str] = ['SAIPViT', 'keep_indices', 'random_patch_mask', 'patch_grid']
+__all__: List[str] = ['SAIPViT', 'blank_patches', 'keep_indices', 'random_patch_mask', 'patch_grid']

@@ -13,6 +13,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from ..utils.pretrained import StrictPretrainedInit
 
 

@@ -11,6 +11,7 @@ from mmpretrain.models.backbones import TinyViT
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from ..utils.pretrained import StrictPretrainedInit
 
 

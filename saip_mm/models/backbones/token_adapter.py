@@ -21,6 +21,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from .saip_vit import keep_indices
 
 

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from ..backbones.saip_vit import keep_indices
 from ..utils.pos_embed import patchify
 

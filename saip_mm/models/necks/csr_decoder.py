@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
 from ..utils.attention_blocks import DecoderBlock
 from ..utils.pos_embed import sincos_2d
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from saip_mm.registry import MODELS
+
 from .expert_ema import CosineEMAExpert
 from .pretrained import load_pretrained_strict
 
