@@ -20,6 +20,16 @@ def version() -> str:
     return scope['__version__']
 
 
+def requirements(name: str) -> list:
+    """Package names of ``requirements/<name>.txt`` (comments and blank lines skipped; the versions
+    that the scripted install uses are pinned in ``requirements/constraints.txt``)."""
+    path = osp.join(HERE, 'requirements', f'{name}.txt')
+    if not osp.isfile(path):  # an sdist built without requirements/
+        return []
+    with open(path, encoding='utf-8') as f:
+        return [line.split('#')[0].strip() for line in f if line.split('#')[0].strip()]
+
+
 def add_mim_extension() -> None:
     """Expose ``configs/``, ``tools/`` and ``demo/`` (the demo config's data) as ``saip_mm/.mim/`` so
     that ``mim`` finds them, from any working directory.
@@ -64,6 +74,10 @@ if __name__ == '__main__':
         package_data={'saip_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/requirements/*',
                                   '.mim/demo/**/*']},
         python_requires='>=3.8',
+        # what a plain `pip install .` can honour; mmcv with compiled ops and mmpose (whose chumpy
+        # dependency does not build) come from tools/install.sh, the supported path
+        install_requires=requirements('runtime'),
+        extras_require=dict(tests=requirements('tests')),
         license='Apache License 2.0',
         zip_safe=False,
     )

@@ -67,6 +67,11 @@ def test_regular_wheel_carries_mim_files(root, tmp_path):
     assert 'saip_mm/.mim/configs/pretrain/saip_vit-tiny_lup1m.py' in names
     assert 'saip_mm/.mim/tools/train.py' in names
     assert 'saip_mm/.mim/demo/persons/list.txt' in names  # the demo config's data, for mim train
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith('METADATA'))).decode()
+    # a plain pip install gets the runtime requirements (mmcv and mmpose: tools/install.sh)
+    assert 'Requires-Dist: mmengine' in meta and 'Requires-Dist: mmdet' in meta
+    assert 'Requires-Dist: ruff; extra == "tests"' in meta
+    assert 'saip_mm-0' in wheel.name and 'LICENSE' in ' '.join(names)
     assert 'saip_mm/models/algorithms/saip.py' in names
 
 
@@ -179,3 +184,43 @@ def test_test_py_and_dist_test_evaluate_a_checkpoint(root, tmp_path, demo_root):
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert 'GPU number: 2' in log and f"accuracy/top1: {metrics['accuracy/top1']:.4f}" in log
+
+
+def test_publish_model_strips_resume_state_and_names_the_hash(root, tmp_path, saip_backbone):
+    import hashlib
+    sys.path.insert(0, osp.join(root, 'tools', 'model_converters'))
+    from publish_model import main as publish
+    from saip2backbone import main as export
+    src = osp.join(osp.dirname(saip_backbone[0]), 'saip.pth')
+    ckpt = torch.load(src, weights_only=False)
+    ckpt.update(optimizer=dict(state={}, param_groups=[dict(lr=1e-3, params=[0])]),
+                message_hub=dict(log_scalars={}), param_schedulers=[dict(last_epoch=3)])
+    torch.save(ckpt, tmp_path / 'iter_3.pth')
+    out = publish([str(tmp_path / 'iter_3.pth'), str(tmp_path / 'release' / 'saip_demo.pth')])
+    digest = hashlib.sha256(open(out, 'rb').read()).hexdigest()
+    assert osp.basename(out) == f'saip_demo-{digest[:8]}.pth'
+    published = torch.load(out, weights_only=True)
+    assert set(published) == {'meta', 'state_dict'}
+    assert all(torch.equal(published['state_dict'][k], v) for k, v in ckpt['state_dict'].items())
+    # still a SAIP checkpoint for the exporter
+    assert 'backbone.pos_embed' in export([out, str(tmp_path / 'b.pth')])
+
+
+def test_slurm_scripts_pass_config_checkpoint_and_launcher(root, tmp_path):
+    """The srun command line the Slurm scripts assemble (srun itself is not on this machine: a
+    script in its place records the arguments)."""
+    (tmp_path / 'srun').write_text('#!/bin/sh\necho "$@" > "$SRUN_LOG"\n')
+    (tmp_path / 'srun').chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}", GPUS='4',
+               GPUS_PER_NODE='4', SRUN_LOG=str(tmp_path / 'args'))
+    subprocess.run(['bash', 'tools/slurm_test.sh', 'p1', 'job', 'cfg.py', 'ckpt.pth', '--out', 'r.pkl'],
+                   cwd=root, env=env, check=True, timeout=60)
+    args = (tmp_path / 'args').read_text().split()
+    assert args[:2] == ['-p', 'p1'] and '--ntasks=4' in args and '--job-name=job' in args
+    assert args[args.index('-u') + 1:] == [osp.join(root, 'tools', 'test.py'), 'cfg.py', 'ckpt.pth', '--out',
+                                          'r.pkl', '--launcher=slurm']
+    subprocess.run(['bash', 'tools/slurm_train.sh', 'p1', 'job', 'cfg.py'], cwd=root, env=env, check=True,
+                   timeout=60)
+    args = (tmp_path / 'args').read_text().split()
+    assert args[args.index('-u') + 1:] == [osp.join(root, 'tools', 'train.py'), 'cfg.py',
+                                          '--work-dir=work_dirs/job', '--launcher=slurm']
