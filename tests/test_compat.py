@@ -76,3 +76,44 @@ def test_mmcv_compiled_ops():
     out = RoIAlign((2, 2), spatial_scale=1.0, sampling_ratio=1, aligned=False)(
         feat, torch.tensor([[0., 0., 0., 4., 4.]]))
     assert out.shape == (1, 1, 2, 2) and float(out[0, 0, 0, 0]) == pytest.approx(9.0)
+
+
+@pytest.mark.slow
+def test_mmpose_train_tool_resumes_with_only_custom_imports(root, tmp_path, saip_backbone):
+    """mmpose's own tools/train.py (not ours: it never calls saip_mm's register_all_modules) trains a
+    ViTPose config that pulls saip_mm in through `custom_imports`, then resumes from its checkpoint:
+    the weights_only shim must apply on `import saip_mm.models`."""
+    import os
+    import os.path as osp
+    import subprocess
+    import sys
+
+    import mmpose
+    train = osp.join(osp.dirname(mmpose.__file__), '.mim', 'tools', 'train.py')
+    coco = osp.join(root, 'tests/data/mmpose_samples/coco')
+    cfg = tmp_path / 'pose.py'
+    cfg.write_text(f'''
+_base_ = [{osp.join(root, 'configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py')!r}]
+model = dict(backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint={saip_backbone[0]!r})))
+_data = dict(data_root={coco + '/'!r}, ann_file='test_coco.json', data_prefix=dict(img=''), bbox_file=None)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_data)
+val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_data)
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file={osp.join(coco, 'test_coco.json')!r})
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=10)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_best=None))
+visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
+''')
+    env = dict(os.environ, PYTHONPATH=root)
+    work = str(tmp_path / 'work')
+    first = subprocess.run([sys.executable, train, str(cfg), '--work-dir', work], cwd=str(tmp_path),
+                           env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+    second = subprocess.run([sys.executable, train, str(cfg), '--work-dir', work, '--resume',
+                             '--cfg-options', 'train_cfg.max_epochs=2'], cwd=str(tmp_path), env=env,
+                            capture_output=True, text=True, timeout=900)
+    log = second.stdout + second.stderr
+    assert second.returncode == 0, log[-4000:]
+    assert 'resumed epoch: 1' in log and osp.isfile(osp.join(work, 'epoch_2.pth')), log[-3000:]
