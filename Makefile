@@ -3,7 +3,7 @@ VENV ?= $(if $(SAIP_VENV),$(SAIP_VENV),.venv)
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: install demo downstream-demo lint test benchmark learning-signal
+.PHONY: install demo downstream-demo lint test test-fast benchmark learning-signal
 
 install:
 	bash tools/install.sh
@@ -26,10 +26,14 @@ downstream-demo: install
 
 # ruff, configured in pyproject.toml (pyflakes, pycodestyle, import order); CI runs it before the tests
 lint: install
-	$(VENV)/bin/ruff check saip_mm tools tests configs setup.py
+	$(VENV)/bin/ruff check saip_mm tools tests configs projects setup.py
 
 test: install
 	$(PY) -m pytest tests
+
+# the inner loop: everything but the tests marked `slow` (Runner training, subprocesses)
+test-fast: install
+	$(PY) -m pytest tests -m "not slow" -q
 
 benchmark: install
 	$(PY) tools/analysis/benchmark_pretrain.py

@@ -13,8 +13,11 @@ site-packages is edited. Each shim is covered by a test that fails without it (t
 2. mmdet 3.3.0 and mmseg 1.2.2 assert ``mmcv < 2.2.0`` at import and mmpretrain 1.2.0 ``< 2.4.0``;
    the scripted install pins mmcv 2.1.0, which all accept. :func:`check_versions` reports a mismatch
    with the install command instead of a bare AssertionError deep in an import.
+3. :func:`quiet_upstream_warnings` silences mmcv's per-call pillow-backend notice of its colour
+   adjustment, which every run printed once per process.
 """
 import collections
+import warnings
 from typing import List
 
 import numpy as np
@@ -79,6 +82,17 @@ def check_versions() -> None:
                           '1.3 need 2.0 <= mmcv < 2.2; run `bash tools/install.sh` (builds 2.1.0)')
 
 
+def quiet_upstream_warnings() -> None:
+    """Silence upstream warnings that say nothing to a user of a SAIP run.
+
+    mmcv's ``adjust_color`` warns "Only use 'alpha' for pillow backend." on every call with the pillow
+    backend (mmpretrain's colour jitter and grayscale use it), once per process and dataloader worker;
+    the result is correct (the value is the documented behaviour of that backend).
+    """
+    warnings.filterwarnings('ignore', message="Only use 'alpha' for pillow backend.", category=UserWarning)
+
+
 lean_history_buffer_pickles()
 allow_runner_checkpoints()
 check_versions()
+quiet_upstream_warnings()

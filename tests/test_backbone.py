@@ -3,7 +3,7 @@ import torch
 from mmpretrain.models import VisionTransformer
 
 from saip_mm.models.backbones.saip_vit import SAIPViT, keep_indices, random_patch_mask
-from saip_mm.models.utils.pos_embed import patchify, sincos_2d, unpatchify
+from saip_mm.models.utils.pos_embed import infer_grid, patchify, sincos_2d, unpatchify
 
 
 def test_vit_tiny_parameter_count():
@@ -114,6 +114,26 @@ def test_non_square_checkpoint_into_downstream_grid():
     dst.load_state_dict(src.state_dict())
     expected = src.grid_pos_embed((16, 12))
     assert torch.allclose(dst.pos_embed, expected)
+
+
+@pytest.mark.parametrize('size', [(384, 192), (224, 224), (256, 128)])
+def test_exporter_and_backbone_agree_on_checkpoint_grids(size):
+    """One grid rule: a table the exporter reads as R×C is the table the backbone resizes from R×C."""
+    src = SAIPViT(img_size=size)
+    rows, cols = size[0] // 16, size[1] // 16
+    assert infer_grid(rows * cols) == (rows, cols)
+    dst = SAIPViT(img_size=(256, 192))
+    dst.load_state_dict(src.state_dict())
+    assert torch.allclose(dst.pos_embed, src.grid_pos_embed((16, 12)), atol=1e-6)
+
+
+def test_grid_inference_errors_name_the_fix():
+    with pytest.raises(ValueError, match='does not hold 130'):
+        infer_grid(130, grid=(16, 8))
+    with pytest.raises(ValueError, match='pretrained_grid'):
+        SAIPViT(img_size=(256, 128)).load_state_dict(
+            {**SAIPViT(img_size=(272, 128)).state_dict()})  # 17×8 = 136 tokens: neither 2:1 nor square
+    assert infer_grid(136, own=(17, 8)) == (17, 8)
 
 
 def test_mid_tokens_are_the_output_of_exactly_seven_blocks():

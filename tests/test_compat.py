@@ -117,3 +117,17 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
     log = second.stdout + second.stderr
     assert second.returncode == 0, log[-4000:]
     assert 'resumed epoch: 1' in log and osp.isfile(osp.join(work, 'epoch_2.pth')), log[-3000:]
+
+
+def test_pillow_colour_notice_is_silenced_on_import(root):
+    """In a fresh process (pytest resets warning filters per test): with ``import saip_mm`` mmcv's
+    pillow colour notice is gone, without it the notice is printed."""
+    import subprocess
+    import sys
+    code = ('import numpy as np, mmcv{}; '
+            'mmcv.adjust_color(np.full((8, 8, 3), 100, np.uint8), 0.5, backend="pillow")')
+    runs = {name: subprocess.run([sys.executable, '-c', code.format(extra)], cwd=root, capture_output=True,
+                                 text=True, check=True).stderr
+            for name, extra in (('with', ', saip_mm'), ('without', ''))}
+    assert 'pillow backend' in runs['without']
+    assert 'pillow backend' not in runs['with']

@@ -1,4 +1,5 @@
-# Code-faithful preset: the authors' released code where it differs from the paper (spec §2, §5),
+# Code-faithful preset: the authors' released code where it differs from the paper (its data
+# pipeline and CSR, paper §III-B),
 # view for view and objective for objective (README "Where we differ" lists what still differs).
 #
 # Images (ids as SAIP numbers them: 0 = anchor, then the views in this order):
@@ -10,12 +11,12 @@
 #   11     g2 up-scaled x1.25 (320x160), masked             student (CSR masked view, all 200 patches)
 # CSM: the student's 10-view pass (0..8, 10) against expert targets on the 2 global crops.
 # CSR: 8 self-attention blocks over [anchor global token, masked-view tokens from the student]; the mask
-# is drawn on the anchor's 16x8 grid (75 %) and nearest-upsampled to the view's 20x10 grid (spec §5), so
+# is drawn on the anchor's 16x8 grid (75 %) and nearest-upsampled to the view's 20x10 grid (as the code does), so
 # its count varies per image and the view is encoded whole, masked patches blanked.
 # CSS: 2 queries; the canvas pastes the same two 128x64 crops (l7, shrunk g1) side by side, 0.7
 # opacity, on a random-resized-crop background; each query searches its own crop. The decoder runs once
 # per query, mask branch included: equal work with the code (inferred from its FLOP count, not stated in
-# the spec; the outputs equal those of one shared mask-branch pass).
+# the code's description; the outputs equal those of one shared mask-branch pass).
 # The code draws the two rescale factors from {0.75, 0.875, 1.125, 1.25}; here they are fixed per
 # slot (0.75 and 1.25: multiples of 16 px, so that the batch stacks and patchifies exactly).
 # No gradient clipping and no last-layer freeze (the code has neither).

@@ -44,22 +44,6 @@ def mmpretrain_key(key: str) -> str:
     return key
 
 
-def infer_grid(num_tokens: int, grid: Optional[List[int]] = None) -> tuple:
-    """(rows, cols) of a position embedding with ``num_tokens`` patch tokens: ``grid`` if given, else
-    a 2:1 grid (person crops, e.g. 16×8 at 256×128), else a square one."""
-    if grid:
-        if grid[0] * grid[1] != num_tokens:
-            raise ValueError(f'--grid {grid} does not hold {num_tokens} tokens')
-        return tuple(grid)
-    half = int(round((num_tokens / 2)**0.5))
-    if 2 * half * half == num_tokens:
-        return (2 * half, half)
-    side = int(round(num_tokens**0.5))
-    if side * side == num_tokens:
-        return (side, side)
-    raise ValueError(f'cannot infer the grid of {num_tokens} tokens; pass --grid ROWS COLS')
-
-
 def extract_backbone(state_dict: Dict[str, torch.Tensor], source: str) -> Dict[str, torch.Tensor]:
     """The ``backbone.`` tensors of ``source`` ('student' or 'expert') from a SAIP state dict.
 
@@ -135,7 +119,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
             raise ValueError('--target-size applies to ViT encoders only (this one has no pos_embed)')
         return _save(backbone, args, target='encoder', grid=None)
     extra = 1 if 'backbone.cls_token' in backbone else 0  # a ViT without a class token has none
-    grid = infer_grid(backbone['backbone.pos_embed'].shape[1] - extra, args.grid)
+    from saip_mm.models.utils.pos_embed import infer_grid  # the backbone's own rule
+    try:
+        grid = infer_grid(backbone['backbone.pos_embed'].shape[1] - extra, args.grid)
+    except ValueError as err:
+        raise ValueError(f'{args.src}: {err} (--grid ROWS COLS)') from None
     if args.target_size is not None:
         from mmpretrain.models.utils import resize_pos_embed
         h, w = args.target_size

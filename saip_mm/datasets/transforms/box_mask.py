@@ -1,4 +1,4 @@
-"""Box-mask targets for CSS (spec §6): visible box of the query instance, down-sampled by area."""
+"""Box-mask targets for CSS (paper §III-B, eq. 3): visible box of the query instance, down-sampled by area."""
 from typing import Dict, Sequence
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Copy-paste synthesis of a multi-person canvas (paper §III-B "multi-person image", spec §2)."""
+"""Copy-paste synthesis of a multi-person canvas (paper §III-B "multi-person image", appendix A)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmcv

@@ -1,4 +1,4 @@
-"""Random patch masking with exact keep counts (CSR, spec §5)."""
+"""Random patch masking with exact keep counts (CSR, paper §III-B, eq. 2)."""
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -24,7 +24,7 @@ class RandomPatchMask(BaseTransform):
     By default every mask of a given view size masks the same number of patches, so a batch keeps
     equal token counts and the encoder can drop the masked ones. With ``draw_grid`` the mask is drawn
     on that grid (the authors' code: the anchor's 16×8) and nearest-upsampled to the view's grid (20×10
-    for a ×1.25 view), spec §5; the count then varies from image to image, so the masked view must be
+    for a ×1.25 view); the count then varies from image to image, so the masked view must be
     encoded whole (``model.csr.encode_masked='all'``).
 
     Args:

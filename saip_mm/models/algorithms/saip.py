@@ -1,4 +1,4 @@
-"""SAIP: Scale-Aware Image Pretraining (paper §III, spec §1–§7).
+"""SAIP: Scale-Aware Image Pretraining (paper §III, Fig. 3; appendix A).
 
 The algorithm orchestrates: it runs the student (image encoder) and the expert once per input, and
 hands tokens to the three objectives, each a decoder (neck) plus a head that owns its loss:
@@ -22,20 +22,8 @@ from saip_mm.registry import MODELS
 from ..backbones.saip_vit import blank_patches, random_patch_mask
 from ..heads.csr_head import masked_indices
 from ..utils.randomness import step_generator
-from ..utils.retrieval import FEATURES, retrieval_features
-
-LEVELS = ('final', 'mid')
-# the options of each objective besides ``neck`` / ``head``, with their defaults (§III-B, spec §4–§6)
-OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
-    csm=dict(level='final', teacher_views=(0, ), student_views=None),
-    csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75,
-             encode_masked='drop'),
-    css=dict(level='mid', query_views=None),
-)
-OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'),
-                      feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all'))
-# what the retrieval evaluation (``predict`` mode) extracts
-EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')
+from ..utils.retrieval import retrieval_features
+from .options import EVAL_OPTIONS, LEVELS, objective_options, validate_options
 
 
 @MODELS.register_module()
@@ -64,7 +52,7 @@ class SAIP(BaseSelfSupervisor):
             preset, come from its ``RandomPatchMask``). ``encode_masked``: ``'drop'`` encodes the
             visible patches only (MAE); ``'all'`` encodes the whole view with the masked patches
             blanked (set to 0, the mean colour after normalisation), as needed for masks
-            up-sampled from another grid, whose masked count varies (the authors' code, spec §5).
+            up-sampled from another grid, whose masked count varies (the authors' code).
             ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
             student's tokens of ``query_views`` (default: all views) search the expert's canvas
@@ -103,7 +91,7 @@ class SAIP(BaseSelfSupervisor):
         if csm is None and csr is None and css is None:
             raise ValueError('SAIP needs at least one of csm, csr, css')
         self.csm_cfg, self.csr_cfg, self.css_cfg = (
-            self._objective(name, c) for name, c in (('csm', csm), ('csr', csr), ('css', css)))
+            objective_options(name, c) for name, c in (('csm', csm), ('csr', csr), ('css', css)))
         self.csm_neck = MODELS.build(csm['neck']) if csm else None
         self.csm_head = MODELS.build(csm['head']) if csm else None
         self.csr_neck = MODELS.build(csr['neck']) if csr else None
@@ -115,7 +103,7 @@ class SAIP(BaseSelfSupervisor):
         # learned for an external one: its final-norm and mid-block tokens differ in statistics)
         self.expert_proj = nn.ModuleDict({lvl: self.expert.make_projection() for lvl in LEVELS})
         self.seed = seed
-        self.eval_cfg = self._options('eval_cfg', eval_cfg or {}, EVAL_OPTIONS)
+        self.eval_cfg = validate_options('eval_cfg', eval_cfg or {}, EVAL_OPTIONS)
         if 1.0 not in [float(x) for x in self.eval_cfg['scales']]:
             raise ValueError(f"model.eval_cfg.scales must contain 1.0, got {self.eval_cfg['scales']}")
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
@@ -133,31 +121,6 @@ class SAIP(BaseSelfSupervisor):
             raise ValueError(f'model.data_preprocessor.mask_ratio={pre.mask_ratio} disagrees with '
                              f'model.csr.mask_ratio={ratio}; set model.csr.mask_ratio only')
         pre.mask_ratio = ratio
-
-    @staticmethod
-    def _objective(name: str, cfg: Optional[dict]) -> Optional[dict]:
-        if cfg is None:
-            return None
-        out = SAIP._options(name, {k: v for k, v in cfg.items() if k not in ('neck', 'head')},
-                            OBJECTIVE_OPTIONS[name], extra=('neck', 'head'))
-        for key in ('neck', 'head'):
-            if key not in cfg:
-                raise ValueError(f'model.{name} needs a {key!r}')
-        return out
-
-    @staticmethod
-    def _options(name: str, cfg: dict, defaults: dict, extra: Sequence[str] = ()) -> dict:
-        """``defaults`` updated by ``cfg``; an unknown key or a value outside ``OPTION_CHOICES`` raises."""
-        out = dict(defaults)
-        for key, value in cfg.items():
-            if key not in defaults:
-                raise ValueError(f'unknown option model.{name}.{key}; allowed: '
-                                 f"{', '.join([*extra, *defaults])}")
-            if key in OPTION_CHOICES and value not in OPTION_CHOICES[key]:
-                raise ValueError(f'model.{name}.{key} must be one of {OPTION_CHOICES[key]}, '
-                                 f'got {value!r}')
-            out[key] = value
-        return out
 
     # ---------------------------------------------------------------- expert
     def student_for_expert(self) -> nn.ModuleDict:
@@ -298,6 +261,24 @@ class SAIP(BaseSelfSupervisor):
         images = [inputs['anchor']] + list(inputs['views'])
         ids = self.student_views(len(images))
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
+        losses = self.objective_losses(images, student, inputs)
+        self._check_finite(losses)
+        self.step += 1
+        return losses
+
+    def objective_losses(self, images: List[Tensor], student: Dict[int, dict],
+                         inputs: Dict[str, object]) -> Dict[str, Tensor]:
+        """One term per enabled objective (paper Fig. 3); the extension point for new objectives.
+
+        Args:
+            images (list[Tensor]): The anchor ``(B,3,H,W)`` then the views ``(B,3,Ht,Wt)``.
+            student (dict): Per image index in ``student_views``, the student's tokens:
+                ``{'final': (global (B,C), patches (B,L,C)), 'mid': (...), 'grid': (rows, cols)}``.
+            inputs (dict): The preprocessed batch (``view_masks``, ``canvas``, ``canvas_target``).
+
+        Returns:
+            dict: ``loss_*`` terms (summed by mmengine) and logged-only scalars.
+        """
         losses: Dict[str, Tensor] = {}
         if self.csm_cfg is not None:
             losses['loss_csm'] = self.loss_csm(images, student)
@@ -308,8 +289,6 @@ class SAIP(BaseSelfSupervisor):
         if self.css_cfg is not None:
             losses['loss_css'] = self.loss_css(images, student, inputs['canvas'],
                                                inputs['canvas_target'])
-        self._check_finite(losses)
-        self.step += 1
         return losses
 
     @torch.no_grad()

@@ -1,4 +1,4 @@
-"""ViT-Tiny image encoder for SAIP (spec §3).
+"""ViT-Tiny image encoder for SAIP (paper §III-A).
 
 ``SAIPViT`` is a thin subclass of ``mmpretrain.VisionTransformer``: parameter names are identical, so a
 SAIP backbone loads into ``mmpretrain.VisionTransformer`` (arch ``deit-tiny``) through an identity key
@@ -10,7 +10,6 @@ map. It adds what pretraining needs and mmpretrain lacks:
 * loading of a checkpoint whose position embedding comes from a **non-square** grid (16×8 at 256×128):
   mmpretrain assumes a square source grid and fails on it.
 """
-import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -20,6 +19,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from ..utils.pos_embed import infer_grid
 from ..utils.pretrained import StrictPretrainedInit
 
 TokenPair = Tuple[Tensor, Tensor]
@@ -78,19 +78,13 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
 
     # ------------------------------------------------------------------ checkpoint loading
     def _source_grid(self, num_tokens: int) -> Tuple[int, int]:
-        if self.pretrained_grid is not None:
-            grid = self.pretrained_grid
-        elif num_tokens == self.patch_resolution[0] * self.patch_resolution[1]:
-            grid = tuple(self.patch_resolution)
-        elif num_tokens == 16 * 8:
-            grid = (16, 8)
-        else:
-            side = int(round(math.sqrt(num_tokens)))
-            grid = (side, side)
-        if grid[0] * grid[1] != num_tokens:
-            raise ValueError(f'pos_embed in the checkpoint has {num_tokens} patch tokens, which does '
-                             f'not fit the grid {grid}; set `pretrained_grid` of {type(self).__name__}')
-        return grid
+        """The grid of a checkpoint's position table: ``pretrained_grid``, else ``infer_grid``'s rule
+        (this model's grid, 2:1, square), the same rule as ``saip2backbone.py``."""
+        try:
+            return infer_grid(num_tokens, self.pretrained_grid, own=self.patch_resolution)
+        except ValueError as err:
+            raise ValueError(f'pos_embed in the checkpoint: {err}; set `pretrained_grid` of '
+                             f'{type(self).__name__}') from None
 
     def _prepare_pos_embed(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
         """Resize a checkpoint's position embedding in 2-D from its own grid to this model's grid."""

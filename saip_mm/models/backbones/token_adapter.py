@@ -1,6 +1,6 @@
 """Token adapter: SAIP token outputs from a convolutional or hybrid encoder (StarNet, TinyViT).
 
-SAIP's objectives consume a global token and stride-16 patch tokens (spec §3). For an encoder that gives
+SAIP's objectives consume a global token and stride-16 patch tokens (paper §III-A). For an encoder that gives
 feature maps, the adapter takes the stride-16 map as patch tokens (1×1 projection + LayerNorm to the
 decoders' width) and the pooled last map through a small neck (Linear + LayerNorm) as the global token.
 

@@ -1,4 +1,4 @@
-"""Cross-scale matching loss (paper eq. 1, spec §4).
+"""Cross-scale matching loss (paper §III-B, eq. 1).
 
 The expert's softmax over prototypes, centred and sharpened (τt), on the anchor-scale views is the
 target of the student's log-softmax (τs) on every *other* view. The centre is an EMA (0.9) of the batch

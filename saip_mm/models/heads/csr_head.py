@@ -1,4 +1,4 @@
-"""Cross-scale reconstruction loss (paper eq. 2, spec §5): MSE on the masked patches."""
+"""Cross-scale reconstruction loss (paper §III-B, eq. 2): MSE on the masked patches."""
 from typing import List
 
 import torch

@@ -1,4 +1,4 @@
-"""Cross-scale search loss (paper eq. 3, spec §6): each view segments its person's box in the canvas."""
+"""Cross-scale search loss (paper §III-B, eq. 3): each view segments its person's box in the canvas."""
 from typing import List
 
 import torch.nn.functional as F

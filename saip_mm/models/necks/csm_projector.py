@@ -1,4 +1,5 @@
-"""Image-level decoder of CSM (paper appendix A, spec §4): MLP → L2 norm → weight-normalised projection."""
+"""Image-level decoder of CSM (paper §III-B eq. 1, appendix A): MLP → L2 norm → weight-normalised
+projection."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""Pixel-level decoder of CSR (paper eq. 2 and appendix A, spec §5)."""
+"""Pixel-level decoder of CSR (paper §III-B eq. 2, appendix A)."""
 from typing import Optional, Sequence
 
 import torch

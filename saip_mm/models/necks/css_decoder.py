@@ -1,4 +1,4 @@
-"""Pixel-level decoder of CSS (paper eq. 3 and appendix A, spec §6)."""
+"""Pixel-level decoder of CSS (paper §III-B eq. 3, appendix A)."""
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 

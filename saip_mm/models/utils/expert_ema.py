@@ -1,4 +1,4 @@
-"""EMA expert encoder with a cosine momentum schedule over *global* iterations (spec §7)."""
+"""EMA expert encoder with a cosine momentum schedule over *global* iterations (paper §III-A, appendix A)."""
 import math
 from typing import Optional
 

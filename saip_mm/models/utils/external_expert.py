@@ -1,4 +1,4 @@
-"""A frozen, larger pretrained expert encoder (SAIP*, paper Table I; spec §1).
+"""A frozen, larger pretrained expert encoder (SAIP*, paper §III-A, Table I).
 
 The expert gives targets only. Its encoder is loaded from any checkpoint that an mmpretrain-style
 backbone config loads (e.g. a ViT-Base under ``backbone.`` keys), is kept in eval mode and never

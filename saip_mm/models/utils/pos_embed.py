@@ -1,5 +1,6 @@
-"""Non-square 2-D sin-cos position tables and patchify/unpatchify (spec §5)."""
-from typing import Sequence
+"""Non-square 2-D sin-cos position tables, token-grid inference and patchify/unpatchify (§III-A:
+256×128 person crops give a 16×8 grid of 16-pixel patches)."""
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -26,6 +27,42 @@ def sincos_2d(grid: Sequence[int], dim: int, temperature: float = 10000.) -> Ten
     ox = x.reshape(-1, 1) * omega[None]
     oy = y.reshape(-1, 1) * omega[None]
     return torch.cat([ox.sin(), ox.cos(), oy.sin(), oy.cos()], dim=1)
+
+
+def infer_grid(num_tokens: int, grid: Optional[Sequence[int]] = None,
+               own: Optional[Sequence[int]] = None) -> Tuple[int, int]:
+    """The (rows, cols) grid of a position table with ``num_tokens`` patch tokens.
+
+    The one rule used by the backbone (loading a checkpoint) and the exporter: ``grid`` if given;
+    else ``own`` (the model's grid) if it holds ``num_tokens``; else a 2:1 grid (person crops:
+    16×8 at 256×128, 24×12 at 384×192); else a square one (ImageNet checkpoints).
+
+    Args:
+        num_tokens (int): Patch tokens in the table (without class / register tokens).
+        grid (Sequence[int], optional): An explicit (rows, cols), checked against ``num_tokens``.
+        own (Sequence[int], optional): The grid of the model that loads the table.
+
+    Returns:
+        tuple: (rows, cols).
+
+    Raises:
+        ValueError: If ``grid`` does not hold ``num_tokens``, or no rule fits.
+    """
+    if grid is not None:
+        rows, cols = int(grid[0]), int(grid[1])
+        if rows * cols != num_tokens:
+            raise ValueError(f'the grid {rows}x{cols} does not hold {num_tokens} patch tokens')
+        return rows, cols
+    if own is not None and int(own[0]) * int(own[1]) == num_tokens:
+        return int(own[0]), int(own[1])
+    half = int(round((num_tokens / 2)**0.5))
+    if 2 * half * half == num_tokens:
+        return 2 * half, half
+    side = int(round(num_tokens**0.5))
+    if side * side == num_tokens:
+        return side, side
+    raise ValueError(f'cannot infer the grid of {num_tokens} patch tokens (neither 2:1 nor square); '
+                     'give it explicitly')
 
 
 def patchify(imgs: Tensor, patch_size: int) -> Tensor:

@@ -1,4 +1,4 @@
-# SAIP with a ViT-Tiny student and an EMA expert: the paper's three objectives (spec §3–§7).
+# SAIP with a ViT-Tiny student and an EMA expert: the paper's three objectives (paper §III, appendix A).
 model = dict(
     type='SAIP',
     data_preprocessor=dict(

@@ -1,0 +1,62 @@
+"""A toy objective for SAIP: keep the student's global tokens apart (the variance term of VICReg).
+
+The whole objective is this file plus a config (``saip-variance_vit-tiny_demo-cpu.py`` beside it);
+the guide ``docs/advanced_guides/add_an_objective.md`` walks through it. ``docs/results.md`` found that
+the global features of different people grow alike during short runs (``pair_cos`` rises); this term
+penalises every feature dimension whose standard deviation over the batch falls below a target.
+"""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from saip_mm.models import SAIP
+from saip_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class GlobalVarianceHead(BaseModule):
+    """Hinge on the per-dimension standard deviation of a batch of tokens.
+
+    Args:
+        target_std (float): Dimensions whose std is below this are penalised. Defaults to 1.
+        eps (float): Added to the variance before the square root. Defaults to 1e-4.
+        loss_weight (float): Weight of the loss. Defaults to 1.
+    """
+
+    def __init__(self, target_std: float = 1.0, eps: float = 1e-4, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.target_std, self.eps, self.loss_weight = target_std, eps, loss_weight
+
+    def loss(self, tokens: Tensor) -> Tensor:
+        """Args: tokens ``(N, C)``, N ≥ 2. Returns: the scalar loss (0 when every std ≥ target)."""
+        std = torch.sqrt(tokens.float().var(dim=0) + self.eps)
+        return self.loss_weight * F.relu(self.target_std - std).mean()
+
+
+@MODELS.register_module()
+class SAIPWithVariance(SAIP):
+    """SAIP plus ``loss_variance`` on the student's final global tokens of the anchor.
+
+    Args:
+        variance (dict): ``dict(head=dict(type='GlobalVarianceHead', ...))``.
+        **kwargs: SAIP's arguments.
+    """
+
+    def __init__(self, variance: Optional[dict] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        variance = variance or dict(head=dict(type='GlobalVarianceHead'))
+        self.variance_head = MODELS.build(variance['head'])
+
+    def student_views(self, num_images: int) -> List[int]:
+        """The student must also encode the anchor (image 0), whatever the other objectives need."""
+        return sorted(set(super().student_views(num_images)) | {0})
+
+    def objective_losses(self, images: List[Tensor], student: Dict[int, dict],
+                         inputs: Dict[str, object]) -> Dict[str, Tensor]:
+        losses = super().objective_losses(images, student, inputs)
+        global_tokens = student[0]['final'][0]  # (B, C)
+        losses['loss_variance'] = self.variance_head.loss(global_tokens)
+        return losses
