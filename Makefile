@@ -8,7 +8,7 @@ DEMO_DIR ?= work_dirs/demo
 install:
 	bash tools/install.sh
 
-DEMO_CFG := configs/pretrain/saip_vit-tiny_demo-cpu.py
+DEMO_CFG := configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py
 
 # CPU demo pretraining on the embedded person set (retrieval on the video identity set at iterations
 # 0, 50, 100), export of the backbone, diagnostic PNGs, and the retrieval table: pretrained student vs
@@ -41,9 +41,9 @@ benchmark: install
 # docs/results.md: SAIP, each objective alone and the bare-resize views at 300 CPU iterations on
 # demo/persons, then one retrieval table on demo/vtest_reid beside the random init and a colour histogram
 LS_DIR ?= work_dirs/learning_signal
-LS_CFGS := saip_vit-tiny_300it_demo-cpu saip-csm-only_vit-tiny_300it_demo-cpu \
-	saip-csr-only_vit-tiny_300it_demo-cpu saip-css-only_vit-tiny_300it_demo-cpu \
-	saip-anchor-views_vit-tiny_300it_demo-cpu saip-lr5e-5_vit-tiny_300it_demo-cpu
+LS_CFGS := saip_vit-tiny-p16_1xb8-300it_demo-persons saip-csm-only_vit-tiny-p16_1xb8-300it_demo-persons \
+	saip-csr-only_vit-tiny-p16_1xb8-300it_demo-persons saip-css-only_vit-tiny-p16_1xb8-300it_demo-persons \
+	saip-anchor-views_vit-tiny-p16_1xb8-300it_demo-persons saip-lr5e-5_vit-tiny-p16_1xb8-300it_demo-persons
 learning-signal: install
 	for c in $(LS_CFGS); do \
 		$(PY) tools/train.py configs/pretrain/learning_signal/$$c.py --work-dir $(LS_DIR)/$$c || exit 1; done

@@ -3,11 +3,10 @@ import os.path as osp
 import sys
 
 import pytest
+from cfg_paths import DATA, DEMO_CFG, ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 DEMO = osp.join(ROOT, 'demo', 'persons')
-DATA = osp.join(ROOT, 'tests', 'data')
 
 
 @pytest.fixture(autouse=True, scope='session')
@@ -57,7 +56,7 @@ def saip_backbone(tmp_path_factory):
     from saip_mm.registry import MODELS
     sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
     from saip2backbone import main as export
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/pretrain/saip_vit-tiny_demo-cpu.py'))
+    cfg = Config.fromfile(osp.join(ROOT, DEMO_CFG))
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()

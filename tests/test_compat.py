@@ -93,7 +93,7 @@ def test_mmpose_train_tool_resumes_with_only_custom_imports(root, tmp_path, saip
     coco = osp.join(root, 'tests/data/mmpose_samples/coco')
     cfg = tmp_path / 'pose.py'
     cfg.write_text(f'''
-_base_ = [{osp.join(root, 'configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py')!r}]
+_base_ = [{osp.join(root, 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py')!r}]
 model = dict(backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint={saip_backbone[0]!r})))
 _data = dict(data_root={coco + '/'!r}, ann_file='test_coco.json', data_prefix=dict(img=''), bbox_file=None)
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_data)
@@ -119,6 +119,7 @@ visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
     assert 'resumed epoch: 1' in log and osp.isfile(osp.join(work, 'epoch_2.pth')), log[-3000:]
 
 
+@pytest.mark.slow
 def test_pillow_colour_notice_is_silenced_on_import(root):
     """In a fresh process (pytest resets warning filters per test): with ``import saip_mm`` mmcv's
     pillow colour notice is gone, without it the notice is printed."""

@@ -1,8 +1,10 @@
 """saip_mm registries are children of mmengine's roots: cross-scope names work both ways."""
+import os.path as osp
 import subprocess
 import sys
 
 import pytest
+from cfg_paths import DEMO_CFG
 
 UPSTREAM = {
     'mmpretrain': ('mmpretrain.registry', 'VisionTransformer'),
@@ -12,6 +14,7 @@ UPSTREAM = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('scope', sorted(UPSTREAM))
 def test_saip_module_resolves_from_upstream_registry(scope, root):
     """In a fresh interpreter that never imported saip_mm, an upstream registry finds
@@ -50,7 +53,7 @@ def test_saip_config_builds_with_default_scope(root):
     from mmengine.registry import DefaultScope
 
     from saip_mm.registry import MODELS
-    cfg = Config.fromfile(f'{root}/configs/pretrain/saip_vit-tiny_demo-cpu.py')
+    cfg = Config.fromfile(osp.join(root, DEMO_CFG))
     assert cfg.default_scope == 'saip_mm'
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)

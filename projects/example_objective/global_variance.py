@@ -1,8 +1,9 @@
 """A toy objective for SAIP: keep the student's global tokens apart (the variance term of VICReg).
 
-The whole objective is this file plus a config (``saip-variance_vit-tiny_demo-cpu.py`` beside it);
-the guide ``docs/advanced_guides/add_an_objective.md`` walks through it. ``docs/results.md`` found that
-the global features of different people grow alike during short runs (``pair_cos`` rises); this term
+The whole objective is this file plus a config beside it
+(``saip-variance_vit-tiny-p16_1xb8-100it_demo-persons.py``); the guide
+``docs/advanced_guides/add_an_objective.md`` walks through it. ``docs/results.md`` found that the
+global features of different people grow alike during short runs (``pair_cos`` rises); this term
 penalises every feature dimension whose standard deviation over the batch falls below a target.
 """
 from typing import Dict, List, Optional

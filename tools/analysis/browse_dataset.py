@@ -3,7 +3,8 @@
 with every pasted box (the sample's own person in green, others in red), the CSS target on the canvas
 grid, and the masked CSR view.
 
-    python tools/analysis/browse_dataset.py configs/pretrain/saip_vit-tiny_demo-cpu.py --out grid.png
+    python tools/analysis/browse_dataset.py \
+        configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py --out grid.png
 
 Views that the data preprocessor scales per batch (``view_scale_range``) go through the same
 preprocessor here.

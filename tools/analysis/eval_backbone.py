@@ -2,7 +2,8 @@
 """Retrieval figures of pretrained (or random) student encoders on a Market-1501-layout set.
 
     python tools/analysis/eval_backbone.py none work_dirs/demo/iter_100.pth \
-        --config configs/pretrain/saip_vit-tiny_demo-cpu.py --data demo/vtest_reid [--json out.json]
+        --config configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py \
+        --data demo/vtest_reid [--json out.json]
 
 Each entry is one row of the table:
 

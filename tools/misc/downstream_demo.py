@@ -35,14 +35,14 @@ def runs(samples: str) -> dict:
                             'dataset.bbox_file': None})
     lip, ch = osp.join(samples, 'LIP'), osp.join(samples, 'CrowdHuman')
     return {
-        'mmpose_coco': ('configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-256x192.py', {
+        'mmpose_coco': ('configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py', {
             **pose_data, **_loaders(**{'dataset.ann_file': 'test_coco.json'}),
             'val_evaluator.ann_file': osp.join(COCO, 'test_coco.json'), 'train_cfg.max_epochs': 1}),
         'mmpose_wholebody': (
-            'configs/downstream/mmpose/td-hm_saip-vit-tiny_8xb64-210e_coco-wholebody-256x192.py', {
+            'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-wholebody-256x192.py', {
             **pose_data, **_loaders(**{'dataset.ann_file': 'test_coco_wholebody.json'}),
             'val_evaluator.ann_file': osp.join(COCO, 'test_coco_wholebody.json'), 'train_cfg.max_epochs': 1}),
-        'mmseg_lip': ('configs/downstream/mmseg/upernet_saip-vit-tiny_mln_8xb4-80k_lip-473x473.py', {
+        'mmseg_lip': ('configs/downstream/mmseg/upernet_vit-tiny-p16_mln_8xb4-80k_lip-473x473.py', {
             **_loaders(**{'dataset.data_root': lip}), 'train_dataloader.batch_size': 2,
             'model.data_preprocessor.size': (160, 160),
             'train_dataloader.dataset.pipeline.2.scale': (160, 160),
@@ -50,17 +50,17 @@ def runs(samples: str) -> dict:
             'val_dataloader.dataset.pipeline.1.scale': (160, 160),
             'train_cfg.max_iters': 4, 'train_cfg.val_interval': 4, 'default_hooks.checkpoint.interval': 4}),
         'mmdet_crowdhuman': (
-            'configs/downstream/mmdet/crowddet-rcnn_saip-vit-tiny_sfp_8xb2-30e_crowdhuman.py', {
+            'configs/downstream/mmdet/crowddet-rcnn_vit-tiny-p16_sfp_8xb2-30e_crowdhuman.py', {
             **_loaders(**{'dataset.data_root': ch + '/'}),
             'val_evaluator.ann_file': osp.join(ch, 'annotation_val.odgt'),
             'model.data_preprocessor.batch_augments.0.scale': (384, 256),
             'val_dataloader.dataset.pipeline.1.scale': (384, 256), 'train_cfg.max_epochs': 1}),
-        'reid_market1501': ('configs/downstream/reid/reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py', {
+        'reid_market1501': ('configs/downstream/reid/reid_vit-tiny-p16_1xb64-24k_market1501-256x128.py', {
             **_loaders(**{'dataset.data_root': osp.join(samples, 'Market1501')}),
             'model.head.num_classes': 6, 'train_dataloader.dataset.triplet_sampler.num_ids': 3,
             'train_dataloader.dataset.triplet_sampler.ins_per_id': 2,
             'train_cfg.max_iters': 3, 'train_cfg.val_interval': 3, 'default_hooks.checkpoint.interval': 3}),
-        'attribute_pa100k': ('configs/downstream/attribute/par_saip-vit-tiny_1xb64-25e_pa100k-256x128.py', {
+        'attribute_pa100k': ('configs/downstream/attribute/par_vit-tiny-p16_1xb64-25e_pa100k-256x128.py', {
             **_loaders(**{'dataset.data_root': osp.join(samples, 'PA100k'), 'batch_size': 4}),
             'model.head.num_classes': 5, 'model.data_preprocessor.num_classes': 5,
             'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1}),

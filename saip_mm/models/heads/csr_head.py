@@ -18,18 +18,27 @@ def masked_indices(mask: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class CSRHead(BaseModule):
-    """Mean squared error between predicted and true pixels of the masked patches.
+    """Reconstruction loss between predicted and true pixels of the masked patches (MSE by default).
+
+    Like mmpretrain's ``MAEHead``, the head prepares targets and the loss module (built from ``loss``)
+    compares them.
 
     Args:
         patch_size (int): Patch size. Defaults to 16.
         norm_pix (bool): Normalise each target patch by its own mean/var (MAE). Defaults to True.
+        loss (dict): The pixel loss, called as ``loss(pred, target, mask=None)``. Defaults to
+            ``dict(type='mmpretrain.PixelReconstructionLoss', criterion='L2')`` (eq. 2's squared error);
+            ``criterion='L1'`` is the other choice.
         loss_weight (float): Weight of ``loss_csr``. Defaults to 1.
     """
 
-    def __init__(self, patch_size: int = 16, norm_pix: bool = True, loss_weight: float = 1.) -> None:
+    def __init__(self, patch_size: int = 16, norm_pix: bool = True,
+                 loss: dict = dict(type='mmpretrain.PixelReconstructionLoss', criterion='L2'),
+                 loss_weight: float = 1.) -> None:
         super().__init__()
         self.patch_size = patch_size
         self.norm_pix = norm_pix
+        self.loss_module = MODELS.build(loss)
         self.loss_weight = loss_weight
 
     def target(self, images: Tensor) -> Tensor:
@@ -42,22 +51,25 @@ class CSRHead(BaseModule):
         return target
 
     def loss(self, pred: Tensor, images: Tensor, mask: Tensor) -> Tensor:
-        """MSE over the masked patches.
+        """The pixel loss over the masked patches.
 
         Args:
             pred (Tensor): Predictions for all patches ``(B, L, p*p*3)``, or for the masked patches
                 only ``(B, L_masked, p*p*3)`` in ascending patch order.
             images (Tensor): The masked view's (unmasked) images ``(B, 3, H, W)``.
             mask (Tensor): Boolean ``(B, L)``, True = masked.
+
+        Returns:
+            Tensor: The weighted scalar loss.
         """
         target = self.target(images)
-        if pred.shape[1] != target.shape[1]:
+        if pred.shape[1] != target.shape[1]:  # masked patches only: a plain mean
             idx = masked_indices(mask)
             target = torch.gather(target, 1, idx[..., None].expand(-1, -1, target.shape[-1]))
-            return self.loss_weight * ((pred - target)**2).mean()
-        per_patch = ((pred - target)**2).mean(dim=-1)
-        mask = mask.to(per_patch.dtype)
-        return self.loss_weight * (per_patch * mask).sum() / mask.sum().clamp(min=1)
+            return self.loss_weight * self.loss_module(pred, target)
+        if not mask.any():  # nothing masked: nothing to reconstruct (keeps the graph, no 0/0)
+            return pred.sum() * 0.
+        return self.loss_weight * self.loss_module(pred, target, mask.to(pred.dtype))
 
 
 __all__: List[str] = ['CSRHead']

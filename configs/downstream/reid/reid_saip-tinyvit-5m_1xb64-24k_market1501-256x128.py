@@ -1,9 +1,0 @@
-# Image person ReID on Market-1501 with the SAIP tinyvit-5m backbone: the ViT-Tiny ReID recipe (BNNeck,
-# label-smoothed CE + hard triplet, AdamW lr 2e-4, PK batches) on the average-pooled last stage.
-#   tools/train.py configs/downstream/reid/reid_saip-tinyvit-5m_1xb64-24k_market1501-256x128.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=saip_tinyvit-5m.pth
-_base_ = ['./reid_saip-vit-tiny_1xb64-24k_market1501-256x128.py', '../_base_/saip_tinyvit-5m.py']
-
-model = dict(backbone={{_base_.tinyvit_5m_backbone}}, neck={{_base_.gap_neck}},
-             head=dict(in_channels={{_base_.gap_channels}}, fc_channels={{_base_.gap_channels}},
-                       out_channels={{_base_.gap_channels}}))

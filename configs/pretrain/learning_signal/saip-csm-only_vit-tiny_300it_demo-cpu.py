@@ -1,4 +1,0 @@
-# Table IV ablation at the learning-signal budget: CSM alone (the other objectives are not built).
-_base_ = './saip_vit-tiny_300it_demo-cpu.py'
-
-model = dict(csr=None, css=None)

@@ -1,5 +1,0 @@
-# Learning-rate check at the learning-signal budget: SAIP at lr 5e-5 (the demo's 5e-4 / 10). The paper's
-# rule (2.5e-4 x batch / 256) would give 7.8e-6 at batch 8; the demo's 5e-4 is 64x that.
-_base_ = './saip_vit-tiny_300it_demo-cpu.py'
-
-optim_wrapper = dict(optimizer=dict(lr=5e-5))

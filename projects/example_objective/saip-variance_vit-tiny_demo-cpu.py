@@ -1,9 +1,0 @@
-# SAIP + the toy variance objective of global_variance.py, on the CPU demo preset.
-#   python tools/train.py projects/example_objective/saip-variance_vit-tiny_demo-cpu.py
-_base_ = ['../../configs/pretrain/saip_vit-tiny_demo-cpu.py']
-
-custom_imports = dict(imports=['saip_mm', 'projects.example_objective.global_variance'],
-                      allow_failed_imports=False)
-# VICReg's weight for its variance term (25); at weight 1 the term is too small to move the tokens
-model = dict(type='SAIPWithVariance',
-             variance=dict(head=dict(type='GlobalVarianceHead', target_std=1.0, loss_weight=25.0)))

@@ -1,0 +1,10 @@
+"""Paths the tests share: the repository root, the test data, and config files (relative to the root)."""
+import os.path as osp
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATA = osp.join(ROOT, 'tests', 'data')
+DEMO_CFG = 'configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py'
+PAPER_CFG = 'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
+OFFICIAL_CFG = 'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m-official-code.py'
+SMALL_PRETRAIN = {'starnet': 'configs/pretrain/saip_starnet-s3_8xb256-amp-coslr-300e_lup1m.py',
+                  'tinyvit': 'configs/pretrain/saip_tinyvit-5m_8xb256-amp-coslr-300e_lup1m.py'}

@@ -1,0 +1,35 @@
+"""The model-zoo metadata of configs/pretrain agrees with the configs it names."""
+import os.path as osp
+
+import yaml
+from mmengine.config import Config
+
+
+def test_metafile_lists_every_pretraining_preset(root):
+    with open(osp.join(root, 'configs/pretrain/metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    names = [m['Name'] for m in meta['Models']]
+    assert len(names) == len(set(names))
+    listed = {m['Config'] for m in meta['Models']}
+    import glob
+    presets = {osp.relpath(p, root) for p in glob.glob(osp.join(root, 'configs/pretrain/*_lup1m*.py'))}
+    assert listed == presets
+    with open(osp.join(root, 'configs/pretrain/README.md')) as f:
+        readme = f.read()
+    for model in meta['Models']:
+        assert osp.basename(model['Config'])[:-3] == model['Name']
+        assert f"`{model['Name']}.py`" in readme
+        cfg = Config.fromfile(osp.join(root, model['Config']))
+        # the schedule and batch in the name are the config's: 8 GPUs x 256 images, 300 epochs
+        assert cfg.train_dataloader.batch_size * 8 == model['Metadata']['Batch Size']
+        assert cfg.train_cfg.max_epochs == model['Metadata']['Epochs']
+        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+        # the parameter count is the student encoder's (a ConvNet's without the token adapter)
+        from mmengine.registry import DefaultScope
+
+        from saip_mm.registry import MODELS
+        with DefaultScope.overwrite_default_scope('saip_mm'):
+            student = MODELS.build(cfg.model.backbone)
+        encoder = getattr(student, 'encoder', student)
+        params = sum(p.numel() for p in encoder.parameters())
+        assert abs(params - model['Metadata']['Parameters']) < 0.01e6, (model['Name'], params)

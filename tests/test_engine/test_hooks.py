@@ -1,0 +1,97 @@
+"""Hooks under a real mmengine Runner: τt warm-up, and a non-finite loss that stops a run while the
+last good checkpoint stays loadable."""
+import os.path as osp
+
+import pytest
+import torch
+from cfg_paths import DEMO_CFG
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from saip_mm.registry import HOOKS
+
+
+@HOOKS.register_module(force=True)
+class _PoisonCSRAt(Hook):
+    """Fault injection for the test: make the CSR prediction NaN from iteration ``at`` on."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == self.at:
+            with torch.no_grad():
+                runner.model.csr_neck.pred.bias.fill_(float('nan'))
+
+
+def _cfg(root, work_dir, iters, hooks):
+    cfg = Config.fromfile(osp.join(root, DEMO_CFG))
+    cfg.work_dir = str(work_dir)
+    cfg.train_dataloader.dataset.data_root = osp.join(root, 'demo/persons')
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = iters
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.custom_hooks = [dict(type='ExpertEMAHook')] + hooks
+    # no retrieval evaluation here (tests/test_evaluation/test_retrieval.py covers it)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint.pop('save_best', None)
+    return cfg
+
+
+@pytest.mark.slow
+def test_teacher_temperature_warmup(root, tmp_path):
+    runner = Runner.from_cfg(_cfg(root, tmp_path, 3, [
+        dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_iters=4)]))
+    runner.train()
+    # the last iteration (index 2) ran with 0.04 + 0.03 * 2/4
+    assert runner.model.csm_head.teacher_temp == pytest.approx(0.055)
+
+
+@pytest.mark.slow
+def test_non_finite_loss_keeps_last_good_checkpoint(root, tmp_path):
+    runner = Runner.from_cfg(_cfg(root, tmp_path, 6, [dict(type='_PoisonCSRAt', at=3)]))
+    with pytest.raises(FloatingPointError, match='loss_csr is not finite'):
+        runner.train()
+    assert osp.exists(tmp_path / 'iter_2.pth') and not osp.exists(tmp_path / 'iter_4.pth')
+    ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')
+    bias = ckpt['state_dict']['csr_neck.pred.bias']
+    assert torch.isfinite(bias).all() and ckpt['meta']['iter'] == 2
+
+
+@pytest.mark.slow
+def test_milestone_checkpoints_survive_the_rolling_ones(root, tmp_path):
+    """The pretraining runtime keeps the 3 newest checkpoints and every milestone (paper Fig. 4
+    compares epochs 100-300): the milestone CheckpointHook of default_runtime.py, scaled to iterations."""
+    base = Config.fromfile(osp.join(root, 'configs/pretrain/_base_/default_runtime.py'))
+    milestone = next(dict(h) for h in base.custom_hooks if h['type'] == 'CheckpointHook')
+    assert milestone['max_keep_ckpts'] == -1 and base.default_hooks.checkpoint.max_keep_ckpts == 3
+    milestone.update(interval=2, by_epoch=False, filename_tmpl='milestone_iter_{}.pth')
+    cfg = _cfg(root, tmp_path, 6, [milestone])
+    cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=2)
+    Runner.from_cfg(cfg).train()
+    assert sorted(p.name for p in tmp_path.glob('iter_*.pth')) == ['iter_5.pth', 'iter_6.pth']
+    assert sorted(p.name for p in tmp_path.glob('milestone_*.pth')) == [
+        'milestone_iter_2.pth', 'milestone_iter_4.pth', 'milestone_iter_6.pth']
+
+
+@pytest.mark.slow
+def test_last_layer_frozen_for_the_first_iterations(root, tmp_path):
+    runner = Runner.from_cfg(_cfg(root, tmp_path, 4, [dict(type='FreezeLastLayerHook', iters=2)]))
+    weights = []
+
+    class _Record(Hook):
+        def before_train(self, runner):  # after the weights are initialised
+            weights.append(runner.model.csm_neck.last_layer.weight.detach().clone())
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            weights.append(runner.model.csm_neck.last_layer.weight.detach().clone())
+
+    runner.register_hook(_Record(), priority='LOWEST')
+    runner.train()
+    before = weights[0]
+    # iterations 1 and 2 leave the prototypes as initialised; iteration 3 moves them
+    assert torch.allclose(weights[1], before, atol=1e-6) and torch.allclose(weights[2], before, atol=1e-6)
+    assert not torch.allclose(weights[3], before, atol=1e-6)

@@ -1,0 +1,251 @@
+"""SAIP end to end on real person crops: over-fitting, resume after a kill, non-finite losses."""
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from cfg_paths import DEMO_CFG, OFFICIAL_CFG
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+
+from saip_mm.registry import DATASETS, MODELS
+
+
+def _demo_cfg(root):
+    cfg = Config.fromfile(osp.join(root, DEMO_CFG))
+    cfg.train_dataloader.dataset.data_root = osp.join(root, cfg.train_dataloader.dataset.data_root)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def fixed_batch(root):
+    import numpy as np
+    np.random.seed(0)
+    cfg = _demo_cfg(root)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return pseudo_collate([dataset[i] for i in range(4)])
+
+
+def _overfit(root, batch, steps=40, **model_overrides):
+    torch.manual_seed(0)
+    cfg = _demo_cfg(root)
+    cfg.model.update(model_overrides)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.expert.max_iters = steps
+    optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-3)))
+    history = []
+    for _ in range(steps):
+        log = model.train_step(batch, optim)
+        model.update_expert()
+        history.append({k: float(v.detach()) for k, v in log.items()})
+    first = {k: sum(h[k] for h in history[:3]) / 3 for k in history[0] if k != 'loss'}
+    last = {k: sum(h[k] for h in history[-3:]) / 3 for k in first}
+    return first, last
+
+
+@pytest.mark.slow
+def test_overfits_fixed_batch_of_real_crops(root, fixed_batch):
+    first, last = _overfit(root, fixed_batch)
+    # stated margins within 40 steps on a fixed batch (measured: -38 %, -88 %)
+    for k, margin in dict(loss_csr=0.7, loss_css=0.5).items():
+        assert last[k] < margin * first[k], (k, first[k], last[k])
+    # CSM between independently augmented views (paper preset) is a harder matching task: on 4 images
+    # in 40 steps it stays level (measured 8.015 -> 7.997); it must not rise
+    assert last['loss_csm'] < 1.01 * first['loss_csm'], (first, last)
+
+
+@pytest.mark.slow
+def test_csm_alone_falls_on_bare_resized_views(root, fixed_batch):
+    """CSM learns: with the bare-resize ablation (views = the anchor at other sizes) the student's
+    view predictions move towards the expert's anchor targets (measured: 7.83 -> 7.37 with all
+    three objectives)."""
+    first, last = _overfit(root, fixed_batch, csr=None, css=None,
+                           data_preprocessor=dict(view_source='anchor'))
+    assert last['loss_csm'] < 0.97 * first['loss_csm'], (first, last)
+
+
+def test_objectives_can_be_switched_off(root, fixed_batch):
+    cfg = _demo_cfg(root)
+    cfg.model.csr = None
+    cfg.model.css = None
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert model.csr_neck is None and model.css_neck is None
+    data = model.data_preprocessor(fixed_batch, True)
+    assert {k for k in model.loss(**data) if k.startswith('loss')} == {'loss_csm'}
+
+
+def test_non_finite_loss_names_the_term(root, fixed_batch):
+    cfg = _demo_cfg(root)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    with torch.no_grad():
+        model.csr_neck.pred.bias.fill_(float('nan'))
+    data = model.data_preprocessor(fixed_batch, True)
+    with pytest.raises(FloatingPointError, match='loss_csr is not finite'):
+        model.loss(**data)
+
+
+def _train_cmd(root, work_dir, iters, resume=False):
+    return [sys.executable, osp.join(root, 'tools/train.py'), osp.join(root, DEMO_CFG),
+            '--work-dir', str(work_dir), *(['--resume'] if resume else []),
+            '--cfg-options', f'train_cfg.max_iters={iters}',
+            'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
+            'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=10',
+            ]
+
+
+def _losses(work_dir):
+    runs = sorted(d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d)))
+    out = {}
+    for run in runs:
+        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
+        if not osp.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'loss' in rec:
+                    out[rec['step']] = rec
+    return out
+
+
+@pytest.mark.slow
+def test_resume_after_kill_repeats_the_next_losses(root, tmp_path):
+    env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS='1')
+    ref_dir, run_dir = tmp_path / 'ref', tmp_path / 'run'
+    subprocess.run(_train_cmd(root, ref_dir, 6), check=True, env=env, cwd=root, timeout=900,
+                   capture_output=True)
+    ref = _losses(ref_dir)
+    assert sorted(ref) == [1, 2, 3, 4, 5, 6]
+
+    proc = subprocess.Popen(_train_cmd(root, run_dir, 6), env=env, cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not (run_dir / 'iter_4.pth').exists() and time.time() < deadline:
+        assert proc.poll() is None, 'training ended before it could be killed'
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint file be completely written
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / 'iter_6.pth').exists()
+
+    out = subprocess.run(_train_cmd(root, run_dir, 6, resume=True), env=env, cwd=root,
+                         timeout=900, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    resumed = _losses(run_dir)
+    for step in (5, 6):
+        for key in ('loss_csm', 'loss_csr', 'loss_css'):
+            assert resumed[step][key] == pytest.approx(ref[step][key], rel=1e-4, abs=1e-6), \
+                (step, key)
+    assert (run_dir / 'iter_6.pth').exists()
+
+
+@pytest.mark.parametrize('path,value,match', [
+    ('csr.mask_ratoi', 0.5, 'unknown option model.csr.mask_ratoi; allowed: neck, head, level'),
+    ('css.levle', 'mid', 'unknown option model.css.levle'),
+    ('csm.teacher_veiws', [0], 'unknown option model.csm.teacher_veiws'),
+    ('csr.kv', 'patch', r"model.csr.kv must be one of \('patches', 'cls'\)"),
+    ('csr.query_encoder', 'teacher', 'model.csr.query_encoder must be one of'),
+])
+def test_objective_option_typos_raise(root, path, value, match):
+    cfg = _demo_cfg(root)
+    section, key = path.split('.')
+    cfg.model[section][key] = value
+    with DefaultScope.overwrite_default_scope('saip_mm'), pytest.raises(ValueError, match=match):
+        MODELS.build(cfg.model)
+
+
+def test_transformer_blocks_are_xavier_uniform(root):
+    """Paper appendix A: every Linear of the student's blocks (attention included) is Xavier-uniform."""
+    torch.manual_seed(0)
+    cfg = _demo_cfg(root)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    for name in ('attn.qkv', 'attn.proj', 'ffn.layers.0.0', 'ffn.layers.1'):
+        weight = model.backbone.layers[3].get_submodule(name).weight
+        bound = (6 / sum(weight.shape)) ** 0.5
+        assert float(weight.abs().max()) <= bound + 1e-7, name
+        assert float(weight.abs().max()) > 0.98 * bound, name  # uniform: reaches its bound
+        assert abs(float(weight.std()) - bound / 3 ** 0.5) < 0.05 * bound, name
+
+
+def test_code_faithful_preset_sends_each_view_where_the_code_does(root):
+    """The code-faithful preset: the student encodes the 10-view CSM pass plus the 2nd CSS query and,
+    apart, the masked CSR view; the expert encodes the 2 global crops and the canvas; CSS has 2
+    queries, each with its own target."""
+    import numpy as np
+    np.random.seed(0)
+    cfg = Config.fromfile(osp.join(root, OFFICIAL_CFG))
+    ds = cfg.train_dataloader.dataset
+    ds.update(data_root=osp.join(root, 'demo/persons'), ann_file='list.txt', background_dir='backgrounds')
+    # small decoders: the routing, not the sizes, is under test
+    cfg.model.csm.neck.update(hidden_channels=64, out_channels=256)
+    cfg.model.csm.head.out_channels = 256
+    cfg.model.csr.neck.update(embed_dims=64, depth=2, num_heads=4)
+    cfg.model.css.neck.update(embed_dims=64, num_heads=4)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        dataset = DATASETS.build(ds)
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert model.csr_cfg['query_encoder'] == 'student' and model.csr_cfg['kv'] == 'cls'
+    data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]), True)
+    calls = {'student': [], 'expert': []}
+
+    inputs = {}
+
+    def spy(name, encoder):
+        original = encoder.forward_tokens
+
+        def wrapped(x, mask=None):
+            calls[name].append((tuple(x.shape), mask is not None))
+            inputs[(name, tuple(x.shape[2:]))] = x
+            return original(x, mask=mask)
+        encoder.forward_tokens = wrapped
+
+    spy('student', model.backbone)
+    spy('expert', model.expert.module.backbone)
+    css_queries = []
+    css_forward = model.css_neck.forward
+    model.css_neck.forward = lambda q, *a: css_queries.append(len(q)) or css_forward(q, *a)
+    losses = model.loss(**data)
+    assert {k for k in losses if k.startswith('loss')} == {'loss_csm', 'loss_csr', 'loss_css'}
+    student_images = sorted((shape[0] // 2, shape[2:], masked) for shape, masked in calls['student'])
+    # one call per distinct size: 2 globals, 7 locals, l7 x1.25, shrunk anchor, and the masked CSR
+    # view whole (all 200 patches: its mask, up-sampled from 16x8, has no fixed count), masked
+    # patches blank
+    assert student_images == [(1, (96, 48), False), (1, (160, 80), False), (1, (320, 160), False),
+                              (2, (256, 128), False), (7, (128, 64), False)]
+    view, mask = data['inputs']['views'][10], data['inputs']['view_masks'][10]
+    pixels = mask.view(2, 1, 20, 10).repeat_interleave(16, 2).repeat_interleave(16, 3).expand_as(view)
+    seen = inputs[('student', (320, 160))]
+    assert torch.all(seen[pixels] == 0) and torch.equal(seen[~pixels], view[~pixels])
+    assert sorted((s[0] // 2, s[2:], m) for s, m in calls['expert']) == [
+        (1, (224, 224), False), (2, (256, 128), False)]
+    assert css_queries == [2]
+
+
+def test_csr_mask_ratio_is_one_setting(root, fixed_batch):
+    cfg = _demo_cfg(root)
+    cfg.model.csr.mask_ratio = 0.5
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    masks = model.data_preprocessor(fixed_batch, True)['inputs']['view_masks']
+    assert all(abs(float(m.float().mean()) - 0.5) < 0.02 for m in masks)
+    cfg.model.data_preprocessor.mask_ratio = 0.6
+    with DefaultScope.overwrite_default_scope('saip_mm'), \
+            pytest.raises(ValueError, match='mask_ratio=0.6 disagrees with model.csr.mask_ratio=0.5'):
+        MODELS.build(cfg.model)
