@@ -1,0 +1,13 @@
+from .onnx_export import (
+                          TASKS,
+                          ExportWrapper,
+                          build_for_export,
+                          export_onnx,
+                          input_spec,
+                          load_state,
+                          preprocess,
+                          verify,
+)
+
+__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_state',
+           'preprocess', 'verify']

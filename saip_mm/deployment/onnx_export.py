@@ -1,0 +1,212 @@
+"""ONNX export of SAIP students and their downstream models, with an onnxruntime parity check.
+
+Plain ``torch.onnx.export`` (TorchScript exporter, opset 17, dynamic batch axis) and onnxruntime: the
+path edge users run (mmdeploy's last release pins an old runtime and has no ViTPose / embedding
+models). The exported graph takes a normalised ``float32`` batch ``(N, 3, H, W)``; how to normalise
+(mean, std, channel order, size) is written into the ONNX metadata, so that an application needs
+nothing from OpenMMLab to feed it.
+
+Outputs per task:
+
+* ``backbone``: the student's global feature ``(N, C)`` (ViT: final-norm class token; ConvNet: the
+  pooled last stage), from a pretraining config and a SAIP or exported checkpoint;
+* ``reid``: the L2-normalised embedding ``(N, C)``;
+* ``attribute``: sigmoid scores ``(N, num_attributes)``;
+* ``pose``: heatmaps ``(N, K, H/4, W/4)``;
+* ``seg``: class logits at the input size ``(N, num_classes, H, W)``.
+"""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.utils import import_modules_from_strings
+
+from ..utils.launcher import replace_sync_bn
+
+TASKS = ('backbone', 'reid', 'attribute', 'pose', 'seg')
+IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
+
+
+class ExportWrapper(nn.Module):
+    """A model's inference path as one tensor in, one tensor out (see the module docstring).
+
+    Args:
+        model (nn.Module): The built model (the student encoder for ``backbone``).
+        task (str): One of ``TASKS``.
+        pool (bool): ``backbone`` only: average-pool the last feature map (ConvNet students).
+    """
+
+    def __init__(self, model: nn.Module, task: str, pool: bool = False) -> None:
+        super().__init__()
+        self.model, self.task, self.pool = model, task, pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x ``(N, 3, H, W)`` normalised. Returns: the task's output (module docstring)."""
+        out = self.model(x) if self.task == 'backbone' else self.model(x, None, mode='tensor')
+        if isinstance(out, (tuple, list)):
+            out = out[-1]
+        if self.task == 'backbone' and self.pool:
+            out = out.mean(dim=(2, 3))
+        elif self.task == 'reid':
+            out = F.normalize(out, dim=1)
+        elif self.task == 'attribute':
+            out = out.sigmoid()
+        elif self.task == 'seg':
+            out = F.interpolate(out, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        return out
+
+
+def load_state(path: str) -> Dict[str, torch.Tensor]:
+    """The state dict of a runner checkpoint or a bare one (e.g. ``saip2backbone.py`` output)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f'{path} is not a checkpoint (no state dict of tensors)')
+    return state
+
+
+def _load_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str) -> None:
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        def show(keys: List[str]) -> str:
+            return ', '.join(keys[:8]) + (f' … ({len(keys)} in all)' if len(keys) > 8 else '')
+        raise KeyError(f'{path} does not match the config: missing {len(result.missing_keys)} key(s)'
+                       f' [{show(result.missing_keys)}], unexpected {len(result.unexpected_keys)}'
+                       f' [{show(result.unexpected_keys)}]')
+
+
+def _build(cfg_model: dict, scope: str) -> nn.Module:
+    from mmengine.registry import MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg_model)
+
+
+def build_for_export(config: str, checkpoint: str, task: str) -> Tuple[ExportWrapper, Config]:
+    """Build the model of ``config``, load ``checkpoint`` strictly and wrap it for ``task``.
+
+    Raises:
+        KeyError: If the checkpoint's keys do not match the model (names the missing ones).
+    """
+    if task not in TASKS:
+        raise ValueError(f'--task must be one of {TASKS}, got {task!r}')
+    import saip_mm.datasets  # noqa: F401  (registers the modules configs name)
+    import saip_mm.evaluation  # noqa: F401
+    import saip_mm.models  # noqa: F401
+    cfg = Config.fromfile(config)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    state = load_state(checkpoint)
+    if task == 'backbone':
+        student = cfg.model.backbone.copy()
+        pool = student.get('type') == 'TokenAdapter'
+        prefix = 'backbone.encoder.' if pool and any(k.startswith('backbone.encoder.') for k in state) \
+            else 'backbone.'
+        if pool:
+            student = student.encoder
+        else:
+            student.update(out_type='cls_token')
+        model = _build(student, 'saip_mm')
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        _load_strict(model, state, checkpoint)
+        return ExportWrapper(model, task, pool=pool).eval(), cfg
+    for key in ('backbone', 'neck'):  # the checkpoint holds the weights: no pretrained loading
+        if isinstance(cfg.model.get(key), dict):
+            cfg.model[key].pop('init_cfg', None)
+    replace_sync_bn(cfg.model)  # inference on one device: SyncBN is BN with running statistics
+    model = _build(cfg.model, cfg.get('default_scope', 'saip_mm'))
+    _load_strict(model, state, checkpoint)
+    return ExportWrapper(model, task).eval(), cfg
+
+
+def input_spec(cfg: Config, task: str, shape: Optional[Sequence[int]] = None) -> dict:
+    """How to feed the exported model: ``size`` (H, W), ``mean``, ``std`` (0–255 scale) and
+    ``channel_order`` ('RGB' or 'BGR') of the normalised input, from the config."""
+    if shape is None:
+        if task == 'pose':
+            w, h = cfg.codec.input_size
+            shape = (h, w)
+        elif task == 'seg':
+            shape = tuple(cfg.crop_size)
+        else:
+            shape = (256, 128)
+    pre = cfg.model.get('data_preprocessor') or {}
+    rgb = pre.get('bgr_to_rgb', pre.get('to_rgb', True))
+    return dict(size=[int(shape[0]), int(shape[1])], mean=list(pre.get('mean', IMAGENET['mean'])),
+                std=list(pre.get('std', IMAGENET['std'])), channel_order='RGB' if rgb else 'BGR',
+                layout='NCHW float32, (pixel - mean) / std')
+
+
+def export_onnx(wrapper: ExportWrapper, spec: dict, out: str, task: str, opset: int = 17) -> str:
+    """Write ``out`` (dynamic batch axis, input ``input``, output ``output``) with ``spec`` and the
+    task in the ONNX metadata. Returns the path."""
+    import onnx
+    h, w = spec['size']
+    wrapper.eval()  # torch.onnx.export restores the mode it finds: make that inference
+    dummy = torch.zeros(2, 3, h, w)
+    names = dict(input_names=['input'], output_names=['output'], opset_version=opset)
+    with torch.no_grad():
+        try:  # the TorchScript exporter: fast, and exact for the ViT / ConvNet students
+            torch.onnx.export(wrapper, (dummy, ), out, dynamo=False,
+                              dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}, **names)
+            exporter = 'torchscript'
+        except torch.onnx.errors.OnnxExporterError:
+            # e.g. UPerNet's adaptive pooling, which the TorchScript exporter cannot size: the
+            # torch.export-based exporter (onnxscript) traces it with static spatial sizes
+            torch.onnx.export(wrapper, (dummy, ), out, dynamo=True,
+                              dynamic_shapes=({0: torch.export.Dim('batch')}, ), **names)
+            exporter = 'dynamo'
+    model = onnx.load(out)
+    for key, value in dict(task=task, preprocess=json.dumps(spec), exporter=exporter).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, out)
+    return out
+
+
+def preprocess(images: Sequence[np.ndarray], spec: dict) -> np.ndarray:
+    """BGR uint8 images (as OpenCV reads them) → the normalised batch the exported model takes."""
+    import cv2
+    h, w = spec['size']
+    mean, std = np.asarray(spec['mean'], np.float32), np.asarray(spec['std'], np.float32)
+    batch = []
+    for img in images:
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        if spec['channel_order'] == 'RGB':
+            img = img[..., ::-1]
+        batch.append(((img - mean) / std).transpose(2, 0, 1))
+    return np.ascontiguousarray(np.stack(batch), dtype=np.float32)
+
+
+def verify(wrapper: ExportWrapper, onnx_path: str, batch: np.ndarray) -> dict:
+    """Run PyTorch and onnxruntime on ``batch`` (and on its first image alone: the dynamic batch).
+
+    Returns:
+        dict: ``max_abs_diff``, ``scale`` (max |PyTorch output|), ``rel_diff`` (their ratio, over
+        both batch sizes) and ``batch_sizes``.
+    """
+    import onnxruntime as ort
+    wrapper.eval()
+    session = ort.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+    diff, scale = 0.0, 0.0
+    for x in (batch, batch[:1]):
+        ours = session.run(None, {'input': x})[0]
+        with torch.no_grad():
+            ref = wrapper(torch.from_numpy(x)).numpy()
+        if ours.shape != ref.shape:
+            raise AssertionError(f'onnxruntime output {ours.shape} != PyTorch {ref.shape}')
+        diff = max(diff, float(np.abs(ours - ref).max()))
+        scale = max(scale, float(np.abs(ref).max()))
+    return dict(max_abs_diff=diff, scale=scale, rel_diff=diff / max(scale, 1e-12),
+                batch_sizes=[len(batch), 1])
+
+
+__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_state',
+           'preprocess', 'verify']
