@@ -74,10 +74,16 @@ def load_state(path: str) -> Dict[str, torch.Tensor]:
 
 
 def _load_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str) -> None:
+    def show(keys: List[str]) -> str:
+        return ', '.join(keys[:8]) + (f' … ({len(keys)} in all)' if len(keys) > 8 else '')
+    own = model.state_dict()
+    wrong = [f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}' for k, v in state.items()
+             if k in own and v.shape != own[k].shape]
+    if wrong:  # e.g. a head trained for another number of identities / classes
+        raise ValueError(f'{path} does not match the config: {len(wrong)} tensor(s) of another shape '
+                         f'(checkpoint vs config) [{show(wrong)}]; use the config it was trained with')
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
-        def show(keys: List[str]) -> str:
-            return ', '.join(keys[:8]) + (f' … ({len(keys)} in all)' if len(keys) > 8 else '')
         raise KeyError(f'{path} does not match the config: missing {len(result.missing_keys)} key(s)'
                        f' [{show(result.missing_keys)}], unexpected {len(result.unexpected_keys)}'
                        f' [{show(result.unexpected_keys)}]')

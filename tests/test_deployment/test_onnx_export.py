@@ -106,3 +106,33 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         export([osp.join(ROOT, DEMO_CFG), str(tmp_path / 'nothing.pth'), '--task', 'backbone',
                 '--out', str(tmp_path / 'y.onnx')])
+
+
+def test_int8_export_reports_its_metric_change(tmp_path):
+    """--int8 writes a QDQ model about a quarter of the fp32 size and reports retrieval from PyTorch,
+    onnxruntime fp32 and INT8 on the Market-layout sample set; a drop beyond --max-drop is flagged."""
+    out = str(tmp_path / 'backbone.onnx')
+    report = export([osp.join(ROOT, DEMO_CFG), _saip_checkpoint(tmp_path, 'vit'), '--task', 'backbone',
+                     '--out', out, '--verify', '--int8', '--calib-images', '16', '--max-drop', '-100'])
+    assert report['metric']['pytorch'] == pytest.approx(report['metric']['onnx_fp32'], abs=1e-6)
+    int8 = report['int8']
+    assert osp.getsize(int8['onnx']) < 0.35 * osp.getsize(out)
+    ops = {n.op_type for n in onnx.load(int8['onnx']).graph.node}
+    assert {'QuantizeLinear', 'DequantizeLinear', 'MatMul'} <= ops
+    assert 0 < int8['rel_diff_vs_fp32'] < 0.1  # quantized, yet close to fp32
+    assert int8['map_drop'] == pytest.approx(report['metric']['onnx_fp32']['mAP'] - int8['metric']['mAP'])
+    assert int8['degraded']  # any change exceeds a threshold of -100 points
+
+
+def test_checkpoint_of_another_shape_is_refused(tmp_path):
+    """A ReID checkpoint trained on 6 identities given with the 751-identity config: the error names
+    the classifier tensors and both shapes instead of failing inside load_state_dict."""
+    path = _downstream_checkpoint(tmp_path, 'reid')
+    ckpt = torch.load(path, weights_only=False)
+    ckpt['state_dict']['head.classifier.weight'] = ckpt['state_dict']['head.classifier.weight'][:6]
+    ckpt['state_dict']['head.classifier.bias'] = ckpt['state_dict']['head.classifier.bias'][:6]
+    torch.save(ckpt, path)
+    wrong = r'reid\.pth .*head\.classifier\.weight \(6, 192\) vs \(751, 192\)'
+    with pytest.raises(ValueError, match=wrong):
+        export([osp.join(ROOT, DOWNSTREAM['reid']), path, '--task', 'reid',
+                '--out', str(tmp_path / 'x.onnx')])

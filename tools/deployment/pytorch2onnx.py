@@ -11,7 +11,6 @@ largest difference exceeds ``--rtol`` of the output scale. The preprocessing is 
 the ONNX metadata (``preprocess``).
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -20,7 +19,7 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -37,6 +36,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='folder of images for --verify')
     p.add_argument('--num-images', type=int, default=4)
     p.add_argument('--rtol', type=float, default=1e-4, help='allowed max |diff| / max |output|')
+    p.add_argument('--reid-data', default=osp.join(ROOT, 'demo', 'vtest_reid'),
+                   help='Market-1501-layout set: backbone / reid tasks report Rank-1 / mAP per runtime')
+    p.add_argument('--int8', action='store_true',
+                   help='also write <out>.int8.onnx (static QDQ, per channel) and report what it costs')
+    p.add_argument('--calib', default=osp.join(ROOT, 'demo', 'persons'), help='crops for INT8 calibration')
+    p.add_argument('--calib-images', type=int, default=64)
+    p.add_argument('--max-drop', type=float, default=2.0,
+                   help='INT8 mAP drop (points) above which the model is reported as degraded')
     return p.parse_args(argv)
 
 
@@ -55,9 +62,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
           f'{spec["channel_order"]} {spec["size"][0]}x{spec["size"][1]}, '
           f'(pixel - {spec["mean"]}) / {spec["std"]}')
     if args.verify:
-        paths = sorted(glob.glob(osp.join(args.images, '*.jpg')) + glob.glob(osp.join(args.images, '*.png')))
-        if not paths:
-            raise FileNotFoundError(f'--verify: no .jpg/.png images in {args.images}')
+        from saip_mm.deployment.quantize import image_paths
+        paths = image_paths(args.images)
         images = [cv2.imread(p) for p in paths[:args.num_images]]
         result = verify(wrapper, args.out, preprocess(images, spec))
         report['verify'] = result
@@ -68,8 +74,47 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if not ok:
             raise SystemExit(f'{args.out}: onnxruntime differs from PyTorch by {result["rel_diff"]:.3g} '
                              f'of the output scale (> {args.rtol})')
+    metric = args.task in ('backbone', 'reid') and osp.isdir(osp.join(args.reid_data, 'query'))
+    if args.verify and metric:  # the same task metric from both runtimes
+        import torch
+
+        from saip_mm.deployment.quantize import onnx_runner, retrieval
+        with torch.no_grad():
+            report['metric'] = dict(pytorch=retrieval(lambda x: wrapper(torch.from_numpy(x)).numpy(),
+                                                      args.reid_data, spec),
+                                    onnx_fp32=retrieval(onnx_runner(args.out), args.reid_data, spec))
+        for name, figures in report['metric'].items():
+            print(f"{name:>9}: Rank-1 {figures['R1']:.1f}  mAP {figures['mAP']:.2f}  ({args.reid_data})")
+    if args.int8:
+        report['int8'] = int8_report(args, spec, metric)
     print(json.dumps(report, indent=1))
     return report
+
+
+def int8_report(args: argparse.Namespace, spec: dict, metric: bool) -> dict:
+    """Quantize, then compare with fp32: size, output difference on the verify crops, retrieval."""
+    import cv2
+    import numpy as np
+
+    from saip_mm.deployment import preprocess
+    from saip_mm.deployment.quantize import image_paths, onnx_runner, quantize_int8, retrieval
+    out = osp.splitext(args.out)[0] + '.int8.onnx'
+    quantize_int8(args.out, out, image_paths(args.calib, args.calib_images), spec)
+    x = preprocess([cv2.imread(p) for p in image_paths(args.images)[:args.num_images]], spec)
+    fp32, int8 = onnx_runner(args.out)(x), onnx_runner(out)(x)
+    rep = dict(onnx=out, size_mb=round(osp.getsize(out) / 2**20, 2),
+               rel_diff_vs_fp32=float(np.abs(int8 - fp32).max() / max(np.abs(fp32).max(), 1e-12)))
+    print(f"int8: {out} ({rep['size_mb']} MB), max |int8 - fp32| = {rep['rel_diff_vs_fp32']:.3g} of the "
+          'output scale')
+    if metric:
+        rep['metric'] = retrieval(onnx_runner(out), args.reid_data, spec)
+        ref = retrieval(onnx_runner(args.out), args.reid_data, spec)
+        rep['map_drop'] = ref['mAP'] - rep['metric']['mAP']
+        rep['degraded'] = rep['map_drop'] > args.max_drop
+        print(f"     int8: Rank-1 {rep['metric']['R1']:.1f}  mAP {rep['metric']['mAP']:.2f} "
+              f"(fp32 {ref['mAP']:.2f}: {-rep['map_drop']:+.2f})"
+              + (f' -> DEGRADED (drop > {args.max_drop})' if rep['degraded'] else ''))
+    return rep
 
 
 if __name__ == '__main__':
