@@ -4,10 +4,11 @@ from .onnx_export import (
                           build_for_export,
                           export_onnx,
                           input_spec,
+                          load_config,
                           load_state,
                           preprocess,
                           verify,
 )
 
-__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_state',
-           'preprocess', 'verify']
+__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_config',
+           'load_state', 'preprocess', 'verify']

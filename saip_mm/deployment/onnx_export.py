@@ -12,7 +12,8 @@ Outputs per task:
   pooled last stage), from a pretraining config and a SAIP or exported checkpoint;
 * ``reid``: the L2-normalised embedding ``(N, C)``;
 * ``attribute``: sigmoid scores ``(N, num_attributes)``;
-* ``pose``: heatmaps ``(N, K, H/4, W/4)``;
+* ``pose``: heatmaps ``(N, K, H/4, W/4)`` (a SimCC head such as RTMPose's: its x and y
+  classification vectors concatenated, ``(N, K, Wx + Wy)``);
 * ``seg``: class logits at the input size ``(N, num_classes, H, W)``.
 """
 import json
@@ -49,7 +50,9 @@ class ExportWrapper(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Args: x ``(N, 3, H, W)`` normalised. Returns: the task's output (module docstring)."""
         out = self.model(x) if self.task == 'backbone' else self.model(x, None, mode='tensor')
-        if isinstance(out, (tuple, list)):
+        if self.task == 'pose' and isinstance(out, (tuple, list)) and len(out) == 2:
+            out = torch.cat(out, dim=-1)  # SimCC (x, y) vectors: one output
+        elif isinstance(out, (tuple, list)):
             out = out[-1]
         if self.task == 'backbone' and self.pool:
             out = out.mean(dim=(2, 3))
@@ -95,8 +98,23 @@ def _build(cfg_model: dict, scope: str) -> nn.Module:
         return MODELS.build(cfg_model)
 
 
-def build_for_export(config: str, checkpoint: str, task: str) -> Tuple[ExportWrapper, Config]:
+def load_config(config: str) -> Config:
+    """A config file, or an upstream one named ``package::path`` (``mmpose::body_2d_keypoint/…``)."""
+    if '::' in config:
+        from mmengine.hub import get_config
+        return get_config(config)
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config not found: {config}')
+    return Config.fromfile(config)
+
+
+def build_for_export(config: str, checkpoint: Optional[str], task: str,
+                     cfg_options: Optional[dict] = None) -> Tuple[ExportWrapper, Config]:
     """Build the model of ``config``, load ``checkpoint`` strictly and wrap it for ``task``.
+
+    ``checkpoint=None`` keeps the random initialisation (latency needs no weights); then no
+    pretrained weights are fetched either. ``cfg_options`` are merged into the config first (e.g.
+    ``{'model.head': None}``: an mmpretrain classifier as a pooled-feature embedder).
 
     Raises:
         KeyError: If the checkpoint's keys do not match the model (names the missing ones).
@@ -106,29 +124,33 @@ def build_for_export(config: str, checkpoint: str, task: str) -> Tuple[ExportWra
     import saip_mm.datasets  # noqa: F401  (registers the modules configs name)
     import saip_mm.evaluation  # noqa: F401
     import saip_mm.models  # noqa: F401
-    cfg = Config.fromfile(config)
+    cfg = load_config(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
-    state = load_state(checkpoint)
+    state = load_state(checkpoint) if checkpoint else None
     if task == 'backbone':
         student = cfg.model.backbone.copy()
         pool = student.get('type') == 'TokenAdapter'
-        prefix = 'backbone.encoder.' if pool and any(k.startswith('backbone.encoder.') for k in state) \
+        prefix = 'backbone.encoder.' if pool and any(k.startswith('backbone.encoder.') for k in state or ()) \
             else 'backbone.'
         if pool:
             student = student.encoder
         else:
             student.update(out_type='cls_token')
         model = _build(student, 'saip_mm')
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        _load_strict(model, state, checkpoint)
+        if state is not None:
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            _load_strict(model, state, checkpoint)
         return ExportWrapper(model, task, pool=pool).eval(), cfg
     for key in ('backbone', 'neck'):  # the checkpoint holds the weights: no pretrained loading
         if isinstance(cfg.model.get(key), dict):
             cfg.model[key].pop('init_cfg', None)
     replace_sync_bn(cfg.model)  # inference on one device: SyncBN is BN with running statistics
     model = _build(cfg.model, cfg.get('default_scope', 'saip_mm'))
-    _load_strict(model, state, checkpoint)
+    if state is not None:
+        _load_strict(model, state, checkpoint)
     return ExportWrapper(model, task).eval(), cfg
 
 
@@ -214,5 +236,5 @@ def verify(wrapper: ExportWrapper, onnx_path: str, batch: np.ndarray) -> dict:
                 batch_sizes=[len(batch), 1])
 
 
-__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_state',
-           'preprocess', 'verify']
+__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_config',
+           'load_state', 'preprocess', 'verify']
