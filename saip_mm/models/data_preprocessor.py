@@ -7,7 +7,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from .backbones.saip_vit import random_patch_mask
+from .utils.masking import random_patch_mask
 from .utils.randomness import step_generator
 from .utils.rescale import rescale
 

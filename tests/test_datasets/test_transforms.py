@@ -34,6 +34,21 @@ def test_patch_mask_counts(person_images):
     out = RandomPatchMask(ratio=0.75)(out)
     assert [m.shape for m in out['view_masks']] == [(128,), (200,)]
     assert [int(m.sum()) for m in out['view_masks']] == [96, 150]
+    # the pipeline draws with the model's sampler from numpy's (per-worker seeded) stream: a seed
+    # repeats the masks, another seed gives others
+    draws = []
+    for seed in (7, 7, 8):
+        np.random.seed(seed)
+        draws.append(RandomPatchMask(ratio=0.75)(dict(out))['view_masks'][0])
+    assert (draws[0] == draws[1]).all() and not (draws[0] == draws[2]).all()
+    # drawn on the anchor's 16x8 grid (96 of 128 masked) and nearest-upsampled: the cells of a 20x10
+    # view that share a source cell agree
+    up = RandomPatchMask(ratio=0.75, draw_grid=(16, 8))(dict(out))['view_masks'][1].reshape(20, 10)
+    src = {}
+    for i in range(20):
+        for j in range(10):
+            assert src.setdefault((i * 16 // 20, j * 8 // 10), up[i, j]) == up[i, j]
+    assert len(src) == 128 and sum(src.values()) == 96
 
 
 def test_box_masks_cover_exactly_the_pasted_pixels(person_images, background_image):

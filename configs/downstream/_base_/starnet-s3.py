@@ -2,15 +2,9 @@
 # (last stage: stride 32, 256 channels; pose, WholeBody, ReID, attributes), `{{_base_.starnet_s3_pyramid}}`
 # (all four stages, strides 4-32, 32-256 channels; LIP, CIHP, CrowdHuman), and for a person-level
 # feature `neck={{_base_.gap_neck}}` (average pooling).
+_base_ = ['./hierarchical-student.py']
 gap_channels = 256
-starnet_s3_backbone = dict(
-    _delete_=True,
-    type='saip_mm.StarNet',
-    arch='s3',
-    out_indices=(3, ),
-    drop_path_rate=0.1,
-    init_cfg=dict(type='Pretrained',
-                  checkpoint='work_dirs/saip_starnet-s3_8xb256-amp-coslr-300e_lup1m/saip_starnet-s3_backbone.pth',
-                  prefix='backbone.'))
-gap_neck = dict(_delete_=True, type='mmpretrain.GlobalAveragePooling')
+starnet_s3_checkpoint = 'work_dirs/saip_starnet-s3_8xb256-amp-coslr-300e_lup1m/saip_starnet-s3_backbone.pth'
+starnet_s3_backbone = dict(_base_.last_stage, type='saip_mm.StarNet', arch='s3',
+                           init_cfg=dict(type='Pretrained', checkpoint=starnet_s3_checkpoint, prefix='backbone.'))
 starnet_s3_pyramid = dict(starnet_s3_backbone, out_indices=(0, 1, 2, 3))

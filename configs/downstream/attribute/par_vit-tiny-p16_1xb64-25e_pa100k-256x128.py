@@ -24,11 +24,7 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={
-        'pos_embed': dict(decay_mult=0.),
-        'cls_token': dict(decay_mult=0.),
-        'ln': dict(decay_mult=0.)
-    }))
+    paramwise_cfg=dict(custom_keys=_base_.vit_no_decay))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=1, end=25),

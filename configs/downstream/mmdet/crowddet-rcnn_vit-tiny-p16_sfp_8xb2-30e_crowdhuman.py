@@ -3,26 +3,13 @@
 # (paper appendix B: CrowdHuman AP 87.1 / MR-2 49.6 for SAIP ViT-Tiny).
 #   tools/dist_train.sh configs/downstream/mmdet/crowddet-rcnn_vit-tiny-p16_sfp_8xb2-30e_crowdhuman.py 8 \
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_vit-tiny.pth
-_base_ = ['mmdet::crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py']
+_base_ = ['mmdet::crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py', '../_base_/vit-tiny-p16.py']
 custom_imports = dict(imports=['saip_mm.models'], allow_failed_imports=False)
 
-pretrained = 'work_dirs/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m/saip_vit-tiny_backbone.pth'
 model = dict(
     # the SAIP encoder was pretrained on RGB images normalised with ImageNet statistics
     data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-    backbone=dict(
-        _delete_=True,
-        type='saip_mm.SAIPViT',
-        arch='deit-tiny',
-        img_size=(800, 1408),
-        patch_size=16,
-        qkv_bias=True,
-        drop_path_rate=0.1,
-        with_cls_token=False,
-        out_type='featmap',
-        out_indices=(11, ),
-        pretrained_grid=(16, 8),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    backbone=dict(_delete_=True, **_base_.vit_tiny_p16_featmap, img_size=(800, 1408), out_indices=(11, )),
     neck=dict(
         _delete_=True,
         type='saip_mm.SimpleFeaturePyramid',
@@ -36,9 +23,4 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2),
-    paramwise_cfg=dict(custom_keys={
-        'pos_embed': dict(decay_mult=0.),
-        'cls_token': dict(decay_mult=0.),
-        'norm': dict(decay_mult=0.),
-        'ln': dict(decay_mult=0.)
-    }))
+    paramwise_cfg=dict(custom_keys=dict(_base_.vit_no_decay, norm=dict(decay_mult=0.))))

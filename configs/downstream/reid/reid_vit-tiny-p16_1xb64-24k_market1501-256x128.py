@@ -29,12 +29,7 @@ model = dict(
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={
-        'pos_embed': dict(decay_mult=0.),
-        'cls_token': dict(decay_mult=0.),
-        'ln': dict(decay_mult=0.),
-        'bn': dict(decay_mult=0.)
-    }))
+    paramwise_cfg=dict(custom_keys=dict(_base_.vit_no_decay, bn=dict(decay_mult=0.))))
 max_iters = 24000  # 120 epochs x 12,936 images / 64 per batch
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=1000),

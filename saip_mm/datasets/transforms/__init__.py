@@ -3,9 +3,9 @@ from .box_mask import BoxMaskTarget, area_downsample
 from .copy_paste import CopyPasteCanvas
 from .formatting import PackSAIPInputs
 from .multi_scale import MultiScaleResize
-from .patch_mask import RandomPatchMask, exact_random_mask
+from .patch_mask import RandomPatchMask
 
 __all__ = [
     'AssignViews', 'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs',
-    'RandomPatchMask', 'area_downsample', 'exact_random_mask'
+    'RandomPatchMask', 'area_downsample'
 ]

@@ -1,19 +1,10 @@
 """Random patch masking with exact keep counts (CSR, paper §III-B, eq. 2)."""
 from typing import Dict, Optional, Sequence
 
-import numpy as np
 from mmcv.transforms import BaseTransform
 
+from saip_mm.models.utils.masking import numpy_patch_mask, upsample_mask
 from saip_mm.registry import TRANSFORMS
-
-
-def exact_random_mask(num_patches: int, ratio: float) -> np.ndarray:
-    """Boolean mask with exactly ``round(ratio * num_patches)`` True (= masked) entries."""
-    if not 0 <= ratio < 1:
-        raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
-    mask = np.zeros(num_patches, dtype=bool)
-    mask[np.random.permutation(num_patches)[:int(round(ratio * num_patches))]] = True
-    return mask
 
 
 @TRANSFORMS.register_module()
@@ -47,17 +38,9 @@ class RandomPatchMask(BaseTransform):
                 raise ValueError(f'view of size {h}x{w} is not a multiple of {self.patch_size}')
             grid = (h // self.patch_size, w // self.patch_size)
             if self.draw_grid is None:
-                masks.append(exact_random_mask(grid[0] * grid[1], self.ratio))
+                masks.append(numpy_patch_mask(grid[0] * grid[1], self.ratio))
             else:
-                masks.append(upsample_mask(exact_random_mask(self.draw_grid[0] * self.draw_grid[1],
+                masks.append(upsample_mask(numpy_patch_mask(self.draw_grid[0] * self.draw_grid[1],
                                                              self.ratio), self.draw_grid, grid))
         results['view_masks'] = masks
         return results
-
-
-def upsample_mask(mask: np.ndarray, src: Sequence[int], dst: Sequence[int]) -> np.ndarray:
-    """Nearest-upsample a flat ``src`` (rows, cols) mask to a flat ``dst`` grid: cell ``(i, j)`` of
-    ``dst`` takes cell ``(i * rows_src // rows_dst, j * cols_src // cols_dst)`` of ``src``."""
-    rows = np.arange(dst[0]) * src[0] // dst[0]
-    cols = np.arange(dst[1]) * src[1] // dst[1]
-    return mask.reshape(src)[rows[:, None], cols[None, :]].reshape(-1)

@@ -19,8 +19,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from ..backbones.saip_vit import blank_patches, random_patch_mask
-from ..heads.csr_head import masked_indices
+from ..utils.masking import blank_patches, masked_indices, random_patch_mask
 from ..utils.randomness import step_generator
 from ..utils.retrieval import retrieval_features
 from .options import EVAL_OPTIONS, LEVELS, objective_options, validate_options

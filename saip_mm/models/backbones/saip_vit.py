@@ -19,6 +19,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from ..utils.masking import keep_indices
 from ..utils.pos_embed import infer_grid
 from ..utils.pretrained import StrictPretrainedInit
 
@@ -147,46 +148,4 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         return dict(final=(h[:, 0], h[:, n:]), mid=(mid[:, 0], mid[:, n:]), grid=grid, keep=keep)
 
 
-def keep_indices(mask: Tensor) -> Tensor:
-    """Indices of the unmasked patches of each row of a boolean mask, in ascending order.
-
-    Raises:
-        ValueError: If the rows keep different numbers of patches.
-    """
-    counts = (~mask).sum(1)
-    if counts.numel() and not bool((counts == counts[0]).all()):
-        raise ValueError(f'every sample must keep the same number of patches, got {counts.tolist()}')
-    n_keep = int(counts[0]) if counts.numel() else 0
-    # stable argsort of "is masked" puts kept patches first, in their original order
-    order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)
-    return order[:, :n_keep]
-
-
-def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
-    """Images ``(B, 3, H, W)`` with the masked patches of a ``(B, rows*cols)`` mask set to 0."""
-    b, _, h, w = images.shape
-    keep = (~mask).view(b, 1, int(grid[0]), int(grid[1])).to(images.dtype)
-    return images * keep.repeat_interleave(h // int(grid[0]), 2).repeat_interleave(w // int(grid[1]), 3)
-
-
-def random_patch_mask(batch: int, num_patches: int, ratio: float,
-                      generator: Optional[torch.Generator] = None,
-                      device: Optional[torch.device] = None) -> Tensor:
-    """A boolean mask ``(batch, num_patches)`` with exactly ``round(ratio * num_patches)`` True per row.
-
-    Args:
-        batch (int): Number of rows.
-        num_patches (int): Patches per row.
-        ratio (float): Fraction to mask, in [0, 1).
-        generator (torch.Generator, optional): RNG for reproducible masks.
-        device (torch.device, optional): Device of the result.
-    """
-    if not 0 <= ratio < 1:
-        raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
-    n_mask = int(round(ratio * num_patches))
-    noise = torch.rand(batch, num_patches, generator=generator)
-    ranks = noise.argsort(1).argsort(1)
-    return (ranks < n_mask).to(device)
-
-
-__all__: List[str] = ['SAIPViT', 'blank_patches', 'keep_indices', 'random_patch_mask', 'patch_grid']
+__all__: List[str] = ['SAIPViT', 'patch_grid']

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from .saip_vit import keep_indices
+from ..utils.masking import keep_indices
 
 
 @MODELS.register_module()

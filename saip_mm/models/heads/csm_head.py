@@ -19,11 +19,18 @@ from saip_mm.registry import MODELS
 class CSMHead(BaseModule):
     """DINO cross-entropy across scales.
 
+    The head owns what DINO adds around the loss (temperatures, the centre and its EMA, the pairing of
+    expert and student views); the soft cross-entropy itself is built from ``loss``, as mmpretrain's
+    ``MAEHead`` builds its pixel loss.
+
     Args:
         out_channels (int): Number of prototypes (size of the centre). Defaults to 65536.
         student_temp (float): τs. Defaults to 0.1.
         teacher_temp (float): τt; a hook may warm it up. Defaults to 0.04.
         center_momentum (float): EMA momentum of the centre. Defaults to 0.9.
+        loss (dict): The per-pair loss, called as ``loss(student_logits / τs, target)`` with a soft target
+            ``(B, K)`` and expected to return the batch mean. Defaults to
+            ``dict(type='mmpretrain.CrossEntropyLoss', use_soft=True)``.
         loss_weight (float): Weight of ``loss_csm``. Defaults to 1.
     """
 
@@ -32,11 +39,13 @@ class CSMHead(BaseModule):
                  student_temp: float = 0.1,
                  teacher_temp: float = 0.04,
                  center_momentum: float = 0.9,
+                 loss: dict = dict(type='mmpretrain.CrossEntropyLoss', use_soft=True),
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
         self.center_momentum = center_momentum
+        self.loss_module = MODELS.build(loss)
         self.loss_weight = loss_weight
         self.register_buffer('center', torch.zeros(1, out_channels))
 
@@ -58,13 +67,13 @@ class CSMHead(BaseModule):
             student_views = range(len(student_logits))
         targets = [F.softmax((t - self.center) / self.teacher_temp, dim=-1).detach()
                    for t in teacher_logits]
-        log_probs = [F.log_softmax(s / self.student_temp, dim=-1) for s in student_logits]
+        scaled = [s / self.student_temp for s in student_logits]
         total, pairs = 0., 0
         for ti, target in zip(teacher_views, targets):
-            for si, log_p in zip(student_views, log_probs):
+            for si, logits in zip(student_views, scaled):
                 if si == ti:
                     continue
-                total = total + torch.sum(-target * log_p, dim=-1).mean()
+                total = total + self.loss_module(logits, target)
                 pairs += 1
         if pairs == 0:
             raise ValueError('CSM needs at least two views')

@@ -7,13 +7,8 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from ..backbones.saip_vit import keep_indices
+from ..utils.masking import masked_indices
 from ..utils.pos_embed import patchify
-
-
-def masked_indices(mask: Tensor) -> Tensor:
-    """Indices ``(B, L_masked)`` of the masked patches, ascending (equal counts per row)."""
-    return keep_indices(~mask)
 
 
 @MODELS.register_module()

@@ -1,34 +1,46 @@
 """Cross-scale search loss (paper §III-B, eq. 3): each view segments its person's box in the canvas."""
-from typing import List
+from typing import List, Optional
 
-import torch.nn.functional as F
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
+# shorthands of ``loss``: the authors' code (BCE on the logits) and eq. 3 (squared error of the sigmoid)
+LOSS_TYPES = dict(bce=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
+                  mse=dict(type='SigmoidMSELoss'))
 
 
 @MODELS.register_module()
 class CSSHead(BaseModule):
     """Binary mask loss between per-view logits and the instance's box mask.
 
+    Like mmpretrain's ``MAEHead``, the head arranges predictions and targets and the loss module (built
+    from ``loss``) compares them, called once per query view as ``loss(logits, target)`` and expected to
+    return the mean over samples and grid cells.
+
     Args:
-        loss_type (str): ``'bce'`` (authors' code, default) or ``'mse'`` (the paper's squared error of
-            the sigmoid).
+        loss (dict, optional): The per-view loss. Defaults to
+            ``dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True)`` (BCE on soft targets, the
+            authors' code); ``dict(type='SigmoidMSELoss')`` is eq. 3's squared error of the sigmoid.
+        loss_type (str, optional): Shorthand for ``loss``: ``'bce'`` or ``'mse'``. Give one of the two.
         view_reduction (str): How the N query views combine: ``'sum'`` (paper eq. 3 sums over t) or
-            ``'mean'`` (their average, which keeps the loss scale independent of N). Each view's term
-            is the mean over samples and grid cells. Defaults to ``'mean'``.
+            ``'mean'`` (their average, which keeps the loss scale independent of N). Defaults to
+            ``'mean'``.
         loss_weight (float): Weight of ``loss_css``. Defaults to 1.
     """
 
-    def __init__(self, loss_type: str = 'bce', view_reduction: str = 'mean',
-                 loss_weight: float = 1.) -> None:
+    def __init__(self, loss: Optional[dict] = None, loss_type: Optional[str] = None,
+                 view_reduction: str = 'mean', loss_weight: float = 1.) -> None:
         super().__init__()
-        if loss_type not in ('bce', 'mse'):
-            raise ValueError(f"loss_type must be 'bce' or 'mse', got {loss_type!r}")
+        if loss is not None and loss_type is not None:
+            raise ValueError('CSSHead takes `loss` or its shorthand `loss_type`, not both')
+        if loss_type is not None and loss_type not in LOSS_TYPES:
+            raise ValueError(f'loss_type must be one of {sorted(LOSS_TYPES)}, got {loss_type!r}')
         if view_reduction not in ('sum', 'mean'):
             raise ValueError(f"view_reduction must be 'sum' or 'mean', got {view_reduction!r}")
-        self.loss_type = loss_type
+        self.loss_module = MODELS.build(loss or LOSS_TYPES[loss_type or 'bce'])
         self.view_reduction = view_reduction
         self.loss_weight = loss_weight
 
@@ -40,6 +52,9 @@ class CSSHead(BaseModule):
             target (Tensor): Box masks: the fraction of each cell that the instance's visible box
                 covers, in [0, 1]; ``(B, rows, cols)`` (every view searches the same instance) or
                 ``(B, N_views, rows, cols)`` (view t searches instance t).
+
+        Returns:
+            Tensor: The weighted scalar loss.
         """
         if target.dim() == 4:
             if target.shape[1] != logits.shape[0]:
@@ -47,11 +62,7 @@ class CSSHead(BaseModule):
                                  f'{target.shape[1]} instances')
             target = target.transpose(0, 1)
         target = target.expand_as(logits).to(logits.dtype)
-        if self.loss_type == 'bce':
-            per_view = F.binary_cross_entropy_with_logits(logits, target, reduction='none')
-        else:
-            per_view = F.mse_loss(logits.sigmoid(), target, reduction='none')
-        per_view = per_view.flatten(1).mean(1)
+        per_view = torch.stack([self.loss_module(view, t) for view, t in zip(logits, target)])
         loss = per_view.sum() if self.view_reduction == 'sum' else per_view.mean()
         return self.loss_weight * loss
 

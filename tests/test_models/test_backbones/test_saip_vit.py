@@ -2,7 +2,8 @@ import pytest
 import torch
 from mmpretrain.models import VisionTransformer
 
-from saip_mm.models.backbones.saip_vit import SAIPViT, keep_indices, random_patch_mask
+from saip_mm.models.backbones.saip_vit import SAIPViT
+from saip_mm.models.utils.masking import keep_indices, random_patch_mask
 from saip_mm.models.utils.pos_embed import infer_grid, patchify, sincos_2d, unpatchify
 
 

@@ -126,7 +126,7 @@ def test_css_decoder_and_head():
     assert logits.shape == (2, 2, 14, 14)
     target = torch.zeros(2, 14, 14)
     target[:, 2:6, 3:5] = 1
-    bce, mse = CSSHead('bce'), CSSHead('mse')
+    bce, mse = CSSHead(loss_type='bce'), CSSHead(loss_type='mse')
     good = (target * 20 - 10)[None].expand(2, -1, -1, -1)
     assert float(bce.loss(good, target)) < 1e-3 < float(bce.loss(-good, target))
     assert float(mse.loss(good, target)) < 1e-6
@@ -135,8 +135,8 @@ def test_css_decoder_and_head():
 def test_decoder_row_subsets_equal_full_outputs():
     """Computing only the needed rows in a last block (CSS: the global token; CSR: masked patches)
     gives exactly those rows of the full computation."""
-    from saip_mm.models.heads.csr_head import masked_indices
     from saip_mm.models.utils.attention_blocks import DecoderBlock
+    from saip_mm.models.utils.masking import masked_indices
     torch.manual_seed(0)
     block = DecoderBlock(32, 4, cross=True).eval()
     x, mem = torch.randn(2, 10, 32), torch.randn(2, 6, 32)
@@ -197,6 +197,30 @@ def test_css_view_reduction_and_per_query_targets():
         head.loss(logits, targets)
     with pytest.raises(ValueError, match='view_reduction'):
         CSSHead(view_reduction='avg')
+
+
+def test_heads_build_their_loss_from_config():
+    """CSM and CSS take ``loss=dict(type=...)`` like mmpretrain's MAEHead: the module built from it is
+    what computes the value (its weight shows), the default equals the hand formula of each equation, and
+    a loss given twice or by an unknown shorthand is refused."""
+    torch.manual_seed(0)
+    s, t = [torch.randn(4, 6) for _ in range(2)], [torch.randn(4, 6)]
+    ce = torch.sum(-torch.softmax(t[0] / 0.04, -1) * torch.log_softmax(s[1] / 0.1, -1), -1).mean()
+    assert torch.allclose(CSMHead(out_channels=6).loss(s, t, teacher_views=[0]), ce, atol=1e-6)
+    doubled = CSMHead(out_channels=6,
+                      loss=dict(type='mmpretrain.CrossEntropyLoss', use_soft=True, loss_weight=2.))
+    assert torch.allclose(doubled.loss(s, t, teacher_views=[0]), 2 * ce, atol=1e-6)
+
+    logits, target = torch.randn(2, 3, 4, 4), torch.rand(3, 4, 4)  # soft targets: covered fraction
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target.expand_as(logits))
+    sq = ((logits.sigmoid() - target) ** 2).mean()
+    assert torch.allclose(CSSHead().loss(logits, target), bce, atol=1e-6)
+    assert torch.allclose(CSSHead(loss=dict(type='SigmoidMSELoss')).loss(logits, target), sq, atol=1e-6)
+    assert torch.allclose(CSSHead(loss_type='mse').loss(logits, target), sq, atol=1e-6)
+    with pytest.raises(ValueError, match='not both'):
+        CSSHead(loss=dict(type='SigmoidMSELoss'), loss_type='mse')
+    with pytest.raises(ValueError, match="loss_type must be one of \\['bce', 'mse'\\]"):
+        CSSHead(loss_type='l2')
 
 
 def test_step_generator_differs_by_rank_and_repeats():

@@ -2,6 +2,7 @@
 #   data/LIP/{train_images,val_images}/*.jpg and {train_segmentations,val_segmentations}/*.png
 # mmseg ships the dataset class but no dataset config; the augmentation follows SCHP (473x473 crops,
 # scale 0.5-1.5, horizontal flip that swaps left/right part labels).
+_base_ = ['../../_base_/dataloaders.py']
 dataset_type = 'LIPDataset'
 data_root = 'data/LIP/'
 crop_size = (473, 473)
@@ -21,26 +22,15 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
+lip_split = dict(type=dataset_type, data_root=data_root)
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='train_images', seg_map_path='train_segmentations'),
-        pipeline=train_pipeline))
+    _base_.infinite_train_loader, batch_size=4,
+    dataset=dict(lip_split, data_prefix=dict(img_path='train_images', seg_map_path='train_segmentations'),
+                 pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='val_images', seg_map_path='val_segmentations'),
-        pipeline=test_pipeline))
+    _base_.test_loader, batch_size=1,
+    dataset=dict(lip_split, data_prefix=dict(img_path='val_images', seg_map_path='val_segmentations'),
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

@@ -1,5 +1,6 @@
 # Market-1501 in its released layout: data/Market-1501/{bounding_box_train,query,bounding_box_test}.
 # Training batches are PK batches (16 identities x 4 images) drawn by mmdet's ReIDDataset sampler.
+_base_ = ['../../_base_/dataloaders.py']
 dataset_type = 'saip_mm.Market1501Dataset'
 data_root = 'data/Market-1501/'
 train_pipeline = [
@@ -19,22 +20,12 @@ test_pipeline = [
     dict(type='PackReIDInputs', meta_keys=('camid', 'is_query')),
 ]
 train_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        triplet_sampler=dict(num_ids=16, ins_per_id=4),
-        pipeline=train_pipeline))
+    _base_.infinite_train_loader, batch_size=1,  # one PK batch per item (the dataset's triplet sampler)
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 triplet_sampler=dict(num_ids=16, ins_per_id=4), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,  # mmdet's BaseReID takes test batches of one (PackReIDInputs adds a leading dim)
-    num_workers=4,
-    persistent_workers=True,
+    _base_.test_loader, batch_size=1,  # mmdet's BaseReID takes test batches of one (PackReIDInputs adds a leading dim)
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='saip_mm.ReIDRankMetric', ranks=(1, 5, 10))

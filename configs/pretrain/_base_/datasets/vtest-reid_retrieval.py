@@ -13,8 +13,6 @@ reid_eval_pipeline = [
 val_dataloader = dict(
     batch_size=32,
     num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='saip_mm.Market1501Dataset', data_root=reid_data_root, split='all',

@@ -30,6 +30,7 @@ model = dict(
         neck=dict(type='CSSDecoder', in_channels=192, embed_dims=512, depth=2, num_heads=16,
                   num_convs=4),
         # eq. 3 sums over the query views
-        head=dict(type='CSSHead', loss_type='bce', view_reduction='sum')),
+        head=dict(type='CSSHead', loss=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
+                  view_reduction='sum')),
     expert=dict(type='CosineEMAExpert', momentum=0.996, end_momentum=1.0),
 )

@@ -1,0 +1,3 @@
+from .sigmoid_mse_loss import SigmoidMSELoss
+
+__all__ = ['SigmoidMSELoss']

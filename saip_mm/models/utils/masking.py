@@ -1,0 +1,87 @@
+"""Patch masks, in one place (CSR, paper §III-B, eq. 2): drawing them with exact counts, resampling them
+to another grid, and using them (kept / masked indices, blanked pixels).
+
+A mask is boolean, True = masked, one row per sample over the token grid in row-major order. Both the
+model side (``SAIPDataPreprocessor``, ``SAIP``: torch generators from ``step_generator``) and the
+pipeline side (``RandomPatchMask``: numpy's per-worker stream) draw it with ``random_patch_mask``.
+"""
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def random_patch_mask(batch: int, num_patches: int, ratio: float,
+                      generator: Optional[torch.Generator] = None,
+                      device: Optional[torch.device] = None) -> Tensor:
+    """A boolean mask ``(batch, num_patches)`` with exactly ``round(ratio * num_patches)`` True per row.
+
+    Args:
+        batch (int): Number of rows.
+        num_patches (int): Patches per row.
+        ratio (float): Fraction to mask, in [0, 1).
+        generator (torch.Generator, optional): RNG for reproducible masks.
+        device (torch.device, optional): Device of the result.
+
+    Returns:
+        Tensor: Bool ``(batch, num_patches)``.
+    """
+    if not 0 <= ratio < 1:
+        raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
+    n_mask = int(round(ratio * num_patches))
+    noise = torch.rand(batch, num_patches, generator=generator)
+    ranks = noise.argsort(1).argsort(1)
+    return (ranks < n_mask).to(device)
+
+
+def numpy_patch_mask(num_patches: int, ratio: float) -> np.ndarray:
+    """One flat mask row drawn by ``random_patch_mask`` from numpy's global stream (data pipelines:
+    mmengine seeds that stream per worker, so masks stay reproducible with a seed).
+
+    Returns:
+        np.ndarray: Bool ``(num_patches,)``.
+    """
+    gen = torch.Generator().manual_seed(int(np.random.randint(0, 2**31 - 1)))
+    return random_patch_mask(1, num_patches, ratio, gen)[0].numpy()
+
+
+def upsample_mask(mask: np.ndarray, src: Sequence[int], dst: Sequence[int]) -> np.ndarray:
+    """Nearest-upsample a flat ``src`` (rows, cols) mask to a flat ``dst`` grid: cell ``(i, j)`` of
+    ``dst`` takes cell ``(i * rows_src // rows_dst, j * cols_src // cols_dst)`` of ``src``."""
+    rows = np.arange(dst[0]) * src[0] // dst[0]
+    cols = np.arange(dst[1]) * src[1] // dst[1]
+    return mask.reshape(src)[rows[:, None], cols[None, :]].reshape(-1)
+
+
+def keep_indices(mask: Tensor) -> Tensor:
+    """Indices ``(B, L_keep)`` of the unmasked patches of each row of a ``(B, L)`` mask, ascending.
+
+    Raises:
+        ValueError: If the rows keep different numbers of patches.
+    """
+    counts = (~mask).sum(1)
+    if counts.numel() and not bool((counts == counts[0]).all()):
+        raise ValueError(f'every sample must keep the same number of patches, got {counts.tolist()}')
+    n_keep = int(counts[0]) if counts.numel() else 0
+    # stable argsort of "is masked" puts kept patches first, in their original order
+    order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)
+    return order[:, :n_keep]
+
+
+def masked_indices(mask: Tensor) -> Tensor:
+    """Indices ``(B, L_masked)`` of the masked patches, ascending (equal counts per row)."""
+    return keep_indices(~mask)
+
+
+def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
+    """Images ``(B, 3, H, W)`` with the masked patches of a ``(B, rows*cols)`` mask set to 0."""
+    b, _, h, w = images.shape
+    keep = (~mask).view(b, 1, int(grid[0]), int(grid[1])).to(images.dtype)
+    return images * keep.repeat_interleave(h // int(grid[0]), 2).repeat_interleave(w // int(grid[1]), 3)
+
+
+__all__: List[str] = [
+    'blank_patches', 'keep_indices', 'masked_indices', 'numpy_patch_mask', 'random_patch_mask',
+    'upsample_mask'
+]
