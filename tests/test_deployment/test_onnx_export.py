@@ -4,6 +4,7 @@ config is refused with the missing keys named."""
 import json
 import os.path as osp
 import sys
+from typing import Optional
 
 import numpy as np
 import onnx
@@ -39,9 +40,11 @@ def _saip_checkpoint(tmp_path, student: str) -> str:
     return path
 
 
-def _downstream_checkpoint(tmp_path, task: str) -> str:
+def _downstream_checkpoint(tmp_path, task: str, cfg_options: Optional[dict] = None) -> str:
+    """A randomly initialised (seed 0) model of the task's downstream config, as a runner saves it."""
     from saip_mm.utils.launcher import replace_sync_bn
     cfg = Config.fromfile(osp.join(ROOT, DOWNSTREAM[task]))
+    cfg.merge_from_dict(cfg_options or {})
     import_modules_from_strings(**cfg.custom_imports)
     cfg.model.backbone.pop('init_cfg', None)
     replace_sync_bn(cfg.model)

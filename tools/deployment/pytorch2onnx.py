@@ -23,6 +23,8 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
     from saip_mm.deployment import TASKS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
@@ -38,6 +40,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--rtol', type=float, default=1e-4, help='allowed max |diff| / max |output|')
     p.add_argument('--reid-data', default=osp.join(ROOT, 'demo', 'vtest_reid'),
                    help='Market-1501-layout set: backbone / reid tasks report Rank-1 / mAP per runtime')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   help='override config keys (model and test loop), e.g. to point the test loop of a '
+                        'pose / seg / attribute config at the data whose metric --verify prints '
+                        'from PyTorch and from onnxruntime: test_dataloader.dataset.data_root=...')
     p.add_argument('--int8', action='store_true',
                    help='also write <out>.int8.onnx (static QDQ, per channel) and report what it costs')
     p.add_argument('--calib', default=osp.join(ROOT, 'demo', 'persons'), help='crops for INT8 calibration')
@@ -52,7 +58,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     import cv2
 
     from saip_mm.deployment import build_for_export, export_onnx, input_spec, preprocess, verify
-    wrapper, cfg = build_for_export(args.config, args.checkpoint, args.task)
+    wrapper, cfg = build_for_export(args.config, args.checkpoint, args.task, args.cfg_options)
     spec = input_spec(cfg, args.task, args.shape)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     export_onnx(wrapper, spec, args.out, args.task, args.opset)
@@ -85,10 +91,29 @@ def main(argv: Optional[List[str]] = None) -> dict:
                                     onnx_fp32=retrieval(onnx_runner(args.out), args.reid_data, spec))
         for name, figures in report['metric'].items():
             print(f"{name:>9}: Rank-1 {figures['R1']:.1f}  mAP {figures['mAP']:.2f}  ({args.reid_data})")
+    if args.verify and args.task in ('pose', 'seg', 'attribute'):
+        report['metric'] = task_metric(args, cfg, wrapper)
     if args.int8:
         report['int8'] = int8_report(args, spec, metric)
     print(json.dumps(report, indent=1))
     return report
+
+
+def task_metric(args: argparse.Namespace, cfg, wrapper) -> Optional[dict]:
+    """The config's test-loop metric from PyTorch and onnxruntime, side by side (None: no data)."""
+    from saip_mm.deployment.task_metric import metrics_by_runtime
+    try:
+        result = metrics_by_runtime(cfg, args.task, wrapper, args.out)
+    except FileNotFoundError as err:
+        if any(k.startswith('test_') for k in args.cfg_options):  # the data the user named is absent
+            raise
+        print(f'task metric skipped: the config\'s test data is not here ({err}); point it at a set with '
+              '--cfg-options test_dataloader.dataset.data_root=...')
+        return None
+    print(f"{'metric':>24} {'pytorch':>10} {'onnx_fp32':>10}")
+    for key, value in result['pytorch'].items():
+        print(f"{key:>24} {value:>10.4f} {result['onnx_fp32'].get(key, float('nan')):>10.4f}")
+    return result
 
 
 def int8_report(args: argparse.Namespace, spec: dict, metric: bool) -> dict:
