@@ -61,8 +61,8 @@ def test_task_metric_from_both_runtimes(tmp_path, downstream_samples, task):
 
 @pytest.mark.slow
 def test_missing_test_data_is_named(tmp_path):
-    """The config's default data is absent: the metric is skipped with a line saying how to point it
-    elsewhere; a set the user named that is absent is an error naming it."""
+    """No test data named: the metric is skipped with a line saying how to ask for it; a set the user
+    named that is absent is an error naming it."""
     ckpt = _checkpoint(tmp_path, 'attribute', ATTRIBUTES)
     args = [osp.join(ROOT, DOWNSTREAM['attribute']), ckpt, '--task', 'attribute', '--out',
             str(tmp_path / 'a.onnx'), '--verify', '--cfg-options', *ATTRIBUTES]
