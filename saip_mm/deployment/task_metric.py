@@ -51,8 +51,6 @@ def padded_to(run: Run, size: Optional[Sequence[int]]) -> Run:
 
     def padded(x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
-        if (h, w) == tuple(size):
-            return run(x)
         if h > size[0] or w > size[1]:
             raise ValueError(f'input {h}x{w} is larger than the static ONNX input {size[0]}x{size[1]}')
         return run(F.pad(x, (0, size[1] - w, 0, size[0] - h)))[..., :h, :w]
@@ -109,13 +107,10 @@ def loop_metrics(cfg: Config, task: str, run: Run, work_dir: Optional[str] = Non
 def metrics_by_runtime(cfg: Config, task: str, wrapper: torch.nn.Module, onnx_path: str,
                        threads: int = 2) -> Dict[str, Dict[str, float]]:
     """``loop_metrics`` for PyTorch (``wrapper``) and for onnxruntime (``onnx_path``)."""
-    size = static_size(onnx_path)
+    size, work_dir = static_size(onnx_path), tempfile.mkdtemp(prefix='saip_metric_')
     wrapper.eval()
-    out = {}
-    for name, run in (('pytorch', wrapper), ('onnx_fp32', onnx_run(onnx_path, threads))):
-        out[name] = loop_metrics(cfg, task, padded_to(run, size),
-                                      osp.join(tempfile.mkdtemp(prefix='saip_metric_'), name))
-    return out
+    return {name: loop_metrics(cfg, task, padded_to(run, size), osp.join(work_dir, name))
+            for name, run in (('pytorch', wrapper), ('onnx_fp32', onnx_run(onnx_path, threads)))}
 
 
 __all__ = ['METRIC_TASKS', 'loop_metrics', 'metrics_by_runtime', 'padded_to', 'route_through', 'static_size']
