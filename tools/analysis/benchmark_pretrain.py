@@ -3,6 +3,7 @@
 step (forward + backward, all enabled objectives), plus data-pipeline images/s per worker.
 
     python tools/analysis/benchmark_pretrain.py [--presets paper official-code demo] [--batch 8 32]
+    python tools/analysis/benchmark_pretrain.py --device cuda --amp --batch 256  # a GPU, as presets train
 
 Each (preset, batch) runs in its own process so that its peak memory (max RSS, or max CUDA memory on
 a GPU) is its own. The figures line up with the reference measured for the authors' released model on
@@ -40,6 +41,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--data-samples', type=int, default=32, help='samples for the pipeline timing')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda if available)')
+    p.add_argument('--amp', action='store_true',
+                   help='fp16 autocast, dynamic loss scale (AmpOptimWrapper, as the presets train on GPUs)')
     p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--_one', nargs=2, metavar=('PRESET', 'BATCH'), help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -84,7 +87,10 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     from mmengine.optim import build_optim_wrapper
-    optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-4)))
+    optim_cfg = dict(optimizer=dict(type='AdamW', lr=1e-4))
+    if args.amp:
+        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    optim = build_optim_wrapper(model, optim_cfg)
     model.train()
     model.train_step(data, optim)  # warm-up
     if device == 'cuda':
@@ -109,7 +115,8 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     data_ips = args.data_samples / (time.perf_counter() - t0)
     encoder = getattr(model.backbone, 'encoder', model.backbone)  # without a token adapter's projections
     params = sum(p.numel() for p in encoder.parameters()) / 1e6
-    return dict(preset=preset, batch=batch, device=device, s_per_step=step, img_per_s=batch / step,
+    return dict(preset=preset, batch=batch, device=device, amp=args.amp, s_per_step=step,
+                img_per_s=batch / step,
                 peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
                 backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device))
 
@@ -156,6 +163,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                    '--threads', str(args.threads), '--data-samples', str(args.data_samples)]
             if args.device:
                 cmd += ['--device', args.device]
+            if args.amp:
+                cmd.append('--amp')
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
             out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
             line = [x for x in out.stdout.splitlines() if x.startswith('ROW ')]
