@@ -55,7 +55,7 @@ import saip_mm, mmengine, mmpretrain, mmpose, mmdet, mmseg, torch, torchvision
 from mmcv.ops import nms, RoIAlign
 import mmpretrain.models, mmpose.models, mmdet.models, mmseg.models
 import ruff  # make lint
-import onnx, onnxruntime  # tools/deployment
+import onnx, onnxruntime, onnxsim, openvino  # tools/deployment
 print(f"    torch {torch.__version__} (cuda {torch.version.cuda}), torchvision {torchvision.__version__}, "
       f"mmengine {mmengine.__version__}, mmpretrain {mmpretrain.__version__}, mmpose {mmpose.__version__}, "
       f"mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, saip_mm {saip_mm.__version__}")

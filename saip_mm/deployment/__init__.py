@@ -2,7 +2,9 @@ from .onnx_export import (
                           TASKS,
                           ExportWrapper,
                           build_for_export,
+                          codec_scale,
                           export_onnx,
+                          heatmap_maximum,
                           input_spec,
                           load_config,
                           load_state,
@@ -10,5 +12,5 @@ from .onnx_export import (
                           verify,
 )
 
-__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_config',
-           'load_state', 'preprocess', 'verify']
+__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'codec_scale', 'export_onnx', 'heatmap_maximum',
+           'input_spec', 'load_config', 'load_state', 'preprocess', 'verify']

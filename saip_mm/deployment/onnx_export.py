@@ -13,7 +13,9 @@ Outputs per task:
 * ``reid``: the L2-normalised embedding ``(N, C)``;
 * ``attribute``: sigmoid scores ``(N, num_attributes)``;
 * ``pose``: heatmaps ``(N, K, H/4, W/4)`` (a SimCC head such as RTMPose's: its x and y
-  classification vectors concatenated, ``(N, K, Wx + Wy)``);
+  classification vectors concatenated, ``(N, K, Wx + Wy)``); with ``keypoints`` (heatmap heads), also
+  ``keypoints`` ``(N, K, 2)`` (x, y in input pixels: the heatmap maximum, scaled as the config's codec
+  scales it, without the codec's sub-pixel refinement) and ``scores`` ``(N, K)`` (the maximum);
 * ``seg``: class logits at the input size ``(N, num_classes, H, W)``.
 """
 import json
@@ -41,14 +43,23 @@ class ExportWrapper(nn.Module):
         model (nn.Module): The built model (the student encoder for ``backbone``).
         task (str): One of ``TASKS``.
         pool (bool): ``backbone`` only: average-pool the last feature map (ConvNet students).
+        keypoint_scale (tuple, optional): ``pose`` only: (sx, sy) from heatmap cells to input pixels;
+            given, the outputs also hold the decoded ``keypoints`` and ``scores`` (see ``codec_scale``).
     """
 
-    def __init__(self, model: nn.Module, task: str, pool: bool = False) -> None:
+    def __init__(self, model: nn.Module, task: str, pool: bool = False,
+                 keypoint_scale: Optional[Tuple[float, float]] = None) -> None:
         super().__init__()
         self.model, self.task, self.pool = model, task, pool
+        self.keypoint_scale = keypoint_scale
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Args: x ``(N, 3, H, W)`` normalised. Returns: the task's output (module docstring)."""
+    @property
+    def output_names(self) -> List[str]:
+        return ['output', 'keypoints', 'scores'] if self.keypoint_scale else ['output']
+
+    def forward(self, x: torch.Tensor):
+        """Args: x ``(N, 3, H, W)`` normalised. Returns: the task's output (module docstring); a tuple
+        (heatmaps, keypoints, scores) when decoding keypoints."""
         out = self.model(x) if self.task == 'backbone' else self.model(x, None, mode='tensor')
         if self.task == 'pose' and isinstance(out, (tuple, list)) and len(out) == 2:
             out = torch.cat(out, dim=-1)  # SimCC (x, y) vectors: one output
@@ -62,7 +73,43 @@ class ExportWrapper(nn.Module):
             out = out.sigmoid()
         elif self.task == 'seg':
             out = F.interpolate(out, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        if self.keypoint_scale:
+            return (out, ) + heatmap_maximum(out, self.keypoint_scale)
         return out
+
+
+def heatmap_maximum(heatmaps: torch.Tensor, scale: Tuple[float, float]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Keypoints at the heatmap maxima (mmpose's ``get_heatmap_maximum``, first maximum on ties),
+    scaled to input pixels.
+
+    Args:
+        heatmaps (Tensor): ``(N, K, h, w)``.
+        scale (tuple): (sx, sy) input pixels per heatmap cell.
+
+    Returns:
+        tuple: keypoints ``(N, K, 2)`` (x, y) and scores ``(N, K)`` (the maxima).
+    """
+    n, k, _, w = heatmaps.shape
+    flat = heatmaps.reshape(n, k, -1)
+    scores, index = flat.max(dim=-1)
+    xy = torch.stack((index % w, torch.div(index, w, rounding_mode='floor')), dim=-1).to(heatmaps.dtype)
+    return xy * xy.new_tensor(scale), scores
+
+
+def codec_scale(codec: dict) -> Tuple[float, float]:
+    """(sx, sy) input pixels per heatmap cell as mmpose's heatmap codecs decode: ``UDPHeatmap`` maps
+    cell ``W - 1`` to ``input_size`` (``keypoints / [W - 1, H - 1] * input_size``), the others scale by
+    ``input_size / heatmap_size``.
+
+    Raises:
+        ValueError: If the codec has no heatmap (e.g. RTMPose's SimCC).
+    """
+    if 'heatmap_size' not in codec:
+        raise ValueError(f"decoded keypoints need a heatmap codec; {codec.get('type')} has no heatmap_size")
+    (iw, ih), (hw, hh) = codec['input_size'], codec['heatmap_size']
+    if codec['type'].split('.')[-1] == 'UDPHeatmap':
+        return iw / (hw - 1), ih / (hh - 1)
+    return iw / hw, ih / hh
 
 
 def load_state(path: str) -> Dict[str, torch.Tensor]:
@@ -109,18 +156,22 @@ def load_config(config: str) -> Config:
 
 
 def build_for_export(config: str, checkpoint: Optional[str], task: str,
-                     cfg_options: Optional[dict] = None) -> Tuple[ExportWrapper, Config]:
+                     cfg_options: Optional[dict] = None,
+                     keypoints: bool = False) -> Tuple[ExportWrapper, Config]:
     """Build the model of ``config``, load ``checkpoint`` strictly and wrap it for ``task``.
 
     ``checkpoint=None`` keeps the random initialisation (latency needs no weights); then no
     pretrained weights are fetched either. ``cfg_options`` are merged into the config first (e.g.
-    ``{'model.head': None}``: an mmpretrain classifier as a pooled-feature embedder).
+    ``{'model.head': None}``: an mmpretrain classifier as a pooled-feature embedder). ``keypoints``
+    (pose with a heatmap codec) adds the decoded keypoints and scores to the outputs.
 
     Raises:
         KeyError: If the checkpoint's keys do not match the model (names the missing ones).
     """
     if task not in TASKS:
         raise ValueError(f'--task must be one of {TASKS}, got {task!r}')
+    if keypoints and task != 'pose':
+        raise ValueError(f'decoded keypoints are a pose output, not {task}')
     import saip_mm.datasets  # noqa: F401  (registers the modules configs name)
     import saip_mm.evaluation  # noqa: F401
     import saip_mm.models  # noqa: F401
@@ -151,7 +202,8 @@ def build_for_export(config: str, checkpoint: Optional[str], task: str,
     model = _build(cfg.model, cfg.get('default_scope', 'saip_mm'))
     if state is not None:
         _load_strict(model, state, checkpoint)
-    return ExportWrapper(model, task).eval(), cfg
+    scale = codec_scale(cfg.codec) if keypoints else None
+    return ExportWrapper(model, task, keypoint_scale=scale).eval(), cfg
 
 
 def input_spec(cfg: Config, task: str, shape: Optional[Sequence[int]] = None) -> dict:
@@ -173,17 +225,18 @@ def input_spec(cfg: Config, task: str, shape: Optional[Sequence[int]] = None) ->
 
 
 def export_onnx(wrapper: ExportWrapper, spec: dict, out: str, task: str, opset: int = 17) -> str:
-    """Write ``out`` (dynamic batch axis, input ``input``, output ``output``) with ``spec`` and the
-    task in the ONNX metadata. Returns the path."""
+    """Write ``out`` (dynamic batch axis, input ``input``, outputs ``wrapper.output_names``: ``output``
+    first) with ``spec`` and the task in the ONNX metadata. Returns the path."""
     import onnx
     h, w = spec['size']
     wrapper.eval()  # torch.onnx.export restores the mode it finds: make that inference
     dummy = torch.zeros(2, 3, h, w)
-    names = dict(input_names=['input'], output_names=['output'], opset_version=opset)
+    outputs = wrapper.output_names
+    names = dict(input_names=['input'], output_names=outputs, opset_version=opset)
     with torch.no_grad():
         try:  # the TorchScript exporter: fast, and exact for the ViT / ConvNet students
             torch.onnx.export(wrapper, (dummy, ), out, dynamo=False,
-                              dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}, **names)
+                              dynamic_axes={n: {0: 'batch'} for n in ['input'] + outputs}, **names)
             exporter = 'torchscript'
         except torch.onnx.errors.OnnxExporterError:
             # e.g. UPerNet's adaptive pooling, which the TorchScript exporter cannot size: the
@@ -192,7 +245,10 @@ def export_onnx(wrapper: ExportWrapper, spec: dict, out: str, task: str, opset: 
                               dynamic_shapes=({0: torch.export.Dim('batch')}, ), **names)
             exporter = 'dynamo'
     model = onnx.load(out)
-    for key, value in dict(task=task, preprocess=json.dumps(spec), exporter=exporter).items():
+    meta = dict(task=task, preprocess=json.dumps(spec), exporter=exporter)
+    if wrapper.keypoint_scale:
+        meta['keypoints'] = 'x, y in input pixels at the heatmap maximum (no sub-pixel refinement)'
+    for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, out)
@@ -218,23 +274,32 @@ def verify(wrapper: ExportWrapper, onnx_path: str, batch: np.ndarray) -> dict:
 
     Returns:
         dict: ``max_abs_diff``, ``scale`` (max |PyTorch output|), ``rel_diff`` (their ratio, over
-        both batch sizes) and ``batch_sizes``.
+        both batch sizes) of the first output, and ``batch_sizes``; with decoded keypoints also
+        ``keypoints_agree``: the share of keypoints that the two runtimes place within 1 input pixel
+        (a maximum can move to a neighbouring cell under rounding when two cells nearly tie).
     """
     import onnxruntime as ort
     wrapper.eval()
     session = ort.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
-    diff, scale = 0.0, 0.0
+    diff, scale, agree = 0.0, 0.0, []
     for x in (batch, batch[:1]):
-        ours = session.run(None, {'input': x})[0]
+        ours = session.run(None, {'input': x})
         with torch.no_grad():
-            ref = wrapper(torch.from_numpy(x)).numpy()
-        if ours.shape != ref.shape:
-            raise AssertionError(f'onnxruntime output {ours.shape} != PyTorch {ref.shape}')
-        diff = max(diff, float(np.abs(ours - ref).max()))
-        scale = max(scale, float(np.abs(ref).max()))
-    return dict(max_abs_diff=diff, scale=scale, rel_diff=diff / max(scale, 1e-12),
-                batch_sizes=[len(batch), 1])
+            ref = wrapper(torch.from_numpy(x))
+        ref = [t.numpy() for t in (ref if isinstance(ref, tuple) else (ref, ))]
+        if [o.shape for o in ours] != [r.shape for r in ref]:
+            raise AssertionError(f'onnxruntime outputs {[o.shape for o in ours]} != PyTorch '
+                                 f'{[r.shape for r in ref]}')
+        diff = max(diff, float(np.abs(ours[0] - ref[0]).max()))
+        scale = max(scale, float(np.abs(ref[0]).max()))
+        if len(ref) == 3:
+            agree.append(np.linalg.norm(ours[1] - ref[1], axis=-1) <= 1.0)
+    out = dict(max_abs_diff=diff, scale=scale, rel_diff=diff / max(scale, 1e-12),
+               batch_sizes=[len(batch), 1])
+    if agree:
+        out['keypoints_agree'] = float(np.concatenate([a.ravel() for a in agree]).mean())
+    return out
 
 
-__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'export_onnx', 'input_spec', 'load_config',
-           'load_state', 'preprocess', 'verify']
+__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'codec_scale', 'export_onnx', 'heatmap_maximum',
+           'input_spec', 'load_config', 'load_state', 'preprocess', 'verify']

@@ -109,8 +109,12 @@ def metrics_by_runtime(cfg: Config, task: str, wrapper: torch.nn.Module, onnx_pa
     """``loop_metrics`` for PyTorch (``wrapper``) and for onnxruntime (``onnx_path``)."""
     size, work_dir = static_size(onnx_path), tempfile.mkdtemp(prefix='saip_metric_')
     wrapper.eval()
+
+    def first(x: Tensor) -> Tensor:  # the heatmaps of an export with decoded keypoints
+        out = wrapper(x)
+        return out[0] if isinstance(out, tuple) else out
     return {name: loop_metrics(cfg, task, padded_to(run, size), osp.join(work_dir, name))
-            for name, run in (('pytorch', wrapper), ('onnx_fp32', onnx_run(onnx_path, threads)))}
+            for name, run in (('pytorch', first), ('onnx_fp32', onnx_run(onnx_path, threads)))}
 
 
 __all__ = ['METRIC_TASKS', 'loop_metrics', 'metrics_by_runtime', 'padded_to', 'route_through', 'static_size']

@@ -38,7 +38,9 @@ def _checkpoint(tmp_path, task: str, options: list) -> str:
 def test_task_metric_from_both_runtimes(tmp_path, downstream_samples, task):
     options = _options(task, downstream_samples)
     ckpt = _checkpoint(tmp_path, task, options)
-    report = export([osp.join(ROOT, DOWNSTREAM[task]), ckpt, '--task', task, '--verify',
+    # pose with decoded keypoints: the test loop reads the heatmaps, the first of the three outputs
+    extra = ['--keypoints'] if task == 'pose' else []
+    report = export([osp.join(ROOT, DOWNSTREAM[task]), ckpt, '--task', task, '--verify', *extra,
                      '--out', str(tmp_path / 'm.onnx'), '--cfg-options', *options])
     pytorch, onnx = report['metric']['pytorch'], report['metric']['onnx_fp32']
     key = {'attribute': 'attribute/mA', 'pose': 'coco/AP', 'seg': 'mIoU'}[task]
@@ -57,6 +59,20 @@ def test_task_metric_from_both_runtimes(tmp_path, downstream_samples, task):
         cfg.update(work_dir=str(tmp_path / 'own'), load_from=ckpt)
         own = Runner.from_cfg(cfg).test()
         assert own[key] == pytest.approx(pytorch[key], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_other_forms_report_the_task_metric(tmp_path, downstream_samples):
+    """--fp16 on the attribute config: the FP16 graph's mA comes from the same test loop, and its drop
+    against fp32 is reported in points (flagged with --max-drop -100)."""
+    options = _options('attribute', downstream_samples)
+    report = export([osp.join(ROOT, DOWNSTREAM['attribute']), _checkpoint(tmp_path, 'attribute', options),
+                     '--task', 'attribute', '--verify', '--fp16', '--max-drop', '-100',
+                     '--out', str(tmp_path / 'm.onnx'), '--cfg-options', *options])
+    fp16, fp32 = report['fp16'], report['metric']['onnx_fp32']
+    assert set(fp16['metric']) == set(fp32)
+    assert fp16['drop'] == pytest.approx(fp32['attribute/mA'] - fp16['metric']['attribute/mA'])
+    assert abs(fp16['drop']) < 5 and fp16['degraded']
 
 
 @pytest.mark.slow

@@ -9,6 +9,12 @@ checkpoint must match the config (missing keys are listed). ``--verify`` runs on
 PyTorch on real person crops (``demo/vtest_reid`` by default) at batch N and 1 and fails when the
 largest difference exceeds ``--rtol`` of the output scale. The preprocessing is printed and stored in
 the ONNX metadata (``preprocess``).
+
+Other forms, each compared with the fp32 graph on the same crops (and, for backbone / reid, by
+Rank-1 / mAP; a drop above ``--max-drop`` is reported as DEGRADED): ``--simplify`` (onnxsim, in
+place, before the check), ``--int8`` (onnxruntime static QDQ), ``--fp16`` (onnxruntime float16),
+``--openvino`` (OpenVINO IR, optional package; FP16-compressed weights too with ``--fp16``).
+``--keypoints`` (pose, heatmap heads) adds decoded keypoints and scores to the outputs.
 """
 import argparse
 import json
@@ -49,7 +55,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--calib', default=osp.join(ROOT, 'demo', 'persons'), help='crops for INT8 calibration')
     p.add_argument('--calib-images', type=int, default=64)
     p.add_argument('--max-drop', type=float, default=2.0,
-                   help='INT8 mAP drop (points) above which the model is reported as degraded')
+                   help='drop of the task metric (points: mAP, AP x 100, mIoU, mA) of an INT8 / FP16 / '
+                        'OpenVINO form above which it is reported as degraded')
+    p.add_argument('--simplify', action='store_true', help='simplify the exported graph with onnxsim')
+    p.add_argument('--fp16', action='store_true', help='also write <out>.fp16.onnx (onnxruntime float16)')
+    p.add_argument('--openvino', action='store_true',
+                   help='also write <out>.xml/.bin (OpenVINO IR; needs the optional openvino package)')
+    p.add_argument('--keypoints', action='store_true',
+                   help='pose: also output keypoints (N, K, 2) in input pixels and scores (N, K)')
     return p.parse_args(argv)
 
 
@@ -58,15 +71,22 @@ def main(argv: Optional[List[str]] = None) -> dict:
     import cv2
 
     from saip_mm.deployment import build_for_export, export_onnx, input_spec, preprocess, verify
-    wrapper, cfg = build_for_export(args.config, args.checkpoint, args.task, args.cfg_options)
+    from saip_mm.deployment.convert import openvino_available, simplify
+    if args.openvino and not openvino_available():
+        raise SystemExit('--openvino needs the optional package openvino (pip install openvino)')
+    wrapper, cfg = build_for_export(args.config, args.checkpoint, args.task, args.cfg_options,
+                                    keypoints=args.keypoints)
     spec = input_spec(cfg, args.task, args.shape)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     export_onnx(wrapper, spec, args.out, args.task, args.opset)
-    report = dict(onnx=args.out, task=args.task, preprocess=spec,
-                  size_mb=round(osp.getsize(args.out) / 2**20, 2))
+    report = dict(onnx=args.out, task=args.task, preprocess=spec, outputs=wrapper.output_names)
+    if args.simplify:
+        report['simplify'] = simplify(args.out)
+        print(f"onnxsim: {report['simplify']['nodes_before']} -> {report['simplify']['nodes_after']} nodes")
+    report['size_mb'] = round(osp.getsize(args.out) / 2**20, 2)
     print(f'exported {args.task} to {args.out} ({report["size_mb"]} MB); input: '
           f'{spec["channel_order"]} {spec["size"][0]}x{spec["size"][1]}, '
-          f'(pixel - {spec["mean"]}) / {spec["std"]}')
+          f'(pixel - {spec["mean"]}) / {spec["std"]}; outputs: {", ".join(wrapper.output_names)}')
     if args.verify:
         from saip_mm.deployment.quantize import image_paths
         paths = image_paths(args.images)
@@ -76,7 +96,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         ok = result['rel_diff'] <= args.rtol
         print(f"verify on {len(images)} images (batch {result['batch_sizes']}): max |diff| "
               f"{result['max_abs_diff']:.3g} = {result['rel_diff']:.3g} of the output scale "
-              f"{result['scale']:.3g} -> {'ok' if ok else 'FAILED'} (rtol {args.rtol})")
+              f"{result['scale']:.3g} -> {'ok' if ok else 'FAILED'} (rtol {args.rtol})"
+              + (f"; keypoints within 1 px: {result['keypoints_agree']:.1%}" if 'keypoints_agree' in result
+                 else ''))
         if not ok:
             raise SystemExit(f'{args.out}: onnxruntime differs from PyTorch by {result["rel_diff"]:.3g} '
                              f'of the output scale (> {args.rtol})')
@@ -93,8 +115,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
             print(f"{name:>9}: Rank-1 {figures['R1']:.1f}  mAP {figures['mAP']:.2f}  ({args.reid_data})")
     if args.verify and args.task in ('pose', 'seg', 'attribute'):
         report['metric'] = task_metric(args, cfg, wrapper)
-    if args.int8:
-        report['int8'] = int8_report(args, spec, metric)
+    measure = None
+    if metric:
+        from saip_mm.deployment.quantize import retrieval
+        measure = ('mAP', 1.0, lambda run: retrieval(run, args.reid_data, spec))
+    elif report.get('metric'):
+        measure = loop_measure(args, cfg)
+    for name, (path, run) in other_forms(args, spec).items():
+        report[name] = form_report(name, path, run, args, spec, measure)
     print(json.dumps(report, indent=1))
     return report
 
@@ -119,29 +147,71 @@ def task_metric(args: argparse.Namespace, cfg, wrapper) -> Optional[dict]:
     return result
 
 
-def int8_report(args: argparse.Namespace, spec: dict, metric: bool) -> dict:
-    """Quantize, then compare with fp32: size, output difference on the verify crops, retrieval."""
-    import cv2
+def other_forms(args: argparse.Namespace, spec: dict) -> dict:
+    """name -> (file, runner) of each form asked for, written beside ``--out``."""
+    from saip_mm.deployment.convert import openvino_default_precision, openvino_runner, to_fp16, to_openvino
+    from saip_mm.deployment.quantize import image_paths, onnx_runner, quantize_int8
+    base, forms = osp.splitext(args.out)[0], {}
+    if args.int8:
+        path = quantize_int8(args.out, base + '.int8.onnx', image_paths(args.calib, args.calib_images), spec)
+        forms['int8'] = (path, onnx_runner(path))
+    if args.fp16:
+        path = to_fp16(args.out, base + '.fp16.onnx')
+        forms['fp16'] = (path, onnx_runner(path))
+    if args.openvino:
+        xml = to_openvino(args.out, base + '.xml')
+        forms['openvino'] = (xml, openvino_runner(xml, 'f32'))
+        default = openvino_default_precision()
+        if default != 'f32':  # e.g. bf16 on processors with bf16 units: what an application gets
+            forms[f'openvino_{default}'] = (xml, openvino_runner(xml, None))
+        if args.fp16:
+            xml16 = to_openvino(args.out, base + '.fp16.xml', fp16=True)
+            forms['openvino_fp16_weights'] = (xml16, openvino_runner(xml16, 'f32'))
+    return forms
+
+
+MAIN_METRIC = {'pose': ('coco/AP', 100.0), 'seg': ('mIoU', 1.0), 'attribute': ('attribute/mA', 1.0)}
+
+
+def loop_measure(args: argparse.Namespace, cfg) -> tuple:
+    """(key, points per unit, run -> the config's test-loop metrics) for a pose / seg / attribute form."""
     import numpy as np
+    import torch
+
+    from saip_mm.deployment.task_metric import loop_metrics, padded_to, static_size
+    key, points = MAIN_METRIC[args.task]
+    size = static_size(args.out)
+
+    def measure(run) -> dict:
+        tensor_run = padded_to(lambda x: torch.from_numpy(run(np.ascontiguousarray(x.numpy()))), size)
+        return loop_metrics(cfg, args.task, tensor_run)
+    return key, points, measure
+
+
+def form_report(name: str, path: str, run, args: argparse.Namespace, spec: dict,
+                measure: Optional[tuple]) -> dict:
+    """One form against the fp32 graph: size, output difference on the verify crops and, given a
+    ``measure`` (key, points per unit, run -> metrics), the metric and its drop in points."""
+    import cv2
 
     from saip_mm.deployment import preprocess
-    from saip_mm.deployment.quantize import image_paths, onnx_runner, quantize_int8, retrieval
-    out = osp.splitext(args.out)[0] + '.int8.onnx'
-    quantize_int8(args.out, out, image_paths(args.calib, args.calib_images), spec)
+    from saip_mm.deployment.convert import compare, file_mb
+    from saip_mm.deployment.quantize import image_paths, onnx_runner
     x = preprocess([cv2.imread(p) for p in image_paths(args.images)[:args.num_images]], spec)
-    fp32, int8 = onnx_runner(args.out)(x), onnx_runner(out)(x)
-    rep = dict(onnx=out, size_mb=round(osp.getsize(out) / 2**20, 2),
-               rel_diff_vs_fp32=float(np.abs(int8 - fp32).max() / max(np.abs(fp32).max(), 1e-12)))
-    print(f"int8: {out} ({rep['size_mb']} MB), max |int8 - fp32| = {rep['rel_diff_vs_fp32']:.3g} of the "
+    fp32 = onnx_runner(args.out)
+    rep = dict(onnx=path, size_mb=file_mb(path), rel_diff_vs_fp32=compare(run, fp32, x)['rel_diff'])
+    print(f"{name}: {path} ({rep['size_mb']} MB), max |{name} - fp32| = {rep['rel_diff_vs_fp32']:.3g} of the "
           'output scale')
-    if metric:
-        rep['metric'] = retrieval(onnx_runner(out), args.reid_data, spec)
-        ref = retrieval(onnx_runner(args.out), args.reid_data, spec)
-        rep['map_drop'] = ref['mAP'] - rep['metric']['mAP']
-        rep['degraded'] = rep['map_drop'] > args.max_drop
-        print(f"     int8: Rank-1 {rep['metric']['R1']:.1f}  mAP {rep['metric']['mAP']:.2f} "
-              f"(fp32 {ref['mAP']:.2f}: {-rep['map_drop']:+.2f})"
-              + (f' -> DEGRADED (drop > {args.max_drop})' if rep['degraded'] else ''))
+    if measure:
+        key, points, score = measure
+        rep['metric'], ref = score(run), score(fp32)
+        rep['drop'] = (ref[key] - rep['metric'][key]) * points
+        if key == 'mAP':
+            rep['map_drop'] = rep['drop']
+        rep['degraded'] = rep['drop'] > args.max_drop
+        flag = f' -> DEGRADED (drop > {args.max_drop})' if rep['degraded'] else ''
+        print(f"{name:>9}: {key} {rep['metric'][key] * points:.2f} (fp32 {ref[key] * points:.2f}: "
+              f"{-rep['drop']:+.2f} points){flag}")
     return rep
 
 
