@@ -138,7 +138,11 @@ class PersonCropDataset(BaseDataset):
             second column = sampling weight, kept in ``weight``). Empty = scan ``data_root``.
         num_samples (int, optional): Sub-sample this many images with ``subsample_seed``.
         subsample_seed (int): Seed of the sub-sampling. Defaults to 0.
-        num_mix (int): Other crops loaded with every sample for copy-paste. Defaults to 2.
+        num_mix (int, optional): Other crops loaded with every sample into ``mix_results``. None (the
+            default) loads what the pipeline asks for, as mmdet's ``MultiImageMixDataset`` does: the
+            indexes that each top-level transform with a ``get_indexes(dataset)`` method returns
+            (``CopyPasteCanvas``: its other people), and a background only for a transform with
+            ``needs_background``. A plain pipeline (DINO's multi-crop, MAE) loads the sample alone.
         background_dir (str, optional): Folder of background images for the canvas, absolute or
             under ``data_root`` (a relative one that is absent falls back, with a warning, to no
             folder); without it, a random other crop is the background.
@@ -151,7 +155,7 @@ class PersonCropDataset(BaseDataset):
                  ann_file: str = '',
                  num_samples: Optional[int] = None,
                  subsample_seed: int = 0,
-                 num_mix: int = 2,
+                 num_mix: Optional[int] = None,
                  background_dir: Optional[str] = None,
                  pipeline: Sequence = (),
                  max_refetch: int = 100,
@@ -235,6 +239,28 @@ class PersonCropDataset(BaseDataset):
                 return img
         return None
 
+    def _load_index(self, idx: int) -> Optional[np.ndarray]:
+        """Crop ``idx``, or a random readable one if it cannot be read."""
+        img = self._load(self.get_data_info(idx)['img_path'])
+        return img if img is not None else self._random_readable()
+
+    def _extra_inputs(self) -> Dict:
+        """The other crops and the background that the pipeline's transforms ask for (``num_mix``)."""
+        transforms = getattr(self.pipeline, 'transforms', [])
+        if self.num_mix is not None:
+            indexes = [np.random.randint(len(self)) for _ in range(self.num_mix)]
+        else:
+            indexes = [i for t in transforms if hasattr(t, 'get_indexes') for i in t.get_indexes(self)]
+        extra: Dict = {}
+        if indexes or self.num_mix is not None:
+            extra['mix_results'] = [dict(img=m) for m in map(self._load_index, indexes) if m is not None]
+        if any(getattr(t, 'needs_background', False) for t in transforms):
+            if self.backgrounds:
+                extra['background'] = self._load(self.backgrounds[np.random.randint(len(self.backgrounds))])
+            else:
+                extra['background'] = self._random_readable()
+        return extra
+
     def __getitem__(self, idx: int) -> Dict:
         """Like mmengine's, but an unreadable image is replaced by a random readable one and its path
         travels with the sample (``data_samples.skipped_files``), so that the ``SkippedImagesHook``
@@ -254,19 +280,12 @@ class PersonCropDataset(BaseDataset):
                            f'{self._pending[-1]}; check the dataset at {self.data_root}')
 
     def prepare_data(self, idx: int) -> Optional[Dict]:
-        """Load the crop (None when unreadable, so that mmengine fetches another one), the crops to
-        mix and a background, then run the pipeline."""
+        """Load the crop (None when unreadable, so that mmengine fetches another one) and what the
+        pipeline asks for besides (``num_mix``), then run the pipeline."""
         info = self.get_data_info(idx)
         img = self._load(info['img_path'])
         if img is None:
             return None
         results = dict(info, img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
-        results['mix_results'] = [dict(img=m) for m in
-                                  (self._random_readable() for _ in range(self.num_mix))
-                                  if m is not None]
-        if self.backgrounds:
-            bg = self._load(self.backgrounds[np.random.randint(len(self.backgrounds))])
-        else:
-            bg = self._random_readable()
-        results['background'] = bg
+        results.update(self._extra_inputs())
         return self.pipeline(results)

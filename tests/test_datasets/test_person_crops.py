@@ -148,3 +148,48 @@ def test_weighted_sampler_follows_list_weights(tmp_path, demo_root):
     assert again == list(WeightedPersonSampler(ds, seed=0, num_samples=50))
     sampler.set_epoch(1)
     assert list(sampler)[:50] != list(WeightedPersonSampler(ds, seed=0, num_samples=20000))[:50]
+
+
+def _loads_per_sample(ds, n=3):
+    """How many image files the dataset reads for each of its first ``n`` samples, and the samples."""
+    counts, samples, original = [], [], ds._load
+    calls = []
+    ds._load = lambda path: (calls.append(path), original(path))[1]
+    for i in range(n):
+        calls.clear()
+        samples.append(ds[i])
+        counts.append(len(calls))
+    return counts, samples
+
+
+@pytest.mark.parametrize('canvas, expected', [
+    (None, 1),  # a plain pipeline: the sample alone
+    (dict(type='CopyPasteCanvas', max_instances=3), 1 + 2 + 1),  # 2 other people and a background
+    (dict(type='CopyPasteCanvas', instance_views=(0, 1), layout='row'), 1 + 0 + 1),  # own views only
+])
+def test_extra_images_are_loaded_only_when_a_transform_asks(demo_root, canvas, expected):
+    """mmdet's MultiImageMixDataset protocol: other crops come from get_indexes() of a transform that
+    declares it, a background only for needs_background; a DINO-style multi-crop pipeline with the
+    generic pack transform reads one file per sample and still gets its views."""
+    crop = [dict(type='mmpretrain.RandomResizedCrop', scale=(64, 128), crop_ratio_range=(0.3, 1.0)),
+            dict(type='Resize', scale=(64, 128), keep_ratio=False)]
+    views = dict(type='mmpretrain.MultiView', num_views=[3], transforms=[crop])  # anchor + 2 views
+    pipeline = [dict(type='Resize', scale=(64, 128), keep_ratio=False), views, dict(type='AssignViews')]
+    pipeline += ([canvas, dict(type='BoxMaskTarget')] if canvas else []) + [dict(type='PackPretrainInputs')]
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        ds = PersonCropDataset(data_root=demo_root, ann_file='list.txt', background_dir='backgrounds',
+                               pipeline=pipeline)
+    np.random.seed(0)
+    counts, samples = _loads_per_sample(ds)
+    assert counts == [expected] * 3
+    inputs = samples[0]['inputs']
+    assert len(inputs['views']) == 2 and tuple(inputs['views'][0].shape) == (3, 128, 64)
+    assert ('canvas' in inputs) == (canvas is not None)
+
+
+def test_num_mix_overrides_what_the_pipeline_asks(demo_root):
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        ds = PersonCropDataset(data_root=demo_root, ann_file='list.txt', background_dir='backgrounds',
+                               pipeline=PIPELINE, num_mix=1)
+    np.random.seed(0)
+    assert _loads_per_sample(ds)[0] == [1 + 1 + 1] * 3

@@ -1,11 +1,11 @@
 from .assign_views import AssignViews
 from .box_mask import BoxMaskTarget, area_downsample
 from .copy_paste import CopyPasteCanvas
-from .formatting import PackSAIPInputs
+from .formatting import PackPretrainInputs, PackSAIPInputs
 from .multi_scale import MultiScaleResize
 from .patch_mask import RandomPatchMask
 
 __all__ = [
-    'AssignViews', 'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackSAIPInputs',
-    'RandomPatchMask', 'area_downsample'
+    'AssignViews', 'BoxMaskTarget', 'CopyPasteCanvas', 'MultiScaleResize', 'PackPretrainInputs',
+    'PackSAIPInputs', 'RandomPatchMask', 'area_downsample'
 ]

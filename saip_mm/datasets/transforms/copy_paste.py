@@ -13,7 +13,9 @@ class CopyPasteCanvas(BaseTransform):
     """Paste the sample's person and ``1..max_instances-1`` other people onto a background canvas.
 
     The sample's own person (``results[src_key]``) is instance 0; the others come from
-    ``results['mix_results']`` (filled by the dataset). Each instance keeps its aspect ratio, gets a
+    ``results['mix_results']``, which the dataset fills with the crops that ``get_indexes`` names (mmdet's
+    ``MultiImageMixDataset`` protocol), and the background from ``results['background']``
+    (``needs_background``). Each instance keeps its aspect ratio, gets a
     random height in ``height_range`` × canvas height and a random position; instances are pasted in a
     random order, so later ones may occlude earlier ones (``allow_overlap=False`` tries to place them
     without overlap first). ``instance_map`` records, per pixel, which instance is visible (-1 =
@@ -69,6 +71,15 @@ class CopyPasteCanvas(BaseTransform):
         self.alpha = float(alpha)
         self.min_visible = min_visible
         self.src_key = src_key
+
+    needs_background = True  # the dataset loads results['background'] for this transform
+
+    def get_indexes(self, dataset) -> List[int]:
+        """Random dataset indexes of the other people to paste (none when the sample's own views are
+        pasted), drawn from numpy's per-worker stream."""
+        if self.instance_views is not None:
+            return []
+        return [np.random.randint(len(dataset)) for _ in range(self.max_instances - 1)]
 
     def _background(self, results: Dict) -> np.ndarray:
         ch, cw = self.canvas_size

@@ -1,5 +1,5 @@
-"""Pack SAIP inputs for ``SAIPDataPreprocessor``."""
-from typing import Dict
+"""Pack a pretraining sample (images, lists of views, masks, dense targets) for a data preprocessor."""
+from typing import Dict, Sequence
 
 import numpy as np
 import torch
@@ -16,28 +16,54 @@ def _chw(img: np.ndarray) -> torch.Tensor:
 
 
 @TRANSFORMS.register_module()
-class PackSAIPInputs(BaseTransform):
-    """Pack anchor, views, canvas, view masks and the CSS target into ``inputs`` (a dict of tensors)
-    and the per-sample metadata (path, instance boxes, view scales) into a ``DataSample``.
+class PackPretrainInputs(BaseTransform):
+    """Pack whichever of the named keys a sample has into ``inputs`` (a dict of tensors, lists for
+    multi-view keys) and the metadata into a ``DataSample``; no key is specific to one algorithm.
+
+    ``inputs['anchor']`` is always present: ``results['anchor']``, else the loaded ``results['img']``,
+    so a plain pipeline (load, augment, pack) gives an algorithm its one image.
 
     Args:
-        meta_keys (tuple): Metadata copied into the data sample when present.
+        image_keys (Sequence[str]): HxWxC uint8 images packed as CxHxW. Defaults to ``('canvas',)``.
+        view_keys (Sequence[str]): Lists of images (multi-crop / multi-scale views), packed as lists.
+            Defaults to ``('views',)``.
+        mask_keys (Sequence[str]): Lists of boolean patch masks. Defaults to ``('view_masks',)``.
+        target_keys (Sequence[str]): Dense float targets (e.g. the CSS map). Defaults to
+            ``('canvas_target',)``.
+        meta_keys (Sequence[str]): Metadata copied into the data sample when present.
     """
 
-    def __init__(self, meta_keys=('img_path', 'instance_boxes', 'view_scales', 'ori_shape')) -> None:
-        self.meta_keys = meta_keys
+    def __init__(self,
+                 image_keys: Sequence[str] = ('canvas', ),
+                 view_keys: Sequence[str] = ('views', ),
+                 mask_keys: Sequence[str] = ('view_masks', ),
+                 target_keys: Sequence[str] = ('canvas_target', ),
+                 meta_keys: Sequence[str] = ('img_path', 'instance_boxes', 'view_scales',
+                                             'ori_shape')) -> None:
+        self.image_keys, self.view_keys = tuple(image_keys), tuple(view_keys)
+        self.mask_keys, self.target_keys = tuple(mask_keys), tuple(target_keys)
+        self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: Dict) -> Dict:
         inputs: Dict[str, object] = {'anchor': _chw(results.get('anchor', results['img']))}
-        if 'views' in results:
-            inputs['views'] = [_chw(v) for v in results['views']]
-        if 'view_masks' in results:
-            inputs['view_masks'] = [torch.from_numpy(np.asarray(m, dtype=bool))
-                                    for m in results['view_masks']]
-        if 'canvas' in results:
-            inputs['canvas'] = _chw(results['canvas'])
-        if 'canvas_target' in results:
-            inputs['canvas_target'] = torch.from_numpy(results['canvas_target'].astype(np.float32))
+        for key in self.image_keys:
+            if key in results:
+                inputs[key] = _chw(results[key])
+        for key in self.view_keys:
+            if key in results:
+                inputs[key] = [_chw(v) for v in results[key]]
+        for key in self.mask_keys:
+            if key in results:
+                inputs[key] = [torch.from_numpy(np.asarray(m, dtype=bool)) for m in results[key]]
+        for key in self.target_keys:
+            if key in results:
+                inputs[key] = torch.from_numpy(np.asarray(results[key], dtype=np.float32))
         sample = DataSample()
         sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
         return dict(inputs=inputs, data_samples=sample)
+
+
+@TRANSFORMS.register_module()
+class PackSAIPInputs(PackPretrainInputs):
+    """``PackPretrainInputs`` with SAIP's keys (anchor, views, canvas, view masks, CSS target): the
+    name the SAIP configs use."""

@@ -44,5 +44,5 @@ train_dataloader = dict(
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, num_mix=2, pipeline=train_pipeline),
+    dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline),
 )
