@@ -10,7 +10,7 @@ map. It adds what pretraining needs and mmpretrain lacks:
 * loading of a checkpoint whose position embedding comes from a **non-square** grid (16×8 at 256×128):
   mmpretrain assumes a square source grid and fails on it.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmpretrain.models import VisionTransformer
@@ -22,6 +22,7 @@ from saip_mm.registry import MODELS
 from ..utils.masking import keep_indices
 from ..utils.pos_embed import infer_grid
 from ..utils.pretrained import StrictPretrainedInit
+from ..utils.tokens import StudentTokens, student_tokens
 
 TokenPair = Tuple[Tensor, Tensor]
 
@@ -115,8 +116,8 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         return resize_pos_embed(self.pos_embed, self.patch_resolution, tuple(grid),
                                 mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
 
-    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> Dict[str, object]:
-        """Encode an image batch into SAIP token outputs.
+    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> StudentTokens:
+        """Encode an image batch into the student token contract (``models/utils/tokens.py``).
 
         Args:
             x (Tensor): Images ``(B, 3, H, W)``; H and W multiples of the patch size.
@@ -124,7 +125,7 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
                 mask the same number of patches.
 
         Returns:
-            dict: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
+            StudentTokens: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
             ``grid``: (rows, cols); ``keep``: indices ``(B, L_vis)`` of the kept patches or None.
         """
         tokens, grid = self.patch_embed(x)
@@ -145,7 +146,7 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
                 mid = h
         if self.final_norm:
             h = self.ln1(h)
-        return dict(final=(h[:, 0], h[:, n:]), mid=(mid[:, 0], mid[:, n:]), grid=grid, keep=keep)
+        return student_tokens((h[:, 0], h[:, n:]), (mid[:, 0], mid[:, n:]), grid, keep)
 
 
 __all__: List[str] = ['SAIPViT', 'patch_grid']

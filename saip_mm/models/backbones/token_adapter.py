@@ -12,7 +12,7 @@ bias/normalisation responses and leaking into neighbouring visible positions as 
 image would not give. Only the visible patch tokens are returned (with their indices), as for the ViT;
 the global token pools visible cells only.
 """
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -23,6 +23,7 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from ..utils.masking import keep_indices
+from ..utils.tokens import StudentTokens, student_tokens
 
 
 @MODELS.register_module()
@@ -88,16 +89,16 @@ class TokenAdapter(BaseModule):
             return output * visible.to(output.dtype)
         return output
 
-    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> Dict[str, object]:
-        """SAIP token outputs (same contract as ``SAIPViT.forward_tokens``).
+    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> StudentTokens:
+        """The student token contract (``models/utils/tokens.py``), ``mid`` = ``final``.
 
         Args:
             x (Tensor): Images ``(B, 3, H, W)``, sides multiples of ``patch_size``.
             mask (Tensor, optional): Boolean ``(B, L)`` over the stride-16 grid, True = masked.
 
         Returns:
-            dict: ``final`` and ``mid`` = ``(global (B, D), patch tokens (B, L_vis, D))``, ``grid``,
-            ``keep``.
+            StudentTokens: ``final`` and ``mid`` = ``(global (B, D), patch tokens (B, L_vis, D))``,
+            ``grid``, ``keep``.
         """
         b, _, h, w = x.shape
         if h % self.patch_size or w % self.patch_size:
@@ -124,4 +125,4 @@ class TokenAdapter(BaseModule):
             pooled = (last * weight).sum((2, 3)) / weight.sum((2, 3)).clamp_min(1)
             patches = torch.gather(patches, 1, keep[..., None].expand(-1, -1, patches.shape[-1]))
         tokens = (self.global_neck(pooled), patches)
-        return dict(final=tokens, mid=tokens, grid=grid, keep=keep)
+        return student_tokens(tokens, tokens, grid, keep)

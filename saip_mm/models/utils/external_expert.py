@@ -17,6 +17,7 @@ from saip_mm.registry import MODELS
 
 from .expert_ema import CosineEMAExpert
 from .pretrained import load_pretrained_strict
+from .tokens import StudentTokens
 
 
 class FrozenEncoder(nn.Module):
@@ -34,7 +35,7 @@ class FrozenEncoder(nn.Module):
         return self
 
     @torch.no_grad()
-    def forward_tokens(self, x, mask=None) -> dict:
+    def forward_tokens(self, x, mask=None) -> StudentTokens:
         return self.encoder.forward_tokens(x, mask=mask)
 
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .rescale import rescale
+from .tokens import StudentTokens, student_tokens
 
 FEATURES = ('global', 'patches', 'both')
 
@@ -74,7 +75,7 @@ class ColourHistogramEncoder(nn.Module):
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
 
-    def forward_tokens(self, x: Tensor, mask=None) -> dict:
+    def forward_tokens(self, x: Tensor, mask=None) -> StudentTokens:
         pixels = (x * self.std + self.mean).clamp(0, 255)
         idx = (pixels * self.bins / 256).long().clamp(max=self.bins - 1)
         code = (idx[:, 0] * self.bins + idx[:, 1]) * self.bins + idx[:, 2]  # (B, H, W)
@@ -84,4 +85,4 @@ class ColourHistogramEncoder(nn.Module):
             hists.append(h)
         patches = torch.stack(hists, dim=1)
         glob = patches.flatten(1) / self.stripes
-        return dict(final=(glob, patches), mid=(glob, patches), grid=(self.stripes, 1), keep=None)
+        return student_tokens((glob, patches), (glob, patches), (self.stripes, 1))

@@ -1,0 +1,68 @@
+"""The one token contract between a student (or an expert encoder) and every objective and algorithm.
+
+``forward_tokens(x, mask=None)`` of every student returns a :class:`StudentTokens`: a typed dict, so
+objectives keep reading ``out['final']`` while the keys and their types are written down once, and
+:func:`check_tokens` says, for a new student, which key breaks the contract and how.
+"""
+from typing import Optional, Sequence, Tuple, TypedDict
+
+from torch import Tensor
+
+
+class StudentTokens(TypedDict):
+    """What ``forward_tokens`` returns.
+
+    Attributes:
+        final (tuple): ``(global token (B, C), patch tokens (B, L_vis, C))`` after the last block /
+            stage (CSM, DINO-style heads, retrieval).
+        mid (tuple): The same pair at the level that dense objectives read (ViT: block 7, paper §III-B;
+            a ConvNet behind ``TokenAdapter``: the same as ``final``).
+        grid (tuple): ``(rows, cols)`` of the stride-16 token grid of the input.
+        keep (Tensor, optional): ``(B, L_vis)`` ascending indices of the visible patches when a mask
+            was given, else None (then ``L_vis = rows * cols``).
+    """
+    final: Tuple[Tensor, Tensor]
+    mid: Tuple[Tensor, Tensor]
+    grid: Tuple[int, int]
+    keep: Optional[Tensor]
+
+
+def student_tokens(final: Tuple[Tensor, Tensor], mid: Tuple[Tensor, Tensor], grid: Sequence[int],
+                   keep: Optional[Tensor] = None) -> StudentTokens:
+    """Build a :class:`StudentTokens` (``grid`` as a tuple of ints)."""
+    return StudentTokens(final=tuple(final), mid=tuple(mid), grid=(int(grid[0]), int(grid[1])), keep=keep)
+
+
+def check_tokens(out: dict, batch: int, mask: Optional[Tensor] = None) -> None:
+    """Check ``out`` against the contract for an input of ``batch`` images and the given ``mask``.
+
+    Raises:
+        ValueError: Naming the first key whose value breaks the contract, with the shapes found.
+    """
+    missing = [k for k in StudentTokens.__annotations__ if k not in out]
+    if missing:
+        raise ValueError(f'forward_tokens output lacks {missing} (has {sorted(out)})')
+    grid = out['grid']
+    if len(grid) != 2 or not all(isinstance(v, int) and v > 0 for v in grid):
+        raise ValueError(f"'grid' must be (rows, cols) of positive ints, got {grid!r}")
+    total = grid[0] * grid[1]
+    visible = total if mask is None else total - int(mask[0].sum())
+    for level in ('final', 'mid'):
+        pair = out[level]
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise ValueError(f"'{level}' must be (global token, patch tokens), got {type(pair).__name__}")
+        glob, patches = pair
+        if glob.dim() != 2 or glob.shape[0] != batch:
+            raise ValueError(f"'{level}' global token must be ({batch}, C), got {tuple(glob.shape)}")
+        if tuple(patches.shape[:2]) != (batch, visible) or patches.dim() != 3:
+            raise ValueError(f"'{level}' patch tokens must be ({batch}, {visible}, C) for grid {grid}"
+                             f"{'' if mask is None else ' with the mask'}, got {tuple(patches.shape)}")
+    keep = out['keep']
+    if mask is None and keep is not None:
+        raise ValueError("'keep' must be None without a mask")
+    if mask is not None and (keep is None or tuple(keep.shape) != (batch, visible)):
+        raise ValueError(f"'keep' must be ({batch}, {visible}) indices of the visible patches, got "
+                         f'{None if keep is None else tuple(keep.shape)}')
+
+
+__all__ = ['StudentTokens', 'check_tokens', 'student_tokens']
