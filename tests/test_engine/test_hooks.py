@@ -42,12 +42,16 @@ def _cfg(root, work_dir, iters, hooks):
 
 
 @pytest.mark.slow
-def test_teacher_temperature_warmup(root, tmp_path):
+@pytest.mark.parametrize('length', [dict(warmup_iters=4), dict(warmup_epochs=1)])
+def test_teacher_temperature_warmup(root, tmp_path, length):
     runner = Runner.from_cfg(_cfg(root, tmp_path, 3, [
-        dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_iters=4)]))
+        dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, **length)]))
     runner.train()
-    # the last iteration (index 2) ran with 0.04 + 0.03 * 2/4
-    assert runner.model.csm_head.teacher_temp == pytest.approx(0.055)
+    # the last iteration (index 2) ran with 0.04 + 0.03 * 2 / warm-up iterations (an epoch: the loader's
+    # length, 216 batches of 2 of the 431 demo crops)
+    iters = length.get('warmup_iters') or len(runner.train_dataloader)
+    assert iters in (4, 216)
+    assert runner.model.csm_head.teacher_temp == pytest.approx(0.04 + 0.03 * 2 / iters)
 
 
 @pytest.mark.slow

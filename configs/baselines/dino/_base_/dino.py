@@ -1,0 +1,24 @@
+# DINO (Caron et al., ICCV 2021) as a composition of SAIP's units, the baseline of SAIP Tables I-IV.
+# DINO's loss is CSM's: the same projector (3-layer MLP, weight-normalised 65536 prototypes) and head
+# (centred, sharpened teacher targets, cross-entropy over every pair of different crops), applied to
+# same-scale multi-crop views. The EMA teacher (CosineEMAExpert, 0.996 -> 1) sees the 2 global crops
+# (images 0 and 1), the student every crop; there is no anchor apart from the first global crop, no
+# canvas and no mask, so the dataset reads one image per sample.
+dino_model = dict(
+    data_preprocessor=dict(view_scale_range=None),
+    csm=dict(teacher_views=[0, 1], student_views=None),
+    csr=None,
+    css=None,
+)
+# 2 global crops 256x128 + 8 local crops 128x64 (the person aspect ratio); the child config gives the
+# presets' augmentations (global1_aug, global2_aug, local_aug), so the methods differ in the objective
+# alone. Then the first global crop is the anchor, the rest the views, packed as they are.
+dino_multiview = dict(type='mmpretrain.MultiView', num_views=[1, 1, 8])
+dino_pack = [dict(type='AssignViews'), dict(type='PackPretrainInputs')]
+# DINO's teacher temperature warm-up (0.04 -> 0.07 over 30 of 300 epochs) and last-layer freeze (epoch 1)
+dino_hooks = [
+    dict(type='ExpertEMAHook'),
+    dict(type='SkippedImagesHook'),
+    dict(type='FreezeLastLayerHook', epochs=1),
+    dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_epochs=30),
+]

@@ -1,0 +1,15 @@
+# CPU demo of the DINO baseline: the SAIP CPU demo's data, schedule and retrieval validation, DINO's
+# objective (the demo's 4096-prototype projector).
+#   python tools/train.py configs/baselines/dino/dino_vit-tiny-p16_1xb8-100it_demo-persons.py
+_base_ = ['../../pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py', './_base_/dino.py']
+
+model = _base_.dino_model
+crop_augs = [_base_.global1_aug, _base_.global2_aug, _base_.local_aug]
+train_dataloader = dict(dataset=dict(pipeline=[dict(**_base_.dino_multiview, transforms=crop_augs)]
+                                     + _base_.dino_pack))
+# τt warm-up over 10 % of the run as DINO's (30 of 300 epochs); the prototypes frozen for the SAIP
+# demo's 10 iterations
+custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
+                dict(type='FreezeLastLayerHook', iters=10),
+                dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_iters=10),
+                dict(type='ProgressBarHook'), dict(type='ValBeforeTrainHook')]

@@ -1,0 +1,13 @@
+# DINO on ViT-Tiny with SAIP's data and schedule (8 GPUs x 256 images, 300 epochs, AdamW lr 2.5e-4 per
+# 256 images, gradient clipping at 3, AMP): the paper's DINO baseline under one protocol.
+#   tools/dist_train.sh configs/baselines/dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py 8
+_base_ = ['../../pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/dino.py']
+
+model = _base_.dino_model
+crop_augs = [_base_.global1_aug, _base_.global2_aug, _base_.local_aug]
+train_dataloader = dict(dataset=dict(pipeline=[dict(**_base_.dino_multiview, transforms=crop_augs)]
+                                     + _base_.dino_pack))
+custom_hooks = _base_.dino_hooks + [
+    dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,
+         filename_tmpl='milestone_epoch_{}.pth'),
+]
