@@ -7,9 +7,4 @@ model = _base_.dino_model
 crop_augs = [_base_.global1_aug, _base_.global2_aug, _base_.local_aug]
 train_dataloader = dict(dataset=dict(pipeline=[dict(**_base_.dino_multiview, transforms=crop_augs)]
                                      + _base_.dino_pack))
-# τt warm-up over 10 % of the run as DINO's (30 of 300 epochs); the prototypes frozen for the SAIP
-# demo's 10 iterations
-custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', iters=10),
-                dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_iters=10),
-                dict(type='ProgressBarHook'), dict(type='ValBeforeTrainHook')]
+custom_hooks = _base_.dino_demo_hooks

@@ -22,3 +22,13 @@ dino_hooks = [
     dict(type='FreezeLastLayerHook', epochs=1),
     dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_epochs=30),
 ]
+# the CPU demos (100 and 300 iterations): the τt warm-up over DINO's 10 % of the run (10 iterations of the
+# 100-iteration demo), the prototypes frozen for the SAIP demo's 10 iterations
+dino_demo_hooks = [
+    dict(type='ExpertEMAHook'),
+    dict(type='SkippedImagesHook', interval=50),
+    dict(type='FreezeLastLayerHook', iters=10),
+    dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, warmup_iters=10),
+    dict(type='ProgressBarHook'),
+    dict(type='ValBeforeTrainHook'),
+]

@@ -1,0 +1,9 @@
+# The learning-signal budget (docs/results.md): 300 iterations of batch 8, lr warm-up over 30, cosine to
+# 1e-5, retrieval on demo/vtest_reid and a checkpoint every 100. Named values, so that a config can take
+# them on top of another base (mmengine refuses the same key in two bases).
+ls_param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', T_max=270, eta_min=1e-5, by_epoch=False, begin=30, end=300),
+]
+ls_train_cfg = dict(max_iters=300, val_interval=100)
+ls_checkpoint = dict(interval=100)
