@@ -30,12 +30,7 @@ model = dict(
     css=dict(query_views=[10, 9], neck=dict(share_canvas_features=False), head=dict(view_reduction='mean')),
 )
 optim_wrapper = dict(clip_grad=None)
-custom_hooks = [
-    dict(type='ExpertEMAHook'),
-    dict(type='SkippedImagesHook'),
-    dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,
-         filename_tmpl='milestone_epoch_{}.pth'),
-]
+custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook'), _base_.milestone_checkpoint]
 
 _pipeline = [
     dict(type='mmpretrain.MultiView', num_views=[1, 1, 8],

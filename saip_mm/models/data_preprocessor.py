@@ -7,7 +7,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from .utils.masking import random_patch_mask
+from .utils.masking import draw_patch_mask
 from .utils.randomness import step_generator
 from .utils.rescale import rescale
 
@@ -43,6 +43,8 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         mask_ratio (float, optional): Patch mask ratio of batch-level views. ``None`` (default): the
             algorithm sets it (``SAIP`` copies ``model.csr.mask_ratio``, so the ratio lives in one
             place); 0.75 when nothing sets it.
+        mask_type (str, optional): ``'random'`` or ``'block'`` (``models/utils/masking.py``); ``None``
+            (default): the algorithm sets it (``model.csr.mask_type``); ``'random'`` when nothing does.
         seed (int): Seed of the batch-level draws; they are drawn from ``(seed, rank, batch counter)``
             and the counter is saved with the model, so a resumed run repeats them. Defaults to 0.
     """
@@ -56,6 +58,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                  num_views: int = 2,
                  size_divisor: int = 16,
                  mask_ratio: Optional[float] = None,
+                 mask_type: Optional[str] = None,
                  seed: int = 0) -> None:
         super().__init__()
         self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
@@ -68,6 +71,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         self.num_views = num_views
         self.size_divisor = size_divisor
         self.mask_ratio = mask_ratio
+        self.mask_type = mask_type
         self.seed = seed
         self.register_buffer('batches', torch.zeros((), dtype=torch.long))
 
@@ -126,8 +130,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             s = low + (high - low) * float(torch.rand((), generator=gen))
             src = rescale(src, s, self.size_divisor)
             views.append(src)
-            num = (src.shape[-2] // self.size_divisor) * (src.shape[-1] // self.size_divisor)
+            grid = (src.shape[-2] // self.size_divisor, src.shape[-1] // self.size_divisor)
             ratio = 0.75 if self.mask_ratio is None else self.mask_ratio
-            masks.append(random_patch_mask(anchor.shape[0], num, ratio, gen, self.device))
+            masks.append(draw_patch_mask(self.mask_type or 'random', anchor.shape[0], grid, ratio, gen,
+                                         self.device))
         out['views'] = views
         out['view_masks'] = masks

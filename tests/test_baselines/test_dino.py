@@ -3,38 +3,25 @@ multi-crop views; under the real Runner on the demo crops the teacher is the stu
 prototypes stay fixed in the freeze period; the loss falls on a repeated batch; the checkpoint exports
 and loads into the ViTPose config."""
 import os.path as osp
-import sys
 
 import pytest
 import torch
+from baseline_utils import export_loads_into_vitpose, losses_on_repeated_batch, model_and_data, short_run
 from cfg_paths import ROOT
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.hooks import Hook
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
-from saip_mm.registry import DATASETS, MODELS
-
-DEMO = osp.join(ROOT, 'configs/baselines/dino/dino_vit-tiny-p16_1xb8-100it_demo-persons.py')
-FULL = osp.join(ROOT, 'configs/baselines/dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py')
+DEMO = 'configs/baselines/dino/dino_vit-tiny-p16_1xb8-100it_demo-persons.py'
+FULL = 'configs/baselines/dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
 
 
 def _model_and_data(n: int = 4, **head):
-    cfg = Config.fromfile(DEMO)
-    cfg.model.csm.head.update(head)
-    with DefaultScope.overwrite_default_scope('saip_mm'):
-        model = MODELS.build(cfg.model)
-        dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    model.init_weights()
-    torch.manual_seed(0)
-    return cfg, model, pseudo_collate([dataset[i] for i in range(n)])
+    return model_and_data(DEMO, n, **{f'csm.head.{k}': v for k, v in head.items()})
 
 
 def test_dino_is_csm_alone_on_two_global_and_eight_local_crops():
     for path in (FULL, DEMO):
-        cfg = Config.fromfile(path)
+        cfg = Config.fromfile(osp.join(ROOT, path))
         assert cfg.model.csr is None and cfg.model.css is None
         assert cfg.model.csm.teacher_views == [0, 1] and cfg.model.csm.student_views is None
         hooks = {h.type: h for h in cfg.custom_hooks}
@@ -54,14 +41,9 @@ def test_dino_loss_falls_on_a_repeated_batch():
     flattens the targets over the first steps and so raises the loss by design (docs/results.md),
     which would hide whether the student learns."""
     cfg, model, batch = _model_and_data(4, center_momentum=1.0)
-    optim = build_optim_wrapper(model, dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=5e-4),
-                                            clip_grad=dict(max_norm=3.0)))
-    model.train()
-    losses = []
-    for _ in range(12):
-        log = model.train_step(batch, optim)
-        model.update_expert()
-        losses.append(float(log['loss']))
+    logs = losses_on_repeated_batch(model, batch)
+    losses = [log['loss'] for log in logs]
+    log = logs[-1]
     assert all(torch.isfinite(torch.tensor(losses)))
     assert min(losses[-3:]) < losses[0] - 0.05, losses
     assert set(log) >= {'loss_csm'} and not {'loss_csr', 'loss_css'} & set(log)
@@ -90,19 +72,8 @@ class _Recorder(Hook):
 
 @pytest.mark.slow
 def test_dino_under_the_runner_ema_teacher_frozen_prototypes_and_export(tmp_path):
-    cfg = Config.fromfile(DEMO)
-    cfg.work_dir = str(tmp_path)
-    cfg.train_dataloader.batch_size = 4
-    cfg.train_cfg.update(max_iters=3, val_interval=100)
-    cfg.default_hooks.checkpoint.update(interval=3, save_best=None)
-    cfg.custom_hooks = [h for h in cfg.custom_hooks
-                        if h.type not in ('ValBeforeTrainHook', 'ProgressBarHook')]
-    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     before, after = [], []
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(_Recorder('before', before))
-    runner.register_hook(_Recorder('after', after))
-    runner.train()
+    runner = short_run(DEMO, str(tmp_path), hooks=[_Recorder('before', before), _Recorder('after', after)])
     start = before.pop(0)['prototypes']
     for pre, post in zip(before, after):
         # the teacher is the EMA of the student: e' = m e + (1 - m) s, m from the cosine schedule
@@ -116,18 +87,5 @@ def test_dino_under_the_runner_ema_teacher_frozen_prototypes_and_export(tmp_path
     assert loss == loss and 'train/loss_csr' not in runner.message_hub.log_scalars
 
     # the checkpoint exports with the SAIP converter and loads into the ViTPose config
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
-    from saip2backbone import main as export
-    export([str(tmp_path / 'iter_3.pth'), str(tmp_path / 'backbone.pth')])
-    from mmengine.registry import init_default_scope
-    pose = Config.fromfile(osp.join(ROOT, 'configs/downstream/mmpose/'
-                                          'td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py'))
-    pose.model.backbone.init_cfg.checkpoint = str(tmp_path / 'backbone.pth')
-    init_default_scope('mmpose')
-    from mmpose.registry import MODELS as POSE_MODELS
-    model = POSE_MODELS.build(pose.model)
-    model.init_weights()
-    trained = runner.model.backbone.state_dict()
-    assert torch.equal(model.backbone.state_dict()['ln1.weight'], trained['ln1.weight'])
-    assert torch.equal(model.backbone.state_dict()['layers.11.ffn.layers.1.weight'],
-                       trained['layers.11.ffn.layers.1.weight'])
+    export_loads_into_vitpose(str(tmp_path / 'iter_3.pth'), str(tmp_path / 'backbone.pth'),
+                              runner.model.backbone.state_dict())

@@ -1,5 +1,6 @@
-"""Every pretraining config resolves; the runnable ones (demo, learning signal) find their embedded data,
-and an iteration-based run over a set smaller than two batches draws from an infinite sampler."""
+"""Every pretraining config (SAIP's and the baselines') resolves to a registered algorithm; the runnable
+ones (demo, learning signal) find their embedded data, and an iteration-based run over a set smaller
+than two batches draws from an infinite sampler."""
 import glob
 import os.path as osp
 
@@ -8,7 +9,8 @@ from mmengine.config import Config
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = sorted(osp.relpath(p, ROOT)
-                 for p in glob.glob(osp.join(ROOT, 'configs/pretrain/**/*.py'), recursive=True)
+                 for folder in ('pretrain', 'baselines')
+                 for p in glob.glob(osp.join(ROOT, 'configs', folder, '**/*.py'), recursive=True)
                  if '_base_' not in p)
 RUNNABLE = [c for c in CONFIGS if 'demo-persons' in c]
 
@@ -20,8 +22,9 @@ def _list_len(ds) -> int:
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_pretrain_config_resolves(config):
+    from saip_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
-    assert cfg.model.type == 'SAIP'
+    assert cfg.model.type in ('SAIP', 'PersonViT') and MODELS.get(cfg.model.type) is not None
     assert cfg.train_dataloader.batch_size > 0
 
 

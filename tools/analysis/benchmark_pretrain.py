@@ -29,6 +29,9 @@ PRESETS = {
     'starnet-s3': 'configs/pretrain/saip_starnet-s3_8xb256-amp-coslr-300e_lup1m.py',
     'tinyvit-5m': 'configs/pretrain/saip_tinyvit-5m_8xb256-amp-coslr-300e_lup1m.py',
     'dino': 'configs/baselines/dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
+    'mae': 'configs/baselines/mae/mae_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
+    'mae-dino': 'configs/baselines/mae_dino/mae-dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
+    'personvit': 'configs/baselines/personvit/personvit_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
 }
 REFERENCE = dict(preset='authors (CPU, 2 threads, fp32)', batch=8, s_per_step=6.95, img_per_s=1.15,
                  peak_mem_gb=4.3, gflop_per_step=665.0)

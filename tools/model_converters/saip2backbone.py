@@ -101,9 +101,10 @@ def describe(state: Dict[str, torch.Tensor]) -> str:
 
 
 def is_saip(state: Dict[str, torch.Tensor]) -> bool:
-    """Whether a state dict is a SAIP algorithm's: a student, an expert and at least one objective."""
+    """Whether a state dict is a SAIP algorithm's (or a baseline composed of its units): a student and
+    at least one objective; an expert too, except for a run without one (MAE)."""
     roots = {k.split('.')[0] for k in state}
-    return 'backbone' in roots and 'expert' in roots and bool(
+    return 'backbone' in roots and bool(
         roots & {'csm_neck', 'csm_head', 'csr_neck', 'csr_head', 'css_neck', 'css_head'})
 
 

@@ -4,7 +4,5 @@
 _base_ = ['../../pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py', './_base_/dino.py']
 
 model = _base_.dino_model
-crop_augs = [_base_.global1_aug, _base_.global2_aug, _base_.local_aug]
-train_dataloader = dict(dataset=dict(pipeline=[dict(**_base_.dino_multiview, transforms=crop_augs)]
-                                     + _base_.dino_pack))
+train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
 custom_hooks = _base_.dino_demo_hooks

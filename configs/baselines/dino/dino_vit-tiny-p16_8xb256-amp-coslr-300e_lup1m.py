@@ -4,10 +4,5 @@
 _base_ = ['../../pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/dino.py']
 
 model = _base_.dino_model
-crop_augs = [_base_.global1_aug, _base_.global2_aug, _base_.local_aug]
-train_dataloader = dict(dataset=dict(pipeline=[dict(**_base_.dino_multiview, transforms=crop_augs)]
-                                     + _base_.dino_pack))
-custom_hooks = _base_.dino_hooks + [
-    dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,
-         filename_tmpl='milestone_epoch_{}.pth'),
-]
+train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
+custom_hooks = _base_.dino_hooks + [_base_.milestone_checkpoint]

@@ -10,13 +10,15 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# keeps epochs 100/200/300 (a named value: the presets and baselines that set their own hooks take it)
+milestone_checkpoint = dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,
+                            filename_tmpl='milestone_epoch_{}.pth')
 custom_hooks = [
     dict(type='ExpertEMAHook'),
     dict(type='SkippedImagesHook'),
     # DINO: the CSM prototypes stay fixed during the first epoch
     dict(type='FreezeLastLayerHook', epochs=1),
-    dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,
-         filename_tmpl='milestone_epoch_{}.pth'),
+    milestone_checkpoint,
 ]
 
 env_cfg = dict(

@@ -20,6 +20,9 @@ class ExpertEMAHook(Hook):
 
     def before_train(self, runner) -> None:
         model = unwrap(runner.model)
+        if getattr(model, 'expert', None) is None:
+            raise ValueError(f'ExpertEMAHook: {type(model).__name__} has no expert (model.expert=None, '
+                             'e.g. MAE); remove the hook from custom_hooks')
         accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
         model.expert.max_iters = max(1, runner.max_iters // max(1, accumulate))
 

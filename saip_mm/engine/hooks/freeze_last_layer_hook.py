@@ -11,7 +11,8 @@ from .expert_ema_hook import unwrap
 
 @HOOKS.register_module()
 class FreezeLastLayerHook(Hook):
-    """Keep the weight-normalised prototype layer of the CSM projector fixed for the first
+    """Keep the weight-normalised prototype layers of the CSM projector (and of any other prototype
+    projector of the algorithm, e.g. PersonViT's patch projector) fixed for the first
     ``epochs`` epochs (epoch-based loops) or ``iters`` iterations (DINO freezes it for 1 epoch, which
     stabilises the start of training).
 
@@ -35,6 +36,14 @@ class FreezeLastLayerHook(Hook):
         return runner.epoch < self.epochs
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        neck = unwrap(runner.model).csm_neck
-        if neck is not None:
-            neck.freeze_last_layer = self.frozen_at(runner)
+        frozen = self.frozen_at(runner)
+        for neck in prototype_layers(unwrap(runner.model)):
+            neck.freeze_last_layer = frozen
+
+
+def prototype_layers(model) -> list:
+    """The student's projectors with a prototype layer (CSM's, and a patch-level one such as
+    PersonViT's), not the expert's copies (they get no gradient)."""
+    from saip_mm.models.necks.csm_projector import CSMProjector
+    return [m for name, m in model.named_modules()
+            if isinstance(m, CSMProjector) and not name.startswith('expert.')]

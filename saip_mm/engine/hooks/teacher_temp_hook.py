@@ -10,7 +10,8 @@ from .expert_ema_hook import unwrap
 
 @HOOKS.register_module()
 class TeacherTempWarmupHook(Hook):
-    """Raise τt linearly from ``start`` to ``end`` over the warm-up, then keep ``end``.
+    """Raise τt of every distillation head linearly from ``start`` to ``end`` over the warm-up, then
+    keep ``end``.
 
     Args:
         start (float): τt at iteration 0. Defaults to 0.04.
@@ -30,8 +31,13 @@ class TeacherTempWarmupHook(Hook):
             self.warmup_iters = self.warmup_epochs * len(runner.train_dataloader)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        head = unwrap(runner.model).csm_head
-        if head is None:
-            return
         progress = min(runner.iter / max(self.warmup_iters, 1), 1.0)
-        head.teacher_temp = self.start + (self.end - self.start) * progress
+        for head in distillation_heads(unwrap(runner.model)):
+            head.teacher_temp = self.start + (self.end - self.start) * progress
+
+
+def distillation_heads(model) -> list:
+    """The algorithm's centred, sharpened distillation heads: CSM's, and a patch-level one such as
+    PersonViT's (iBOT warms both teacher temperatures up alike)."""
+    from saip_mm.models.heads.csm_head import CSMHead
+    return [m for m in model.modules() if isinstance(m, CSMHead)]

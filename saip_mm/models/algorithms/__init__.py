@@ -1,3 +1,4 @@
+from .personvit import PersonViT
 from .saip import SAIP
 
-__all__ = ['SAIP']
+__all__ = ['PersonViT', 'SAIP']

@@ -6,6 +6,7 @@ typo such as ``kv='patch'`` cannot silently fall back to a default.
 """
 from typing import Dict, Optional, Sequence
 
+from ..utils.masking import MASK_TYPES
 from ..utils.retrieval import FEATURES
 
 LEVELS = ('final', 'mid')
@@ -13,11 +14,12 @@ LEVELS = ('final', 'mid')
 OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
     csm=dict(level='final', teacher_views=(0, ), student_views=None),
     csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75,
-             encode_masked='drop'),
+             mask_type='random', encode_masked='drop'),
     css=dict(level='mid', query_views=None),
 )
-OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls'),
-                      feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all'))
+OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls', 'none'),
+                      feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all'),
+                      mask_type=MASK_TYPES)
 # what the retrieval evaluation (``predict`` mode) extracts
 EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')
 
@@ -61,5 +63,55 @@ def objective_options(name: str, cfg: Optional[dict]) -> Optional[dict]:
     return out
 
 
-__all__ = ['EVAL_OPTIONS', 'LEVELS', 'OBJECTIVE_OPTIONS', 'OPTION_CHOICES', 'objective_options',
+def expert_readers(csm: Optional[dict], csr: Optional[dict], css: Optional[dict],
+                   eval_cfg: dict) -> list:
+    """The options that read the expert (an algorithm without one, e.g. MAE, must have none).
+
+    Returns:
+        list[str]: e.g. ``['model.csm (its teacher)', 'model.csr.query_encoder']``.
+    """
+    readers = []
+    if csm is not None:
+        readers.append('model.csm (its teacher)')
+    if csr is not None and csr['query_encoder'] == 'expert':
+        readers.append("model.csr.query_encoder='expert'")
+    if css is not None:
+        readers.append('model.css (the canvas encoder)')
+    if eval_cfg['encoder'] == 'expert':
+        readers.append("model.eval_cfg.encoder='expert'")
+    return readers
+
+
+def check_csr_memory(csr: dict, neck) -> None:
+    """``kv='none'`` (MAE: no anchor) and a CSR decoder built without key/value layers go together.
+
+    Raises:
+        ValueError: When they disagree.
+    """
+    memory = getattr(neck, 'memory', True)
+    if (csr['kv'] == 'none') == memory:
+        raise ValueError(f"model.csr.kv={csr['kv']!r} needs model.csr.neck.memory={not memory} (a "
+                         f"decoder {'without' if memory else 'with'} key/value inputs)")
+
+
+def share_mask_options(csr: dict, preprocessor) -> None:
+    """Give CSR's ``mask_ratio`` and ``mask_type`` to the data preprocessor (which draws the masks of
+    batch-level views), so that ``model.csr`` is the one setting of each.
+
+    Raises:
+        ValueError: When the preprocessor sets a different value (refused rather than silently
+            winning).
+    """
+    for key in ('mask_ratio', 'mask_type'):
+        if not hasattr(preprocessor, key):
+            continue
+        own = getattr(preprocessor, key)
+        if own is not None and own != csr[key]:
+            raise ValueError(f'model.data_preprocessor.{key}={own} disagrees with '
+                             f'model.csr.{key}={csr[key]}; set model.csr.{key} only')
+        setattr(preprocessor, key, csr[key])
+
+
+__all__ = ['EVAL_OPTIONS', 'LEVELS', 'OBJECTIVE_OPTIONS', 'OPTION_CHOICES', 'check_csr_memory',
+           'expert_readers', 'objective_options', 'share_mask_options',
            'validate_options']

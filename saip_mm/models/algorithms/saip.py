@@ -19,10 +19,19 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from ..utils.masking import blank_patches, masked_indices, random_patch_mask
+from ..utils.masking import blank_patches, draw_patch_mask, masked_indices
 from ..utils.randomness import step_generator
 from ..utils.retrieval import retrieval_features
-from .options import EVAL_OPTIONS, LEVELS, objective_options, validate_options
+from ..utils.tokens import split_tokens
+from .options import (
+    EVAL_OPTIONS,
+    LEVELS,
+    check_csr_memory,
+    expert_readers,
+    objective_options,
+    share_mask_options,
+    validate_options,
+)
 
 
 @MODELS.register_module()
@@ -46,13 +55,15 @@ class SAIP(BaseSelfSupervisor):
             a random view each step); ``query_encoder`` encodes its visible patches
             (``'expert'``: paper eq. 2, ``'student'``: the authors' code); ``kv`` is what the
             decoder attends to (``'patches'``: the anchor's patch tokens, ``'cls'``: its global
-            token, the code). ``mask_ratio`` is the one setting of the ratio: the data preprocessor
-            draws the views' masks with it (masks made in the pipeline, as in the code-faithful
-            preset, come from its ``RandomPatchMask``). ``encode_masked``: ``'drop'`` encodes the
-            visible patches only (MAE); ``'all'`` encodes the whole view with the masked patches
-            blanked (set to 0, the mean colour after normalisation), as needed for masks
-            up-sampled from another grid, whose masked count varies (the authors' code).
-            ``None`` disables CSR.
+            token, the code; ``'none'``: nothing, the decoder sees the masked view's own tokens, as
+            MAE's, and its neck is built with ``memory=False``). ``mask_ratio`` and ``mask_type``
+            (``'random'``, or ``'block'``: block-wise, HAP's human prior) are the one setting of the
+            masks: the data preprocessor draws the views' masks with them (masks made in the
+            pipeline, as in the code-faithful preset, come from its ``RandomPatchMask``).
+            ``encode_masked``: ``'drop'`` encodes the visible patches only (MAE); ``'all'`` encodes
+            the whole view with the masked patches blanked (set to 0, the mean colour after
+            normalisation), as needed for masks up-sampled from another grid, whose masked count
+            varies (the authors' code). ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
             student's tokens of ``query_views`` (default: all views) search the expert's canvas
             tokens; a ``(B, Q, rows, cols)`` target gives each query its own instance. ``None``
@@ -61,6 +72,7 @@ class SAIP(BaseSelfSupervisor):
             ``dict(type='ExternalExpert', encoder=..., checkpoint=...)`` for a frozen pretrained expert
             (SAIP*), whose tokens pass through a learned projection per token level
             (``expert_proj['final']`` for CSM, ``expert_proj['mid']`` for CSR/CSS).
+            ``None``: no expert (MAE), when no option reads one.
         seed (int): Base seed of the model-side randomness (the CSR view and online masks), drawn
             from ``(seed, rank, step)`` so that a resumed run repeats it exactly.
         eval_cfg (dict, optional): What ``predict`` mode (the retrieval evaluation) extracts:
@@ -80,7 +92,7 @@ class SAIP(BaseSelfSupervisor):
                  csm: Optional[dict] = None,
                  csr: Optional[dict] = None,
                  css: Optional[dict] = None,
-                 expert: dict = dict(type='CosineEMAExpert'),
+                 expert: Optional[dict] = dict(type='CosineEMAExpert'),
                  seed: int = 0,
                  eval_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -97,29 +109,25 @@ class SAIP(BaseSelfSupervisor):
         self.csr_head = MODELS.build(csr['head']) if csr else None
         self.css_neck = MODELS.build(css['neck']) if css else None
         self.css_head = MODELS.build(css['head']) if css else None
-        self.expert = MODELS.build(dict(expert, model=self.student_for_expert()))
-        # expert tokens -> decoder width, one map per token level (identity for the EMA expert;
-        # learned for an external one: its final-norm and mid-block tokens differ in statistics)
-        self.expert_proj = nn.ModuleDict({lvl: self.expert.make_projection() for lvl in LEVELS})
-        self.seed = seed
         self.eval_cfg = validate_options('eval_cfg', eval_cfg or {}, EVAL_OPTIONS)
         if 1.0 not in [float(x) for x in self.eval_cfg['scales']]:
             raise ValueError(f"model.eval_cfg.scales must contain 1.0, got {self.eval_cfg['scales']}")
+        self.expert = None
+        if expert is None:
+            readers = expert_readers(self.csm_cfg, self.csr_cfg, self.css_cfg, self.eval_cfg)
+            if readers:
+                raise ValueError(f"model.expert=None, but {', '.join(readers)} read(s) the expert")
+        else:
+            self.expert = MODELS.build(dict(expert, model=self.student_for_expert()))
+        # expert tokens -> decoder width, one map per token level (identity for the EMA expert;
+        # learned for an external one: its final-norm and mid-block tokens differ in statistics)
+        self.expert_proj = nn.ModuleDict(
+            {lvl: self.expert.make_projection() for lvl in LEVELS} if self.expert is not None else {})
+        self.seed = seed
         self.register_buffer('step', torch.zeros((), dtype=torch.long))
         if self.csr_cfg is not None:
-            self._share_mask_ratio(self.csr_cfg['mask_ratio'])
-
-    def _share_mask_ratio(self, ratio: float) -> None:
-        """Give the CSR mask ratio to the data preprocessor (which draws the masks of batch-level
-        views), so that ``model.csr.mask_ratio`` is the one setting; a different ratio set on the
-        preprocessor as well is refused rather than silently winning."""
-        pre = self.data_preprocessor
-        if not hasattr(pre, 'mask_ratio'):
-            return
-        if pre.mask_ratio is not None and pre.mask_ratio != ratio:
-            raise ValueError(f'model.data_preprocessor.mask_ratio={pre.mask_ratio} disagrees with '
-                             f'model.csr.mask_ratio={ratio}; set model.csr.mask_ratio only')
-        pre.mask_ratio = ratio
+            check_csr_memory(self.csr_cfg, self.csr_neck)
+            share_mask_options(self.csr_cfg, self.data_preprocessor)
 
     # ---------------------------------------------------------------- expert
     def student_for_expert(self) -> nn.ModuleDict:
@@ -138,12 +146,15 @@ class SAIP(BaseSelfSupervisor):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             super().init_weights()
-        self.expert.init_from(self.student_for_expert())
+        if self.expert is not None:
+            self.expert.init_from(self.student_for_expert())
 
     @torch.no_grad()
     def update_expert(self) -> None:
-        """One EMA update of the expert from the student (call once per optimizer step)."""
-        self.expert.update_parameters(self.student_for_expert())
+        """One EMA update of the expert from the student (call once per optimizer step; nothing
+        without an expert)."""
+        if self.expert is not None:
+            self.expert.update_parameters(self.student_for_expert())
 
     # ---------------------------------------------------------------- helpers
     def extract_feat(self, inputs: Tensor, **kwargs) -> tuple:
@@ -200,12 +211,9 @@ class SAIP(BaseSelfSupervisor):
         outs: List[Optional[dict]] = [None] * len(images)
         for idx in groups.values():
             batch = torch.cat([images[i] for i in idx]) if len(idx) > 1 else images[idx[0]]
-            out = encoder.forward_tokens(batch)
-            sizes = [images[i].shape[0] for i in idx]
-            split = {lvl: [t.split(sizes) for t in out[lvl]] for lvl in LEVELS}
-            for j, i in enumerate(idx):
-                outs[i] = dict(grid=out['grid'], keep=None,
-                               **{lvl: (split[lvl][0][j], split[lvl][1][j]) for lvl in LEVELS})
+            parts = split_tokens(encoder.forward_tokens(batch), [images[i].shape[0] for i in idx])
+            for i, part in zip(idx, parts):
+                outs[i] = part
         return outs
 
     @staticmethod
@@ -239,7 +247,7 @@ class SAIP(BaseSelfSupervisor):
             needed.update(self.csm_views(num_images))
         if self.css_cfg is not None:
             needed.update(self.css_views(num_images))
-        if self.csr_cfg is not None:
+        if self.csr_cfg is not None and self.csr_cfg['kv'] != 'none':
             needed.add(0)  # keys/values of CSR: the anchor
         return sorted(needed)
 
@@ -249,15 +257,16 @@ class SAIP(BaseSelfSupervisor):
         """Compute the enabled SAIP losses.
 
         Args:
-            inputs (dict): From ``SAIPDataPreprocessor``: ``anchor (B,3,H,W)``, ``views`` (list of
-                ``(B,3,Ht,Wt)``), optional ``view_masks`` (list of bool ``(B, Lt)``), ``canvas``
-                ``(B,3,Hc,Wc)`` and ``canvas_target`` ``(B, rows, cols)`` or ``(B, Q, rows, cols)``.
+            inputs (dict): From ``SAIPDataPreprocessor``: ``anchor (B,3,H,W)``, optional ``views``
+                (list of ``(B,3,Ht,Wt)``; none for a one-image pipeline, e.g. MAE's), optional
+                ``view_masks`` (list of bool ``(B, Lt)``), ``canvas`` ``(B,3,Hc,Wc)`` and
+                ``canvas_target`` ``(B, rows, cols)`` or ``(B, Q, rows, cols)``.
             data_samples (list, optional): Unused.
 
         Returns:
             dict: ``loss_csm``, ``loss_csr``, ``loss_css`` for the enabled objectives.
         """
-        images = [inputs['anchor']] + list(inputs['views'])
+        images = [inputs['anchor']] + list(inputs.get('views', []))
         ids = self.student_views(len(images))
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
         losses = self.objective_losses(images, student, inputs)
@@ -294,7 +303,7 @@ class SAIP(BaseSelfSupervisor):
     def objective_outputs(self, inputs: Dict[str, object]) -> Dict[str, tuple]:
         """What CSR and CSS predict for a preprocessed training batch (diagnostics, no loss):
         ``csr``: ``forward_csr``'s ``(pred, target view, mask)``; ``css``: ``(logits, canvas, target)``."""
-        images = [inputs['anchor']] + list(inputs['views'])
+        images = [inputs['anchor']] + list(inputs.get('views', []))
         ids = self.student_views(len(images))
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
         out = {}
@@ -305,16 +314,23 @@ class SAIP(BaseSelfSupervisor):
                           inputs['canvas_target'])
         return out
 
-    def loss_csm(self, images: List[Tensor], student: Dict[int, dict]) -> Tensor:
+    def teacher_ids(self, num_images: int) -> List[int]:
+        """Images the expert encodes for CSM."""
+        return [v % num_images for v in self.csm_cfg['teacher_views']]
+
+    def loss_csm(self, images: List[Tensor], student: Dict[int, dict],
+                 teacher: Optional[List[dict]] = None) -> Tensor:
         """Eq. 1: the expert's prototypes on ``teacher_views`` are the targets of the student's on
-        ``student_views`` (final-norm global tokens through the image-level decoder)."""
+        ``student_views`` (final-norm global tokens through the image-level decoder). ``teacher``:
+        the expert's tokens of ``teacher_views`` when already encoded (another objective reads them
+        too), else they are encoded here."""
         level = self.csm_cfg['level']
         s_ids = self.csm_views(len(images))
-        t_ids = [v % len(images) for v in self.csm_cfg['teacher_views']]
+        t_ids = self.teacher_ids(len(images))
         s_logits = self.project(self.csm_neck, [student[i][level][0] for i in s_ids])
         expert = self.expert.module
         with torch.no_grad():
-            t_out = self.encode_views(expert.backbone, [images[i] for i in t_ids])
+            t_out = teacher or self.encode_views(expert.backbone, [images[i] for i in t_ids])
             proj = self.expert_proj[level]
             t_logits = self.project(expert.csm_neck, [proj(out[level][0]) for out in t_out])
         return self.csm_head.loss(s_logits, t_logits, t_ids, s_ids)
@@ -339,8 +355,8 @@ class SAIP(BaseSelfSupervisor):
         if masks:
             mask = masks[t].to(target.device)
         else:
-            mask = random_patch_mask(target.shape[0], grid[0] * grid[1], cfg['mask_ratio'], gen,
-                                     target.device)
+            mask = draw_patch_mask(cfg['mask_type'], target.shape[0], grid, cfg['mask_ratio'], gen,
+                                   target.device)
         whole = cfg['encode_masked'] == 'all'
         image, enc_mask = (blank_patches(target, mask, grid), None) if whole else (target, mask)
         if cfg['query_encoder'] == 'expert':
@@ -350,8 +366,10 @@ class SAIP(BaseSelfSupervisor):
         else:
             q = self.backbone.forward_tokens(image, mask=enc_mask)
             queries = q[level][1]
-        anchor = student[0][level]
-        kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
+        kv = None  # kv='none' (MAE): the decoder attends to the view's own tokens only
+        if cfg['kv'] != 'none':
+            anchor = student[0][level]
+            kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
         if whole:  # every patch is a query; all are predicted (the loss weighs the masked ones)
             keep = torch.arange(queries.shape[1], device=queries.device).expand(queries.shape[0], -1)
             pred = self.csr_neck(queries, keep, q['grid'], kv)

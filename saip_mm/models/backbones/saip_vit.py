@@ -116,13 +116,18 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         return resize_pos_embed(self.pos_embed, self.patch_resolution, tuple(grid),
                                 mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
 
-    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None) -> StudentTokens:
+    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None,
+                       mask_token: Optional[Tensor] = None) -> StudentTokens:
         """Encode an image batch into the student token contract (``models/utils/tokens.py``).
 
         Args:
             x (Tensor): Images ``(B, 3, H, W)``; H and W multiples of the patch size.
-            mask (Tensor, optional): Boolean ``(B, L)``, True = masked (dropped) patch. Every row must
-                mask the same number of patches.
+            mask (Tensor, optional): Boolean ``(B, L)``, True = masked patch. Without ``mask_token``
+                masked patches are dropped (MAE), and every row must mask the same number.
+            mask_token (Tensor, optional): ``(1, 1, D)``: the masked patches' embeddings are replaced
+                by it before the position embedding (BEiT / iBOT / PersonViT eq. 5); every patch is
+                kept (``keep`` is None) and rows may mask different numbers. The token belongs to
+                the algorithm, so the backbone's parameters stay those of a plain ViT.
 
         Returns:
             StudentTokens: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
@@ -132,6 +137,9 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         grid = tuple(grid)
         pos = self.grid_pos_embed(grid)
         n = self.num_extra_tokens
+        if mask is not None and mask_token is not None:
+            tokens = torch.where(mask[..., None], mask_token.to(tokens.dtype), tokens)
+            mask = None
         tokens = tokens + pos[:, n:]
         keep = None
         if mask is not None:

@@ -1,5 +1,6 @@
 from .csm_head import CSMHead
 from .csr_head import CSRHead
 from .css_head import CSSHead
+from .patch_distill_head import PatchDistillHead
 
-__all__ = ['CSMHead', 'CSRHead', 'CSSHead']
+__all__ = ['CSMHead', 'CSRHead', 'CSSHead', 'PatchDistillHead']

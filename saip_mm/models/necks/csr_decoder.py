@@ -24,6 +24,9 @@ class CSRDecoder(BaseModule):
     * ``'self'`` (authors' code): ``depth`` self-attention blocks over ``[anchor tokens, queries]``
       (the code feeds the anchor's global token only).
 
+    With ``memory=False`` there are no anchor tokens: ``'self'`` blocks over the queries alone are
+    MAE's pixel decoder (He et al. 2022), the MAE baseline's (SAIP Tables I–IV).
+
     Args:
         in_channels (int): Encoder width. Defaults to 192.
         embed_dims (int): Decoder width. Defaults to 512.
@@ -31,6 +34,8 @@ class CSRDecoder(BaseModule):
         num_heads (int): Attention heads. Defaults to 16.
         patch_size (int): Patch size of the reconstruction. Defaults to 16.
         layout (str): ``'cross'`` or ``'self'``. Defaults to ``'cross'``.
+        memory (bool): Whether the decoder reads anchor tokens (keys/values). ``False`` needs
+            ``layout='self'`` and builds no key/value input layers. Defaults to True.
     """
 
     def __init__(self,
@@ -40,17 +45,22 @@ class CSRDecoder(BaseModule):
                  num_heads: int = 16,
                  patch_size: int = 16,
                  layout: str = 'cross',
+                 memory: bool = True,
                  mlp_ratio: float = 4.,
                  init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform')) -> None:
         super().__init__(init_cfg=init_cfg)
         if layout not in ('cross', 'self'):
             raise ValueError(f"layout must be 'cross' or 'self', got {layout!r}")
+        if not memory and layout != 'self':
+            raise ValueError("a decoder without memory (MAE) needs layout='self'")
         self.layout = layout
+        self.memory = memory
         self.embed_dims = embed_dims
         self.in_norm_q = nn.LayerNorm(in_channels, eps=1e-6)
-        self.in_norm_kv = nn.LayerNorm(in_channels, eps=1e-6)
         self.embed_q = nn.Linear(in_channels, embed_dims)
-        self.embed_kv = nn.Linear(in_channels, embed_dims)
+        if memory:
+            self.in_norm_kv = nn.LayerNorm(in_channels, eps=1e-6)
+            self.embed_kv = nn.Linear(in_channels, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.blocks = nn.ModuleList(
             DecoderBlock(embed_dims, num_heads, cross=layout == 'cross', mlp_ratio=mlp_ratio)
@@ -62,7 +72,7 @@ class CSRDecoder(BaseModule):
         super().init_weights()
         nn.init.normal_(self.mask_token, std=0.02)
 
-    def forward(self, visible: Tensor, keep: Tensor, grid: Sequence[int], anchor: Tensor,
+    def forward(self, visible: Tensor, keep: Tensor, grid: Sequence[int], anchor: Optional[Tensor],
                 predict: Optional[Tensor] = None) -> Tensor:
         """Predict the patches of the masked view.
 
@@ -70,7 +80,8 @@ class CSRDecoder(BaseModule):
             visible (Tensor): Encoder tokens of the visible patches ``(B, L_vis, C)``.
             keep (Tensor): Their indices in the full grid ``(B, L_vis)``.
             grid (tuple): (rows, cols) of the masked view.
-            anchor (Tensor): Anchor tokens ``(B, L0, C)`` (keys/values).
+            anchor (Tensor, optional): Anchor tokens ``(B, L0, C)`` (keys/values); ``None`` without
+                memory.
             predict (Tensor, optional): Indices ``(B, R)`` of the patches to predict (the masked
                 ones: the loss needs no others). The last block and the prediction layer then run
                 for those rows only. Default: all patches.
@@ -84,7 +95,10 @@ class CSRDecoder(BaseModule):
         x = self.mask_token.to(vis.dtype).expand(b, num, -1).clone()
         x.scatter_(1, keep[..., None].expand(-1, -1, self.embed_dims), vis)
         x = x + sincos_2d(grid, self.embed_dims).to(x)[None]
-        memory = self.embed_kv(self.in_norm_kv(anchor))
+        if (anchor is None) == self.memory:
+            raise ValueError(f'anchor tokens must be {"given" if self.memory else "None"} for a '
+                             f'decoder with memory={self.memory}')
+        memory = self.embed_kv(self.in_norm_kv(anchor)) if self.memory else x[:, :0]
         if self.layout == 'cross':
             for block in self.blocks[:-1]:
                 x = block(x, memory)

@@ -5,6 +5,7 @@ A mask is boolean, True = masked, one row per sample over the token grid in row-
 model side (``SAIPDataPreprocessor``, ``SAIP``: torch generators from ``step_generator``) and the
 pipeline side (``RandomPatchMask``: numpy's per-worker stream) draw it with ``random_patch_mask``.
 """
+import math
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -33,6 +34,83 @@ def random_patch_mask(batch: int, num_patches: int, ratio: float,
     noise = torch.rand(batch, num_patches, generator=generator)
     ranks = noise.argsort(1).argsort(1)
     return (ranks < n_mask).to(device)
+
+
+def block_patch_mask(batch: int, grid: Sequence[int], ratio: float,
+                     generator: Optional[torch.Generator] = None,
+                     device: Optional[torch.device] = None, min_block: int = 4,
+                     aspect_range: Sequence[float] = (0.3, 1 / 0.3)) -> Tensor:
+    """Block-wise masks (BEiT's sampling, HAP's human prior §3.1) with exact counts.
+
+    Rectangles of ``min_block`` patches or more, aspect ratio log-uniform in ``aspect_range``, are
+    masked until no block fits the remaining count; the rest, up to exactly
+    ``round(ratio * rows * cols)``, is drawn at random among the unmasked patches (HAP's adjustment to
+    the pre-defined masking ratio).
+
+    Args:
+        batch (int): Number of rows.
+        grid (tuple): ``(rows, cols)`` of the token grid.
+        ratio (float): Fraction to mask, in [0, 1).
+        generator (torch.Generator, optional): RNG for reproducible masks.
+        device (torch.device, optional): Device of the result.
+        min_block (int): Smallest block, in patches. Defaults to 4.
+        aspect_range (tuple): Range of a block's rows/cols ratio. Defaults to (0.3, 1/0.3).
+
+    Returns:
+        Tensor: Bool ``(batch, rows * cols)``.
+    """
+    if not 0 <= ratio < 1:
+        raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
+    rows, cols = int(grid[0]), int(grid[1])
+    n_mask = int(round(ratio * rows * cols))
+    log_lo, log_hi = math.log(aspect_range[0]), math.log(aspect_range[1])
+    out = torch.zeros(batch, rows, cols, dtype=torch.bool)
+
+    def uniform(lo: float, hi: float) -> float:
+        return lo + (hi - lo) * float(torch.rand((), generator=generator))
+
+    for mask in out:
+        count = 0
+        while n_mask - count >= min_block:
+            added = 0
+            for _ in range(10):  # a few tries at a block that fits the remaining count
+                area = uniform(min_block, n_mask - count)
+                aspect = math.exp(uniform(log_lo, log_hi))
+                h = int(round(math.sqrt(area * aspect)))
+                w = int(round(math.sqrt(area / aspect)))
+                if not (0 < h <= rows and 0 < w <= cols):
+                    continue
+                top = int(torch.randint(rows - h + 1, (1, ), generator=generator))
+                left = int(torch.randint(cols - w + 1, (1, ), generator=generator))
+                block = mask[top:top + h, left:left + w]
+                new = int((~block).sum())
+                if 0 < new <= n_mask - count:
+                    block[:] = True
+                    added = new
+                    break
+            if not added:
+                break
+            count += added
+        if count < n_mask:  # top up to the exact count with random unmasked patches
+            free = (~mask).flatten().nonzero()[:, 0]
+            pick = free[torch.randperm(len(free), generator=generator)[:n_mask - count]]
+            mask.view(-1)[pick] = True
+    return out.flatten(1).to(device)
+
+
+MASK_TYPES = ('random', 'block')
+
+
+def draw_patch_mask(mask_type: str, batch: int, grid: Sequence[int], ratio: float,
+                    generator: Optional[torch.Generator] = None,
+                    device: Optional[torch.device] = None) -> Tensor:
+    """A ``(batch, rows * cols)`` mask of ``mask_type`` (``'random'``: MAE's uniform sampling;
+    ``'block'``: block-wise), with exactly ``round(ratio * rows * cols)`` masked patches per row."""
+    if mask_type == 'random':
+        return random_patch_mask(batch, int(grid[0]) * int(grid[1]), ratio, generator, device)
+    if mask_type == 'block':
+        return block_patch_mask(batch, grid, ratio, generator, device)
+    raise ValueError(f'mask_type must be one of {MASK_TYPES}, got {mask_type!r}')
 
 
 def numpy_patch_mask(num_patches: int, ratio: float) -> np.ndarray:
@@ -82,6 +160,6 @@ def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
 
 
 __all__: List[str] = [
-    'blank_patches', 'keep_indices', 'masked_indices', 'numpy_patch_mask', 'random_patch_mask',
-    'upsample_mask'
+    'MASK_TYPES', 'blank_patches', 'block_patch_mask', 'draw_patch_mask', 'keep_indices', 'masked_indices',
+    'numpy_patch_mask', 'random_patch_mask', 'upsample_mask'
 ]

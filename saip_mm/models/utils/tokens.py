@@ -4,7 +4,7 @@
 objectives keep reading ``out['final']`` while the keys and their types are written down once, and
 :func:`check_tokens` says, for a new student, which key breaks the contract and how.
 """
-from typing import Optional, Sequence, Tuple, TypedDict
+from typing import List, Optional, Sequence, Tuple, TypedDict
 
 from torch import Tensor
 
@@ -65,4 +65,13 @@ def check_tokens(out: dict, batch: int, mask: Optional[Tensor] = None) -> None:
                          f'{None if keep is None else tuple(keep.shape)}')
 
 
-__all__ = ['StudentTokens', 'check_tokens', 'student_tokens']
+def split_tokens(out: StudentTokens, sizes: Sequence[int]) -> List[StudentTokens]:
+    """Split the tokens of a batch that concatenated several views (one encoder call) back into one
+    :class:`StudentTokens` per view of ``sizes`` images (``keep`` is not split: None)."""
+    split = {lvl: [t.split(list(sizes)) for t in out[lvl]] for lvl in ('final', 'mid')}
+    return [student_tokens((split['final'][0][j], split['final'][1][j]),
+                           (split['mid'][0][j], split['mid'][1][j]), out['grid'])
+            for j in range(len(sizes))]
+
+
+__all__ = ['StudentTokens', 'check_tokens', 'split_tokens', 'student_tokens']

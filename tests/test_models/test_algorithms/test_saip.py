@@ -165,7 +165,7 @@ def test_resume_after_kill_repeats_the_next_losses(root, tmp_path):
     ('csr.mask_ratoi', 0.5, 'unknown option model.csr.mask_ratoi; allowed: neck, head, level'),
     ('css.levle', 'mid', 'unknown option model.css.levle'),
     ('csm.teacher_veiws', [0], 'unknown option model.csm.teacher_veiws'),
-    ('csr.kv', 'patch', r"model.csr.kv must be one of \('patches', 'cls'\)"),
+    ('csr.kv', 'patch', r"model.csr.kv must be one of \('patches', 'cls', 'none'\)"),
     ('csr.query_encoder', 'teacher', 'model.csr.query_encoder must be one of'),
 ])
 def test_objective_option_typos_raise(root, path, value, match):

@@ -10,11 +10,8 @@ dino_model = dict(
     csr=None,
     css=None,
 )
-# 2 global crops 256x128 + 8 local crops 128x64 (the person aspect ratio); the child config gives the
-# presets' augmentations (global1_aug, global2_aug, local_aug), so the methods differ in the objective
-# alone. Then the first global crop is the anchor, the rest the views, packed as they are.
-dino_multiview = dict(type='mmpretrain.MultiView', num_views=[1, 1, 8])
-dino_pack = [dict(type='AssignViews'), dict(type='PackPretrainInputs')]
+# The crops: dino_multicrop_pipeline of the dataset base (lup1m_saip.py), with the presets'
+# augmentations, so the methods differ in the objective alone.
 # DINO's teacher temperature warm-up (0.04 -> 0.07 over 30 of 300 epochs) and last-layer freeze (epoch 1)
 dino_hooks = [
     dict(type='ExpertEMAHook'),

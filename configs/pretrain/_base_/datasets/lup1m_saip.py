@@ -27,6 +27,14 @@ global2_aug = [person_crop, *flip_jitter_gray, dict(blur, prob=0.1), solarize]
 local_aug = [dict(person_crop, scale=(128, 64), crop_ratio_range=(0.05, 0.8)), *flip_jitter_gray,
              dict(blur, prob=0.5)]
 
+# DINO's multi-crop (the DINO-based baselines, configs/baselines): 2 global crops 256x128 + 8 local crops
+# 128x64 (the person aspect ratio); the first global crop is the anchor, the others the views
+dino_multicrop_pipeline = [
+    dict(type='mmpretrain.MultiView', num_views=[1, 1, 8], transforms=[global1_aug, global2_aug, local_aug]),
+    dict(type='AssignViews'),
+    dict(type='PackPretrainInputs'),
+]
+
 train_pipeline = [
     # anchor = DINO's first global view, each multi-resolution view = its second global view
     dict(type='mmpretrain.MultiView', num_views=[1, 2], transforms=[global1_aug, global2_aug]),

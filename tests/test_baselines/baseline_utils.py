@@ -1,0 +1,86 @@
+"""What the baseline tests share: a baseline's model and a real demo batch, a few steps on a repeated
+batch, a short run under the real Runner, and the export of its checkpoint into the ViTPose config."""
+import os.path as osp
+import sys
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from cfg_paths import ROOT
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from saip_mm.registry import DATASETS, MODELS
+
+POSE_CFG = 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py'
+
+
+def model_and_data(config: str, n: int = 4, **model_updates) -> Tuple[Config, torch.nn.Module, dict]:
+    """The config, its initialised model (``model_updates`` merged into ``cfg.model`` first) and a
+    ``pseudo_collate`` batch of the first ``n`` samples of its training set (the demo crops), the
+    same for a given config."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.merge_from_dict({f'model.{k}': v for k, v in model_updates.items()})
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model.init_weights()
+    torch.manual_seed(0)
+    np.random.seed(0)  # the pipeline's augmentations
+    return cfg, model, pseudo_collate([dataset[i] for i in range(n)])
+
+
+def losses_on_repeated_batch(model, batch: dict, steps: int = 12, lr: float = 5e-4) -> List[dict]:
+    """Train ``steps`` AdamW steps (clipping at 3) on one batch, updating the expert after each;
+    returns each step's log (``loss`` and its terms) as floats."""
+    optim = build_optim_wrapper(model, dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=lr),
+                                            clip_grad=dict(max_norm=3.0)))
+    model.train()
+    logs = []
+    for _ in range(steps):
+        log = model.train_step(batch, optim)
+        model.update_expert()
+        logs.append({k: float(v.detach()) for k, v in log.items()})
+    return logs
+
+
+def short_run(config: str, work_dir: str, iters: int = 3, hooks: Optional[list] = None) -> Runner:
+    """``iters`` iterations of batch 4 of ``config`` under the real Runner (no validation), with a
+    checkpoint at the end, ``hooks`` registered besides the config's."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.work_dir = work_dir
+    cfg.train_dataloader.batch_size = 4
+    cfg.train_cfg.update(max_iters=iters, val_interval=100)
+    cfg.default_hooks.checkpoint.update(interval=iters, save_best=None)
+    cfg.custom_hooks = [h for h in cfg.custom_hooks if h.type not in (
+        'ValBeforeTrainHook', 'ProgressBarHook', 'PretrainVisualizationHook')]
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    runner = Runner.from_cfg(cfg)
+    for hook in hooks or []:
+        runner.register_hook(hook)
+    runner.train()
+    return runner
+
+
+def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict) -> None:
+    """Export ``checkpoint`` with ``saip2backbone.py`` and load it into the ViTPose config; the pose
+    backbone then holds the trained tensors (``trained``: the algorithm's backbone state dict)."""
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
+    from saip2backbone import main as export
+    export([checkpoint, out])
+    from mmengine.registry import init_default_scope
+    pose = Config.fromfile(osp.join(ROOT, POSE_CFG))
+    pose.model.backbone.init_cfg.checkpoint = out
+    init_default_scope('mmpose')
+    try:
+        from mmpose.registry import MODELS as POSE_MODELS
+        model = POSE_MODELS.build(pose.model)
+        model.init_weights()
+    finally:
+        init_default_scope('saip_mm')
+    loaded = model.backbone.state_dict()
+    for key in ('ln1.weight', 'layers.0.attn.qkv.weight', 'layers.11.ffn.layers.1.weight'):
+        assert torch.equal(loaded[key], trained[key]), key
