@@ -20,10 +20,13 @@ POSE_CFG = 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192
 
 def model_and_data(config: str, n: int = 4, **model_updates) -> Tuple[Config, torch.nn.Module, dict]:
     """The config, its initialised model (``model_updates`` merged into ``cfg.model`` first) and a
-    ``pseudo_collate`` batch of the first ``n`` samples of its training set (the demo crops), the
-    same for a given config."""
+    ``pseudo_collate`` batch of the first ``n`` samples of its training set, the same for a given
+    config. A paper-scale config reads the embedded demo crops instead of LUP1M."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict({f'model.{k}': v for k, v in model_updates.items()})
+    ds = cfg.train_dataloader.dataset
+    if not osp.isdir(ds.data_root):
+        ds.update(data_root=osp.join(ROOT, 'demo/persons'), ann_file='list.txt', background_dir='backgrounds')
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
         dataset = DATASETS.build(cfg.train_dataloader.dataset)

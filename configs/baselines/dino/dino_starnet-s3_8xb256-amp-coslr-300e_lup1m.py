@@ -1,0 +1,5 @@
+# The DINO baseline with a StarNet-S3 student (through the token adapter), otherwise as on ViT-Tiny.
+#   tools/dist_train.sh configs/baselines/dino/dino_starnet-s3_8xb256-amp-coslr-300e_lup1m.py 8
+_base_ = ['./dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', '../../pretrain/_base_/models/students.py']
+
+model = dict(backbone=_base_.starnet_s3_student)

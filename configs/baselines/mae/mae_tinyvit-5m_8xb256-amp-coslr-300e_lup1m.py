@@ -1,0 +1,5 @@
+# The MAE baseline with a TinyViT-5M student (through the token adapter), otherwise as on ViT-Tiny.
+#   tools/dist_train.sh configs/baselines/mae/mae_tinyvit-5m_8xb256-amp-coslr-300e_lup1m.py 8
+_base_ = ['./mae_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', '../../pretrain/_base_/models/students.py']
+
+model = dict(backbone=_base_.tinyvit_5m_student)
