@@ -146,6 +146,12 @@ class PersonCropDataset(BaseDataset):
         background_dir (str, optional): Folder of background images for the canvas, absolute or
             under ``data_root`` (a relative one that is absent falls back, with a warning, to no
             folder); without it, a random other crop is the background.
+        keypoint_file (str, optional): A json of per-crop keypoints, absolute or under ``data_root``:
+            ``{"<path as in the list>": [[x, y, visible], ...17 in the COCO order]}`` in the crop's
+            pixels (``build_hp_crops.py --keypoints`` writes it from COCO / AIC / CrowdPose
+            annotations, ``tools/dataset_converters/predict_keypoints.py`` with any mmpose top-down
+            model). Each sample then carries ``gt_keypoints`` ``(1, 17, 3)`` (HAP's part masks).
+            Every image must have a record.
         pipeline (list): Transforms.
         max_refetch (int): Tries to replace an unreadable image. Defaults to 100.
     """
@@ -157,6 +163,7 @@ class PersonCropDataset(BaseDataset):
                  subsample_seed: int = 0,
                  num_mix: Optional[int] = None,
                  background_dir: Optional[str] = None,
+                 keypoint_file: Optional[str] = None,
                  pipeline: Sequence = (),
                  max_refetch: int = 100,
                  **kwargs) -> None:
@@ -164,6 +171,7 @@ class PersonCropDataset(BaseDataset):
         self.subsample_seed = subsample_seed
         self.num_mix = num_mix
         self.background_dir = background_dir
+        self.keypoint_file = keypoint_file
         self.skipped: List[str] = []
         self._pending: List[str] = []
         self.backgrounds: List[str] = []
@@ -202,7 +210,46 @@ class PersonCropDataset(BaseDataset):
             rng = np.random.default_rng(self.subsample_seed)
             keep = np.sort(rng.choice(len(entries), self.num_samples, replace=False))
             entries = [entries[i] for i in keep]
-        return [dict(img_path=osp.join(self.data_root, p), weight=w) for p, w in entries]
+        data = [dict(img_path=osp.join(self.data_root, p), weight=w) for p, w in entries]
+        if self.keypoint_file:
+            keypoints = self._read_keypoints([p for p, _ in entries])
+            for info, (path, _) in zip(data, entries):
+                info['gt_keypoints'] = keypoints[path]
+        return data
+
+    def _read_keypoints(self, paths: List[str]) -> Dict[str, np.ndarray]:
+        """The ``keypoint_file`` records of ``paths``, as ``(1, 17, 3)`` float32 arrays.
+
+        Raises:
+            FileNotFoundError / ValueError: Naming the file, and the record or the images at fault.
+        """
+        import json
+        path = self.keypoint_file if osp.isabs(self.keypoint_file) else osp.join(self.data_root,
+                                                                                   self.keypoint_file)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'keypoint_file {path} does not exist')
+        try:
+            with open(path, encoding='utf-8') as f:
+                records = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'keypoint_file {path} is not json ({e})') from None
+        if not isinstance(records, dict):
+            raise ValueError(f'keypoint_file {path} must map image paths to keypoint lists, got a '
+                             f'{type(records).__name__}')
+        out = {}
+        for p in paths:
+            if p not in records:
+                continue
+            arr = np.asarray(records[p], dtype=np.float32)
+            if arr.shape != (17, 3):
+                raise ValueError(f'keypoint_file {path}: the record of {p!r} has shape {arr.shape}, '
+                                 'expected 17 [x, y, visible] rows in the COCO order')
+            out[p] = arr[None]
+        missing = [p for p in paths if p not in out]
+        if missing:
+            raise ValueError(f'keypoint_file {path} has no record for {len(missing)} of {len(paths)} '
+                             f"images, e.g. {', '.join(missing[:3])}")
+        return out
 
     def _read_list(self, ann_file: str) -> List[tuple]:
         entries, missing = [], []

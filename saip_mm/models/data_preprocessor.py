@@ -13,6 +13,8 @@ from .utils.rescale import rescale
 
 IMAGE_KEYS = ('anchor', 'canvas')
 VIEW_SOURCES = ('views', 'anchor')
+# lists of per-view patch masks: the views' (CSR), or several masks of the anchor (HAP's part masks)
+MASK_KEYS = ('view_masks', 'part_masks')
 
 
 @MODELS.register_module()
@@ -105,8 +107,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                 out[key] = self.normalize(torch.stack(list(inputs[key])))
         if 'views' in inputs:
             out['views'] = [self.normalize(torch.stack(list(v))) for v in inputs['views']]
-        if 'view_masks' in inputs:
-            out['view_masks'] = [torch.stack(list(m)).to(self.device) for m in inputs['view_masks']]
+        for key in MASK_KEYS:
+            if key in inputs:
+                out[key] = [torch.stack(list(m)).to(self.device) for m in inputs[key]]
         if 'canvas_target' in inputs:
             out['canvas_target'] = torch.stack(list(inputs['canvas_target'])).to(self.device)
         if self.view_scale_range is not None and training:

@@ -24,7 +24,7 @@ def _list_len(ds) -> int:
 def test_pretrain_config_resolves(config):
     from saip_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
-    assert cfg.model.type in ('SAIP', 'PersonViT') and MODELS.get(cfg.model.type) is not None
+    assert cfg.model.type in ('SAIP', 'PersonViT', 'HAP') and MODELS.get(cfg.model.type) is not None
     assert cfg.train_dataloader.batch_size > 0
 
 
@@ -33,7 +33,10 @@ def test_runnable_config_finds_its_data_and_keeps_workers_busy(config):
     cfg = Config.fromfile(osp.join(ROOT, config))
     ds = cfg.train_dataloader.dataset
     assert osp.isfile(osp.join(ds.data_root, ds.ann_file)), (config, ds.data_root)
-    assert osp.isdir(osp.join(ds.data_root, ds.background_dir)), (config, ds.background_dir)
+    if ds.get('background_dir'):
+        assert osp.isdir(osp.join(ds.data_root, ds.background_dir)), (config, ds.background_dir)
+    if ds.get('keypoint_file'):
+        assert osp.isfile(osp.join(ds.data_root, ds.keypoint_file)), (config, ds.keypoint_file)
     assert osp.isdir(cfg.val_dataloader.dataset.data_root), config
     loader = cfg.train_dataloader
     if cfg.train_cfg.type == 'IterBasedTrainLoop' and loader.num_workers > 2:

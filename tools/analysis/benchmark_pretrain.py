@@ -32,6 +32,7 @@ PRESETS = {
     'mae': 'configs/baselines/mae/mae_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'mae-dino': 'configs/baselines/mae_dino/mae-dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'personvit': 'configs/baselines/personvit/personvit_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
+    'hap': 'configs/baselines/hap/hap_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
 }
 REFERENCE = dict(preset='authors (CPU, 2 threads, fp32)', batch=8, s_per_step=6.95, img_per_s=1.15,
                  peak_mem_gb=4.3, gflop_per_step=665.0)
@@ -63,10 +64,14 @@ def build(preset: str, batch: int, device: str):
     register_all_modules()
     cfg = Config.fromfile(osp.join(ROOT, PRESETS[preset]))
     ds_cfg = cfg.train_dataloader.dataset
-    # every preset reads the embedded demo crops here, so only the model and pipeline differ
-    ds_cfg.data_root = osp.join(ROOT, 'demo/persons')
-    ds_cfg.ann_file = 'list.txt'
-    ds_cfg.background_dir = 'backgrounds'
+    # every preset reads the embedded demo crops here, so only the model and pipeline differ (the
+    # crops with keypoints for a preset that needs them: HAP)
+    if ds_cfg.get('keypoint_file'):
+        ds_cfg.update(data_root=osp.join(ROOT, 'demo/hp_persons'), ann_file='list.txt',
+                      keypoint_file='keypoints.json', background_dir=None)
+    else:
+        ds_cfg.update(data_root=osp.join(ROOT, 'demo/persons'), ann_file='list.txt',
+                      background_dir='backgrounds')
     with DefaultScope.overwrite_default_scope('saip_mm'):
         dataset = DATASETS.build(ds_cfg)
         model = MODELS.build(cfg.model).to(device)

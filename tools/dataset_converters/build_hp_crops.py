@@ -26,6 +26,9 @@ Each ``--source NAME FORMAT ANNOTATION IMAGE_DIR`` is read with one of the forma
 * ``mpii``: mmpose's MPII json (``image``, ``center``, ``scale`` = person height / 200 px, ``joints``,
   ``joints_vis``): the box is ``200·scale`` high around ``center``, as wide as the visible joints.
 
+With ``--keypoints``, ``keypoints.json`` (per source and at the top) maps each crop to its 17 COCO-layout
+keypoints in the crop's pixels (AI Challenger / CrowdPose: their points renamed, the nose slot at the
+head-top/neck midpoint): the person dataset's ``keypoint_file`` for HAP.
 Crops get ``--pad`` context, must be at least ``--min-size`` pixels high and wide, have a height/width
 ratio in ``--aspect``, and be at most ``--max-occlusion`` occluded where the format says.
 
@@ -79,6 +82,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--ext', default='jpg', choices=['jpg', 'png'])
     p.add_argument('--quality', type=int, default=95, help='JPEG quality')
     p.add_argument('--workers', type=int, default=max(1, (os.cpu_count() or 2) // 2))
+    p.add_argument('--keypoints', action='store_true',
+                   help='also write keypoints.json (COCO-17 layout, crop pixels) for the crops whose '
+                        'annotation has keypoints (coco-format jsons that name their keypoints, aic): '
+                        "the dataset's keypoint_file, for HAP's part masks")
     return p.parse_args(argv)
 
 
@@ -113,14 +120,16 @@ def crop_stem(path: str, img_dir: str) -> str:
 def process(job) -> Dict:
     """Crop one image; returns the written list lines and counts."""
     source, img_dir, (path, boxes, dropped), args, reuse = job
-    out = dict(lines=[], dropped=defaultdict(int, dropped), heights=[], existing=0, missing=0, path=path)
+    out = dict(lines=[], dropped=defaultdict(int, dropped), heights=[], existing=0, missing=0, path=path,
+               keypoints={})
     img = cv2.imread(path)
     if img is None:
         out['missing'] = 1
         return out
     h, w = img.shape[:2]
     stem = crop_stem(path, img_dir)
-    for box, occ, key in boxes:
+    for person in boxes:
+        box, occ, key = person[:3]
         win, reason = filter_box(box, occ, w, h, args)
         if win is None:
             out['dropped'][reason] += 1
@@ -135,7 +144,22 @@ def process(job) -> Dict:
             cv2.imwrite(dst, img[win[1]:win[3], win[0]:win[2]], params)
         out['lines'].append(rel)
         out['heights'].append(win[3] - win[1])
+        if len(person) > 3 and person[3] is not None:
+            out['keypoints'][rel] = crop_keypoints(person[3], win)
     return out
+
+
+def crop_keypoints(kpts: np.ndarray, win) -> List[List[float]]:
+    """COCO-17 keypoints ``(17, 3)`` of the image in the crop ``win`` (x1, y1, x2, y2)'s pixels; one that
+    falls outside the crop is not visible."""
+    out = np.asarray(kpts, dtype=np.float64).copy()
+    out[:, 0] -= win[0]
+    out[:, 1] -= win[1]
+    w, h = win[2] - win[0], win[3] - win[1]
+    inside = (out[:, 0] >= 0) & (out[:, 0] < w) & (out[:, 1] >= 0) & (out[:, 1] < h)
+    out[:, 2] = (out[:, 2] > 0) & inside
+    out[out[:, 2] == 0, :2] = 0
+    return [[round(float(x), 2), round(float(y), 2), int(v)] for x, y, v in out]
 
 
 def check_missing(name: str, records: List[Record], max_missing: float) -> int:
@@ -177,11 +201,13 @@ def build_source(name: str, fmt: str, ann: str, img_dir: str, args: argparse.Nam
              height_hist=[0] * (len(HEIGHT_BINS) - 1))
     print(f'{name}: {len(records)} images, {s["boxes"]} person boxes, {n_missing} images missing')
     lines: List[str] = []
+    keypoints: Dict[str, list] = {}
     bar = ProgressBar(len(records))
     with Pool(args.workers) as pool:
         jobs = [(name, img_dir, r, args, reuse) for r in records]
         for out in pool.imap(process, jobs, chunksize=16):
             lines += out['lines']
+            keypoints.update(out['keypoints'])
             s['crops'] += len(out['lines'])
             s['existing'] += out['existing']
             s['unreadable_images'] += out['missing'] * osp.isfile(out['path'])
@@ -193,6 +219,10 @@ def build_source(name: str, fmt: str, ann: str, img_dir: str, args: argparse.Nam
     print()
     s['dropped'] = dict(s['dropped'])
     _write_lines(osp.join(src_dir, 'list.txt'), lines)
+    if args.keypoints:
+        s['keypoints'] = len(keypoints)
+        with open(osp.join(src_dir, 'keypoints.json'), 'w') as f:
+            json.dump(keypoints, f)
     with open(opt_file, 'w') as f:
         json.dump(options, f, indent=1)
     return s
@@ -226,6 +256,15 @@ def build(args: argparse.Namespace) -> Dict:
         with open(src_list) as f:
             lines += [line.strip() for line in f if line.strip()]
     _write_lines(osp.join(args.out_dir, 'list.txt'), lines)
+    if args.keypoints:  # every source's keypoint records, keyed as in list.txt
+        merged: Dict[str, list] = {}
+        for name in stats:
+            src_kpts = osp.join(args.out_dir, 'crops', name, 'keypoints.json')
+            if osp.isfile(src_kpts):
+                with open(src_kpts) as f:
+                    merged.update(json.load(f))
+        with open(osp.join(args.out_dir, 'keypoints.json'), 'w') as f:
+            json.dump(merged, f)
     result = dict(sources=stats, total=len(lines), height_bins=HEIGHT_BINS)
     with open(stats_file, 'w') as f:
         json.dump(result, f, indent=2)

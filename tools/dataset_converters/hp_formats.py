@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 Box = Tuple[float, float, float, float]  # x1, y1, x2, y2
-Person = Tuple[Box, Optional[float], str]  # box, occlusion (None = unknown), key within the image
+# box, occlusion (None = unknown), key within the image[, COCO-17 keypoints (17, 3) in image pixels]
+Person = Tuple
 Record = Tuple[str, List[Person], Dict[str, int]]
 
 # what each format expects, for the error messages
@@ -44,6 +45,32 @@ def _xywh(b) -> Box:
     return (float(b[0]), float(b[1]), float(b[0] + b[2]), float(b[1] + b[3]))
 
 
+COCO17 = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
+          'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+          'right_knee', 'left_ankle', 'right_ankle')
+HEAD_TOP, NECK = ('head_top', 'top_head', 'head'), ('neck', )
+
+
+def to_coco17(kpts, names) -> Optional[np.ndarray]:
+    """Keypoints ``(K, 3)`` (x, y, v; v > 0 = labelled) named ``names`` in the COCO-17 layout
+    ``(17, 3)`` (x, y, 1 = visible / 0). Layouts with a head top and a neck (AI Challenger, CrowdPose)
+    have no face points: the nose slot takes their midpoint when both are labelled (HAP's head part
+    needs a point there). None when the names match no COCO point."""
+    kpts = np.asarray(kpts, dtype=np.float32).reshape(-1, 3)
+    keys = [re.sub(r'[^a-z]+', '_', str(n).lower()).strip('_') for n in names]
+    if len(keys) != len(kpts) or not set(keys) & set(COCO17):
+        return None
+    out = np.zeros((17, 3), dtype=np.float32)
+    for key, (x, y, v) in zip(keys, kpts):
+        if key in COCO17 and v > 0:
+            out[COCO17.index(key)] = (x, y, 1)
+    top = next((i for i, k in enumerate(keys) if k in HEAD_TOP), None)
+    neck = next((i for i, k in enumerate(keys) if k in NECK), None)
+    if top is not None and neck is not None and kpts[top, 2] > 0 and kpts[neck, 2] > 0 and not out[0, 2]:
+        out[0] = ((kpts[top, 0] + kpts[neck, 0]) / 2, (kpts[top, 1] + kpts[neck, 1]) / 2, 1)
+    return out
+
+
 def _load_json(ann: str, kind: type):
     try:
         with open(ann) as f:
@@ -64,6 +91,7 @@ def read_coco(ann: str, img_dir: str, union: bool = False) -> Iterator[Record]:
         keep_cat = None
     else:
         keep_cat = {c['id'] for c in data.get('categories', []) if c.get('name') == 'person'} or {1}
+    kpt_names = next((c.get('keypoints') for c in data.get('categories', []) if c.get('keypoints')), None)
     by_image: Dict[int, list] = defaultdict(list)
     for a in data['annotations']:
         by_image[a['image_id']].append(a)
@@ -80,8 +108,15 @@ def read_coco(ann: str, img_dir: str, union: bool = False) -> Iterator[Record]:
             if a.get('iscrowd', 0):
                 dropped['crowd'] += 1
                 continue
-            boxes.append((_xywh(a['bbox']), None, str(a.get('id', f'{k:03d}'))))
+            person = (_xywh(a['bbox']), None, str(a.get('id', f'{k:03d}')))
+            kpts = to_coco17(a['keypoints'], kpt_names) if kpt_names and a.get('keypoints') else None
+            boxes.append(person if kpts is None else person + (kpts, ))
         yield osp.join(img_dir, img['file_name']), boxes, dict(dropped)
+
+
+AIC_NAMES = ('right_shoulder', 'right_elbow', 'right_wrist', 'left_shoulder', 'left_elbow', 'left_wrist',
+             'right_hip', 'right_knee', 'right_ankle', 'left_hip', 'left_knee', 'left_ankle', 'head_top',
+             'neck')
 
 
 def read_aic(ann: str, img_dir: str) -> Iterator[Record]:
@@ -89,9 +124,14 @@ def read_aic(ann: str, img_dir: str) -> Iterator[Record]:
         boxes = []
         kpts = item.get('keypoint_annotations', {})
         for name, box in item['human_annotations'].items():
-            vis = np.asarray(kpts.get(name, []), dtype=float).reshape(-1, 3)[:, 2]
+            raw = np.asarray(kpts.get(name, []), dtype=np.float32).reshape(-1, 3)
+            vis = raw[:, 2]
             occ = float((vis != 1).mean()) if len(vis) else None
-            boxes.append((tuple(float(v) for v in box[:4]), occ, name))
+            person = (tuple(float(v) for v in box[:4]), occ, name)
+            if len(raw) == len(AIC_NAMES):  # visibility 1 visible, 2 occluded, 3 not labelled
+                raw[:, 2] = np.isin(vis, (1, 2))
+                person += (to_coco17(raw, AIC_NAMES), )
+            boxes.append(person)
         yield osp.join(img_dir, item['image_id'] + '.jpg'), boxes, {}
 
 

@@ -27,7 +27,8 @@ class PackPretrainInputs(BaseTransform):
         image_keys (Sequence[str]): HxWxC uint8 images packed as CxHxW. Defaults to ``('canvas',)``.
         view_keys (Sequence[str]): Lists of images (multi-crop / multi-scale views), packed as lists.
             Defaults to ``('views',)``.
-        mask_keys (Sequence[str]): Lists of boolean patch masks. Defaults to ``('view_masks',)``.
+        mask_keys (Sequence[str]): Lists of boolean patch masks. Defaults to
+            ``('view_masks', 'part_masks')``.
         target_keys (Sequence[str]): Dense float targets (e.g. the CSS map). Defaults to
             ``('canvas_target',)``.
         meta_keys (Sequence[str]): Metadata copied into the data sample when present.
@@ -36,7 +37,7 @@ class PackPretrainInputs(BaseTransform):
     def __init__(self,
                  image_keys: Sequence[str] = ('canvas', ),
                  view_keys: Sequence[str] = ('views', ),
-                 mask_keys: Sequence[str] = ('view_masks', ),
+                 mask_keys: Sequence[str] = ('view_masks', 'part_masks'),
                  target_keys: Sequence[str] = ('canvas_target', ),
                  meta_keys: Sequence[str] = ('img_path', 'instance_boxes', 'view_scales',
                                              'ori_shape')) -> None:

@@ -1,4 +1,5 @@
+from .hap import HAP
 from .personvit import PersonViT
 from .saip import SAIP
 
-__all__ = ['PersonViT', 'SAIP']
+__all__ = ['HAP', 'PersonViT', 'SAIP']

@@ -357,6 +357,22 @@ class SAIP(BaseSelfSupervisor):
         else:
             mask = draw_patch_mask(cfg['mask_type'], target.shape[0], grid, cfg['mask_ratio'], gen,
                                    target.device)
+        kv = None  # kv='none' (MAE): the decoder attends to the view's own tokens only
+        if cfg['kv'] != 'none':
+            anchor = student[0][level]
+            kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
+        return self.reconstruct(target, mask, kv)[0], target, mask
+
+    def reconstruct(self, target: Tensor, mask: Tensor, kv: Optional[Tensor] = None) -> tuple:
+        """Encode the visible patches of ``target`` ``(B, 3, H, W)`` under ``mask`` ``(B, L)`` and decode
+        the masked ones (with keys/values ``kv`` ``(B, L0, C)``, or none for MAE).
+
+        Returns:
+            tuple: ``pred`` ``(B, L_masked or L, p*p*3)`` and the query encoder's tokens.
+        """
+        cfg = self.csr_cfg
+        level = cfg['level']
+        grid = (target.shape[-2] // self.csr_head.patch_size, target.shape[-1] // self.csr_head.patch_size)
         whole = cfg['encode_masked'] == 'all'
         image, enc_mask = (blank_patches(target, mask, grid), None) if whole else (target, mask)
         if cfg['query_encoder'] == 'expert':
@@ -366,16 +382,12 @@ class SAIP(BaseSelfSupervisor):
         else:
             q = self.backbone.forward_tokens(image, mask=enc_mask)
             queries = q[level][1]
-        kv = None  # kv='none' (MAE): the decoder attends to the view's own tokens only
-        if cfg['kv'] != 'none':
-            anchor = student[0][level]
-            kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
         if whole:  # every patch is a query; all are predicted (the loss weighs the masked ones)
             keep = torch.arange(queries.shape[1], device=queries.device).expand(queries.shape[0], -1)
             pred = self.csr_neck(queries, keep, q['grid'], kv)
         else:
             pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask))
-        return pred, target, mask
+        return pred, q
 
     def loss_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor,
                  target: Tensor) -> Tensor:

@@ -1,6 +1,7 @@
+from .align_head import InfoNCEAlignHead
 from .csm_head import CSMHead
 from .csr_head import CSRHead
 from .css_head import CSSHead
 from .patch_distill_head import PatchDistillHead
 
-__all__ = ['CSMHead', 'CSRHead', 'CSSHead', 'PatchDistillHead']
+__all__ = ['InfoNCEAlignHead', 'CSMHead', 'CSRHead', 'CSSHead', 'PatchDistillHead']

@@ -39,7 +39,8 @@ def random_patch_mask(batch: int, num_patches: int, ratio: float,
 def block_patch_mask(batch: int, grid: Sequence[int], ratio: float,
                      generator: Optional[torch.Generator] = None,
                      device: Optional[torch.device] = None, min_block: int = 4,
-                     aspect_range: Sequence[float] = (0.3, 1 / 0.3)) -> Tensor:
+                     aspect_range: Sequence[float] = (0.3, 1 / 0.3),
+                     start: Optional[Tensor] = None, num_masked: Optional[int] = None) -> Tensor:
     """Block-wise masks (BEiT's sampling, HAP's human prior §3.1) with exact counts.
 
     Rectangles of ``min_block`` patches or more, aspect ratio log-uniform in ``aspect_range``, are
@@ -55,6 +56,9 @@ def block_patch_mask(batch: int, grid: Sequence[int], ratio: float,
         device (torch.device, optional): Device of the result.
         min_block (int): Smallest block, in patches. Defaults to 4.
         aspect_range (tuple): Range of a block's rows/cols ratio. Defaults to (0.3, 1/0.3).
+        start (Tensor, optional): Bool ``(batch, rows * cols)`` already masked (HAP's part regions);
+            blocks are added to it. Must not mask more than the target count.
+        num_masked (int, optional): The exact count instead of ``round(ratio * rows * cols)``.
 
     Returns:
         Tensor: Bool ``(batch, rows * cols)``.
@@ -62,15 +66,19 @@ def block_patch_mask(batch: int, grid: Sequence[int], ratio: float,
     if not 0 <= ratio < 1:
         raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
     rows, cols = int(grid[0]), int(grid[1])
-    n_mask = int(round(ratio * rows * cols))
+    n_mask = int(round(ratio * rows * cols)) if num_masked is None else int(num_masked)
     log_lo, log_hi = math.log(aspect_range[0]), math.log(aspect_range[1])
     out = torch.zeros(batch, rows, cols, dtype=torch.bool)
+    if start is not None:
+        out |= start.view(batch, rows, cols).cpu()
+        if int(out.flatten(1).sum(1).max()) > n_mask:
+            raise ValueError(f'the start mask already masks more than {n_mask} patches')
 
     def uniform(lo: float, hi: float) -> float:
         return lo + (hi - lo) * float(torch.rand((), generator=generator))
 
     for mask in out:
-        count = 0
+        count = int(mask.sum())
         while n_mask - count >= min_block:
             added = 0
             for _ in range(10):  # a few tries at a block that fits the remaining count
