@@ -27,7 +27,7 @@ def test_only_the_student_differs_from_the_vit_tiny_config(config):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', CONFIGS)
+@pytest.mark.parametrize('config', [c for c in CONFIGS if 'mae-dino' not in c])  # MAE+DINO = both parts
 def test_hierarchical_baseline_trains_a_step(config):
     smaller = {'csm.neck.out_channels': 4096, 'csm.head.out_channels': 4096}
     cfg = Config.fromfile(osp.join(ROOT, config))
