@@ -33,3 +33,33 @@ def test_metafile_lists_every_pretraining_preset(root):
         encoder = getattr(student, 'encoder', student)
         params = sum(p.numel() for p in encoder.parameters())
         assert abs(params - model['Metadata']['Parameters']) < 0.01e6, (model['Name'], params)
+
+
+def test_baselines_metafile_lists_every_paper_scale_baseline(root):
+    """configs/baselines/metafile.yml names every paper-scale baseline config once, in an existing
+    collection, with the schedule and batch of the config and the student's parameter count."""
+    import glob
+
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import MODELS
+    with open(osp.join(root, 'configs/baselines/metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    collections = {c['Name'] for c in meta['Collections']}
+    listed = {m['Config'] for m in meta['Models']}
+    configs = {osp.relpath(p, root)
+               for p in glob.glob(osp.join(root, 'configs/baselines/*/*_8xb256-amp-coslr-300e_lup1m.py'))}
+    assert listed == configs
+    params = {}
+    for model in meta['Models']:
+        assert osp.basename(model['Config'])[:-3] == model['Name']
+        assert model['In Collection'] in collections
+        cfg = Config.fromfile(osp.join(root, model['Config']))
+        assert cfg.train_dataloader.batch_size * 8 == model['Metadata']['Batch Size']
+        assert cfg.train_cfg.max_epochs == model['Metadata']['Epochs']
+        key = cfg.model.backbone.get('encoder', cfg.model.backbone).type
+        if key not in params:
+            with DefaultScope.overwrite_default_scope('saip_mm'):
+                student = MODELS.build(cfg.model.backbone)
+            params[key] = sum(p.numel() for p in getattr(student, 'encoder', student).parameters())
+        assert abs(params[key] - model['Metadata']['Parameters']) < 0.01e6, (model['Name'], params[key])
