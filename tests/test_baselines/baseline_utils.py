@@ -50,6 +50,24 @@ def losses_on_repeated_batch(model, batch: dict, steps: int = 12, lr: float = 5e
     return logs
 
 
+def held_randomness_logs(config: str, seed: int, **model_updates) -> List[dict]:
+    """``losses_on_repeated_batch`` of ``config``'s model (``model_updates`` merged) on 4 demo samples,
+    with the model-side randomness held (one generator seeded ``seed`` for every step: masks, λ, parts),
+    so that the batch is truly repeated."""
+    _, model, batch = model_and_data(config, 4, **model_updates)
+    model._generator = lambda: torch.Generator().manual_seed(seed)
+    return losses_on_repeated_batch(model, batch)
+
+
+def assert_losses_fall(logs: List[dict], keys) -> None:
+    """Each of ``keys`` is finite at every step of ``logs`` and ends (best of the last 3 steps) at least
+    0.05 below its first value."""
+    for key in keys:
+        values = [log[key] for log in logs]
+        assert all(v == v and abs(v) < 1e4 for v in values), (key, values)
+        assert min(values[-3:]) < values[0] - 0.05, (key, values)
+
+
 def short_run(config: str, work_dir: str, iters: int = 3, hooks: Optional[list] = None) -> Runner:
     """``iters`` iterations of batch 4 of ``config`` under the real Runner (no validation), with a
     checkpoint at the end, ``hooks`` registered besides the config's."""
@@ -68,14 +86,15 @@ def short_run(config: str, work_dir: str, iters: int = 3, hooks: Optional[list] 
     return runner
 
 
-def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict) -> None:
-    """Export ``checkpoint`` with ``saip2backbone.py`` and load it into the ViTPose config; the pose
-    backbone then holds the trained tensors (``trained``: the algorithm's backbone state dict)."""
+def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict, config: str = POSE_CFG):
+    """Export ``checkpoint`` with ``saip2backbone.py`` and load it into the ViTPose ``config``; the pose
+    backbone then holds the trained tensors (``trained``: the algorithm's backbone state dict).
+    Returns the pose model."""
     sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
     from saip2backbone import main as export
     export([checkpoint, out])
     from mmengine.registry import init_default_scope
-    pose = Config.fromfile(osp.join(ROOT, POSE_CFG))
+    pose = Config.fromfile(osp.join(ROOT, config))
     pose.model.backbone.init_cfg.checkpoint = out
     init_default_scope('mmpose')
     try:
@@ -87,3 +106,4 @@ def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict) -> None:
     loaded = model.backbone.state_dict()
     for key in ('ln1.weight', 'layers.0.attn.qkv.weight', 'layers.11.ffn.layers.1.weight'):
         assert torch.equal(loaded[key], trained[key]), key
+    return model

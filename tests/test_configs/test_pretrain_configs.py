@@ -24,7 +24,8 @@ def _list_len(ds) -> int:
 def test_pretrain_config_resolves(config):
     from saip_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, config))
-    assert cfg.model.type in ('SAIP', 'PersonViT', 'HAP') and MODELS.get(cfg.model.type) is not None
+    assert cfg.model.type in ('SAIP', 'PersonViT', 'HAP', 'SOLIDER')
+    assert MODELS.get(cfg.model.type) is not None
     assert cfg.train_dataloader.batch_size > 0
 
 

@@ -33,6 +33,7 @@ PRESETS = {
     'mae-dino': 'configs/baselines/mae_dino/mae-dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'personvit': 'configs/baselines/personvit/personvit_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'hap': 'configs/baselines/hap/hap_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
+    'solider': 'configs/baselines/solider/solider_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
 }
 REFERENCE = dict(preset='authors (CPU, 2 threads, fp32)', batch=8, s_per_step=6.95, img_per_s=1.15,
                  peak_mem_gb=4.3, gflop_per_step=665.0)

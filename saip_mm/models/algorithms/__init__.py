@@ -1,5 +1,6 @@
 from .hap import HAP
 from .personvit import PersonViT
 from .saip import SAIP
+from .solider import SOLIDER
 
-__all__ = ['HAP', 'PersonViT', 'SAIP']
+__all__ = ['HAP', 'PersonViT', 'SAIP', 'SOLIDER']

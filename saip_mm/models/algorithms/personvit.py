@@ -44,27 +44,29 @@ class PersonViT(SAIP):
     """
 
     def __init__(self, mim: dict, expert: dict = dict(type='CosineEMAExpert'), **kwargs) -> None:
-        super().__init__(expert=expert, **kwargs)
-        if self.csm_cfg is None or self.expert is None:
-            raise ValueError('PersonViT needs model.csm (the DINO loss) and an EMA expert')
         for key in ('neck', 'head'):
             if key not in mim:
                 raise ValueError(f'model.mim needs a {key!r}')
-        self.mim_cfg = validate_options('mim', {k: v for k, v in mim.items() if k not in ('neck', 'head')},
-                                        MIM_OPTIONS, extra=('neck', 'head'))
-        self.mim_neck = MODELS.build(mim['neck'])
-        self.mim_head = MODELS.build(mim['head'])
+        self._mim = mim  # built by build_extra_units, which SAIP calls before it builds the expert
+        super().__init__(expert=expert, **kwargs)
+        if self.csm_cfg is None or self.expert is None:
+            raise ValueError('PersonViT needs model.csm (the DINO loss) and an EMA expert')
         if 'mask_token' not in inspect.signature(self.backbone.forward_tokens).parameters:
             raise ValueError(f'PersonViT masks patch embeddings with a mask token; '
                              f'{type(self.backbone).__name__}.forward_tokens takes none (use SAIPViT)')
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.backbone.embed_dims))
-        # the teacher mirrors the patch projector too: build it again now that the projector exists
-        self.expert = MODELS.build(dict(expert, model=self.student_for_expert()))
+
+    def build_extra_units(self) -> None:
+        """The patch projector and head (the teacher mirrors the projector)."""
+        mim = self._mim
+        self.mim_cfg = validate_options('mim', {k: v for k, v in mim.items() if k not in ('neck', 'head')},
+                                        MIM_OPTIONS, extra=('neck', 'head'))
+        self.mim_neck = MODELS.build(mim['neck'])
+        self.mim_head = MODELS.build(mim['head'])
 
     def student_for_expert(self) -> nn.ModuleDict:
         parts = super().student_for_expert()
-        if getattr(self, 'mim_neck', None) is not None:
-            parts['mim_neck'] = self.mim_neck
+        parts['mim_neck'] = self.mim_neck
         return parts
 
     def init_weights(self) -> None:

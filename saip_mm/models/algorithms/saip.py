@@ -9,7 +9,6 @@ hands tokens to the three objectives, each a decoder (neck) plus a head that own
 
 Any objective whose config is ``None`` is not built (Table IV ablations are configs).
 """
-from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -22,7 +21,7 @@ from saip_mm.registry import MODELS
 from ..utils.masking import blank_patches, draw_patch_mask, masked_indices
 from ..utils.randomness import step_generator
 from ..utils.retrieval import retrieval_features
-from ..utils.tokens import split_tokens
+from ..utils.tokens import encode_views
 from .options import (
     EVAL_OPTIONS,
     LEVELS,
@@ -112,6 +111,7 @@ class SAIP(BaseSelfSupervisor):
         self.eval_cfg = validate_options('eval_cfg', eval_cfg or {}, EVAL_OPTIONS)
         if 1.0 not in [float(x) for x in self.eval_cfg['scales']]:
             raise ValueError(f"model.eval_cfg.scales must contain 1.0, got {self.eval_cfg['scales']}")
+        self.build_extra_units()
         self.expert = None
         if expert is None:
             readers = expert_readers(self.csm_cfg, self.csr_cfg, self.css_cfg, self.eval_cfg)
@@ -128,6 +128,10 @@ class SAIP(BaseSelfSupervisor):
         if self.csr_cfg is not None:
             check_csr_memory(self.csr_cfg, self.csr_neck)
             share_mask_options(self.csr_cfg, self.data_preprocessor)
+
+    def build_extra_units(self) -> None:
+        """Build a subclass's own units before the expert is built (so that the expert can mirror
+        them through ``student_for_expert``); nothing here."""
 
     # ---------------------------------------------------------------- expert
     def student_for_expert(self) -> nn.ModuleDict:
@@ -194,27 +198,8 @@ class SAIP(BaseSelfSupervisor):
     def _generator(self) -> torch.Generator:
         return step_generator(self.seed, int(self.step))
 
-    @staticmethod
-    def encode_views(encoder: nn.Module, images: Sequence[Tensor]) -> List[dict]:
-        """Encode several views, one encoder call per distinct image size.
-
-        Views of one size are concatenated along the batch, so that e.g. 8 local crops cost one
-        forward of 8·B images instead of 8 forwards of B (token-wise identical: ViT has no batch
-        statistics).
-
-        Returns:
-            list[dict]: Per view, ``forward_tokens``' output for that view.
-        """
-        groups: Dict[tuple, List[int]] = defaultdict(list)
-        for i, img in enumerate(images):
-            groups[tuple(img.shape[-2:])].append(i)
-        outs: List[Optional[dict]] = [None] * len(images)
-        for idx in groups.values():
-            batch = torch.cat([images[i] for i in idx]) if len(idx) > 1 else images[idx[0]]
-            parts = split_tokens(encoder.forward_tokens(batch), [images[i].shape[0] for i in idx])
-            for i, part in zip(idx, parts):
-                outs[i] = part
-        return outs
+    # several views, one encoder call per distinct size (``models/utils/tokens.py``)
+    encode_views = staticmethod(encode_views)
 
     @staticmethod
     def project(projector: nn.Module, tokens: Sequence[Tensor]) -> List[Tensor]:

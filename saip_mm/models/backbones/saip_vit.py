@@ -8,7 +8,9 @@ map. It adds what pretraining needs and mmpretrain lacks:
   block (the authors' code reads the output of the 7th block for CSR/CSS; ``mid_index`` counts from 1);
 * MAE-style patch dropping from a boolean mask with exact keep counts;
 * loading of a checkpoint whose position embedding comes from a **non-square** grid (16×8 at 256×128):
-  mmpretrain assumes a square source grid and fails on it.
+  mmpretrain assumes a square source grid and fails on it;
+* optionally, SOLIDER's semantic controller λ (``semantic_weight``), an input of every forward path, at
+  pretraining (per image) and at fine-tuning (the config's value).
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -21,7 +23,8 @@ from saip_mm.registry import MODELS
 
 from ..utils.masking import keep_indices
 from ..utils.pos_embed import infer_grid
-from ..utils.pretrained import StrictPretrainedInit
+from ..utils.pretrained import StrictPretrainedInit, is_pretrained
+from ..utils.semantic_controller import SemanticController, default_points, semantic_weights
 from ..utils.tokens import StudentTokens, student_tokens
 
 TokenPair = Tuple[Tensor, Tensor]
@@ -54,6 +57,12 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         pretrained_grid (tuple, optional): Grid (rows, cols) of the position embedding stored in the
             checkpoint that ``init_cfg`` loads. ``None`` infers it: the native grid of this model when the
             token count matches, else the 16×8 SAIP pretraining grid, else a square grid.
+        semantic_weight (float, optional): SOLIDER's λ in [0, 1] (``utils/semantic_controller.py``):
+            with a value, the backbone has a semantic controller and this is its λ whenever a call sets
+            none (downstream: 0–0.2 for ReID, 0.8–1 for pose, parsing, detection, attributes;
+            SOLIDER supplementary §4). ``None`` (default): no controller, a plain ViT.
+        semantic_points (Sequence[int], optional): Blocks (from 1) after which λ acts; default the last
+            block of each of four equal groups.
         **kwargs: Passed to ``mmpretrain.VisionTransformer``.
     """
 
@@ -63,6 +72,8 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
                  patch_size: int = 16,
                  mid_index: int = 7,
                  pretrained_grid: Optional[Sequence[int]] = None,
+                 semantic_weight: Optional[float] = None,
+                 semantic_points: Optional[Sequence[int]] = None,
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'raw')
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, **kwargs)
@@ -72,6 +83,21 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
             raise ValueError(f'mid_index {mid_index} must count 1..{self.num_layers} blocks '
                              f'(or -1..-{self.num_layers} from the end)')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
+        self.semantic_controller = None
+        if semantic_weight is not None:
+            self.semantic_controller = SemanticController(
+                self.embed_dims, semantic_points or default_points(self.num_layers), semantic_weight)
+            self.semantic_controller.attach(self.layers)
+        elif semantic_points is not None:
+            raise ValueError('semantic_points needs a semantic_weight (the controller is off without one)')
+        self._register_load_state_dict_pre_hook(self._check_controller_keys)
+
+    def init_weights(self) -> None:
+        """mmpretrain's initialisation or the strict checkpoint load; a new controller starts near the
+        identity."""
+        super().init_weights()
+        if self.semantic_controller is not None and not is_pretrained(self.init_cfg):
+            self.semantic_controller.reset_parameters()
 
     def train(self, mode: bool = True) -> 'SAIPViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""
@@ -103,6 +129,14 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
             ckpt = resize_pos_embed(ckpt, src, self.patch_resolution, self.interpolate_mode, 0)
         state_dict[name] = torch.cat([ckpt_cls[:, :self.num_extra_tokens], ckpt], dim=1)
 
+    def _check_controller_keys(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Refuse a checkpoint with a semantic controller (SOLIDER) into a backbone without one: the
+        network would silently differ from the one pretrained."""
+        if self.semantic_controller is None and any(
+                k.startswith(prefix + 'semantic_controller.') for k in state_dict):
+            raise ValueError(f'the checkpoint has {prefix}semantic_controller.* (SOLIDER\'s lambda); build '
+                             f'{type(self).__name__} with semantic_weight=<lambda in [0, 1]> to load it')
+
     def _fits_grid(self, num_tokens: int) -> bool:
         try:
             self._source_grid(num_tokens)
@@ -116,8 +150,8 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
         return resize_pos_embed(self.pos_embed, self.patch_resolution, tuple(grid),
                                 mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
 
-    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None,
-                       mask_token: Optional[Tensor] = None) -> StudentTokens:
+    def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None, mask_token: Optional[Tensor] = None,
+                       semantic_weight=None) -> StudentTokens:
         """Encode an image batch into the student token contract (``models/utils/tokens.py``).
 
         Args:
@@ -128,11 +162,25 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
                 by it before the position embedding (BEiT / iBOT / PersonViT eq. 5); every patch is
                 kept (``keep`` is None) and rows may mask different numbers. The token belongs to
                 the algorithm, so the backbone's parameters stay those of a plain ViT.
+            semantic_weight (float | Tensor, optional): λ for this call, a scalar or one per image
+                ``(B,)`` (SOLIDER); needs the controller. ``None``: the config's ``semantic_weight``.
 
         Returns:
             StudentTokens: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
             ``grid``: (rows, cols); ``keep``: indices ``(B, L_vis)`` of the kept patches or None.
         """
+        if semantic_weight is None:
+            return self._encode(x, mask, mask_token)
+        if self.semantic_controller is None:
+            raise ValueError('semantic_weight given, but this SAIPViT has no semantic controller '
+                             '(build it with semantic_weight=<default λ>)')
+        self.semantic_controller.current = semantic_weights(semantic_weight, x.shape[0], x.device)
+        try:
+            return self._encode(x, mask, mask_token)
+        finally:
+            self.semantic_controller.current = None
+
+    def _encode(self, x: Tensor, mask: Optional[Tensor], mask_token: Optional[Tensor]) -> StudentTokens:
         tokens, grid = self.patch_embed(x)
         grid = tuple(grid)
         pos = self.grid_pos_embed(grid)

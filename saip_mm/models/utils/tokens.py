@@ -4,8 +4,10 @@
 objectives keep reading ``out['final']`` while the keys and their types are written down once, and
 :func:`check_tokens` says, for a new student, which key breaks the contract and how.
 """
-from typing import List, Optional, Sequence, Tuple, TypedDict
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence, Tuple, TypedDict
 
+import torch
 from torch import Tensor
 
 
@@ -74,4 +76,34 @@ def split_tokens(out: StudentTokens, sizes: Sequence[int]) -> List[StudentTokens
             for j in range(len(sizes))]
 
 
-__all__ = ['StudentTokens', 'check_tokens', 'split_tokens', 'student_tokens']
+def encode_views(encoder, images: Sequence[Tensor],
+                 semantic_weights: Optional[Sequence[Tensor]] = None) -> List[StudentTokens]:
+    """Encode several views with ``encoder.forward_tokens``, one call per distinct image size.
+
+    Views of one size are concatenated along the batch, so that e.g. 8 local crops cost one forward
+    of 8·B images instead of 8 forwards of B (token-wise identical: ViT has no batch statistics).
+
+    Args:
+        encoder (nn.Module): A student or expert encoder with ``forward_tokens``.
+        images (list[Tensor]): Views ``(B_i, 3, H_i, W_i)``.
+        semantic_weights (list[Tensor], optional): Per view, SOLIDER's λ of each image ``(B_i,)``
+            (passed to ``forward_tokens`` as ``semantic_weight``).
+
+    Returns:
+        list[StudentTokens]: Per view, in order, its tokens.
+    """
+    groups: Dict[tuple, List[int]] = defaultdict(list)
+    for i, img in enumerate(images):
+        groups[tuple(img.shape[-2:])].append(i)
+    outs: List[Optional[StudentTokens]] = [None] * len(images)
+    for idx in groups.values():
+        batch = torch.cat([images[i] for i in idx]) if len(idx) > 1 else images[idx[0]]
+        kwargs = {} if semantic_weights is None else dict(
+            semantic_weight=torch.cat([semantic_weights[i] for i in idx]))
+        parts = split_tokens(encoder.forward_tokens(batch, **kwargs), [images[i].shape[0] for i in idx])
+        for i, part in zip(idx, parts):
+            outs[i] = part
+    return outs
+
+
+__all__ = ['StudentTokens', 'check_tokens', 'encode_views', 'split_tokens', 'student_tokens']

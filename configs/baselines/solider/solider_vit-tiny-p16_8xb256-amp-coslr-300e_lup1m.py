@@ -1,0 +1,8 @@
+# SOLIDER on ViT-Tiny with SAIP's data and schedule (the DINO baseline's crops, hooks and schedule:
+# 8 GPUs x 256 images, 300 epochs, AdamW lr 2.5e-4 per 256 images, clipping at 3, AMP).
+#   tools/dist_train.sh configs/baselines/solider/solider_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py 8
+# Fine-tuning: the exported backbone needs SAIPViT(semantic_weight=lambda) downstream, e.g.
+# configs/downstream/mmpose/td-hm_solider-vit-tiny-p16_8xb64-210e_coco-256x192.py (lambda 0.8).
+_base_ = ['../dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/solider.py']
+
+model = _base_.solider_model
