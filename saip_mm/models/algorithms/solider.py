@@ -14,7 +14,6 @@ A composition of SAIP's units plus one head (SOLIDER §3; supplementary, Algorit
   masked copies into those labels, each image's term weighted by λ_i:
   ``L = α L_dino + λ_i (1 − α) L_sm`` (the two heads' ``loss_weight``).
 """
-import inspect
 from typing import Dict, List, Optional
 
 import torch
@@ -63,8 +62,7 @@ class SOLIDER(SAIP):
                 raise ValueError(f'model.semantic.{key} must be one of {LEVELS}, got {self.sem_cfg[key]!r}')
         if self.csm_cfg is None or self.expert is None:
             raise ValueError('SOLIDER needs model.csm (the DINO loss) and an EMA expert')
-        params = inspect.signature(self.backbone.forward_tokens).parameters
-        if 'semantic_weight' not in params or getattr(self.backbone, 'semantic_controller', None) is None:
+        if getattr(self.backbone, 'semantic_controller', None) is None:
             raise ValueError(f'SOLIDER conditions the backbone on lambda; {type(self.backbone).__name__} '
                              'has no semantic controller (use SAIPViT with semantic_weight=<default lambda>)')
         self.sem_head = MODELS.build(semantic['head'])
@@ -147,7 +145,7 @@ class SOLIDER(SAIP):
             none = torch.zeros(len(tokens), dtype=torch.long, device=tokens.device)
             return self.sem_head.loss(tokens, none, none.float())
         tokens, targets, weights = [], [], []
-        for image, out, label, ok in zip(globals_, student, labels, valid):
+        for out, label, ok in zip(student, labels, valid):
             label = label[ok].flatten(1)
             tokens.append(out[level][1][ok])
             targets.append(label)

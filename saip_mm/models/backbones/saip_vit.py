@@ -12,7 +12,7 @@ map. It adds what pretraining needs and mmpretrain lacks:
 * optionally, SOLIDER's semantic controller λ (``semantic_weight``), an input of every forward path, at
   pretraining (per image) and at fine-tuning (the config's value).
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmpretrain.models import VisionTransformer
@@ -151,7 +151,7 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
                                 mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
 
     def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None, mask_token: Optional[Tensor] = None,
-                       semantic_weight=None) -> StudentTokens:
+                       semantic_weight: Optional[Union[float, Tensor]] = None) -> StudentTokens:
         """Encode an image batch into the student token contract (``models/utils/tokens.py``).
 
         Args:
