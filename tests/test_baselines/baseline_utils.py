@@ -21,11 +21,14 @@ POSE_CFG = 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192
 def model_and_data(config: str, n: int = 4, **model_updates) -> Tuple[Config, torch.nn.Module, dict]:
     """The config, its initialised model (``model_updates`` merged into ``cfg.model`` first) and a
     ``pseudo_collate`` batch of the first ``n`` samples of its training set, the same for a given
-    config. A paper-scale config reads the embedded demo crops instead of LUP1M."""
+    config. A paper-scale config reads the embedded demo crops instead of LUP1M (those with keypoints,
+    demo/hp_persons, when it asks for a keypoint file)."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict({f'model.{k}': v for k, v in model_updates.items()})
     ds = cfg.train_dataloader.dataset
-    if not osp.isdir(ds.data_root):
+    if not osp.isdir(ds.data_root) and ds.get('keypoint_file'):
+        ds.update(data_root=osp.join(ROOT, 'demo/hp_persons'), ann_file='list.txt', background_dir=None)
+    elif not osp.isdir(ds.data_root):
         ds.update(data_root=osp.join(ROOT, 'demo/persons'), ann_file='list.txt', background_dir='backgrounds')
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
@@ -86,13 +89,17 @@ def short_run(config: str, work_dir: str, iters: int = 3, hooks: Optional[list] 
     return runner
 
 
-def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict, config: str = POSE_CFG):
-    """Export ``checkpoint`` with ``saip2backbone.py`` and load it into the ViTPose ``config``; the pose
-    backbone then holds the trained tensors (``trained``: the algorithm's backbone state dict).
-    Returns the pose model."""
+def export_backbone(checkpoint: str, out: str) -> None:
+    """Export ``checkpoint`` with ``saip2backbone.py`` to ``out``."""
     sys.path.insert(0, osp.join(ROOT, 'tools', 'model_converters'))
     from saip2backbone import main as export
     export([checkpoint, out])
+
+
+def export_and_build(checkpoint: str, out: str, config: str):
+    """Export ``checkpoint`` with ``saip2backbone.py`` to ``out`` and build the mmpose ``config`` with
+    its backbone initialised from ``out`` (``init_weights`` run). Returns the pose model."""
+    export_backbone(checkpoint, out)
     from mmengine.registry import init_default_scope
     pose = Config.fromfile(osp.join(ROOT, config))
     pose.model.backbone.init_cfg.checkpoint = out
@@ -103,6 +110,14 @@ def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict, config: 
         model.init_weights()
     finally:
         init_default_scope('saip_mm')
+    return model
+
+
+def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict, config: str = POSE_CFG):
+    """Export ``checkpoint`` with ``saip2backbone.py`` and load it into the ViTPose ``config``; the pose
+    backbone then holds the trained tensors (``trained``: the algorithm's backbone state dict).
+    Returns the pose model."""
+    model = export_and_build(checkpoint, out, config)
     loaded = model.backbone.state_dict()
     for key in ('ln1.weight', 'layers.0.attn.qkv.weight', 'layers.11.ffn.layers.1.weight'):
         assert torch.equal(loaded[key], trained[key]), key

@@ -35,6 +35,10 @@ PRESETS = {
     'hap': 'configs/baselines/hap/hap_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'solider': 'configs/baselines/solider/solider_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
 }
+# the baselines on the hierarchical students (through the token adapter): '<method>-<student>'
+PRESETS.update({f'{method}-{student}':
+                f'configs/baselines/{method}/{method}_{student}_8xb256-amp-coslr-300e_lup1m.py'
+                for method in ('dino', 'hap', 'solider') for student in ('starnet-s3', 'tinyvit-5m')})
 REFERENCE = dict(preset='authors (CPU, 2 threads, fp32)', batch=8, s_per_step=6.95, img_per_s=1.15,
                  peak_mem_gb=4.3, gflop_per_step=665.0)
 

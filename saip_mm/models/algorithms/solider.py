@@ -3,7 +3,8 @@ semantic token classification loss.
 
 A composition of SAIP's units plus one head (SOLIDER §3; supplementary, Algorithm 1):
 
-* the backbone takes λ (``SAIPViT(semantic_weight=...)``, ``utils/semantic_controller.py``); each image
+* the backbone takes λ (``SAIPViT(semantic_weight=...)``, or a StarNet / SAIPTinyViT encoder with it
+  behind ``TokenAdapter``; ``utils/semantic_controller.py``); each image
   draws a binary λ_i, the same for all its crops, in the student and in the EMA teacher;
 * DINO (``configs/baselines/dino``, CSM on multi-crop views) with the teacher at λ_i;
 * semantic labels: the teacher's patch tokens of the global crops at λ = 1 are clustered into
@@ -31,8 +32,9 @@ from .saip import SAIP
 # (student) and by the clustering (teacher), P(λ_i = 1), and whether the masked copies are used (the
 # "+ MIM" of supplementary Tab. 1). SOLIDER clusters the teacher's output feature map; a ViT's final
 # LayerNorm gives every token the same norm until its scale has drifted from 1 (from scratch, every image
-# ties and none is labelled), so the labels read block 7's residual stream by default; 'final' is
-# SOLIDER's reading, for a teacher started from a trained DINO (``load_from``).
+# ties and none is labelled), so the labels read block 7's residual stream by default (a StarNet /
+# TinyViT student: the stride-16 stage's map before any LayerNorm, ``TokenAdapter(mid='pre_norm')``);
+# 'final' is SOLIDER's reading, for a teacher started from a trained DINO (``load_from``).
 SEMANTIC_OPTIONS = dict(num_parts=3, min_foreground=0.5, level='final', label_level='mid', lambda_prob=0.5,
                         mask_part=True)
 
@@ -48,7 +50,8 @@ class SOLIDER(SAIP):
             (``semantic_part_labels`` on the teacher's ``label_level`` tokens).
         **kwargs: As ``SAIP``; ``csm`` (the DINO loss) is required, with the global crops as
             ``teacher_views``; the backbone must have a semantic controller (``SAIPViT`` with
-            ``semantic_weight``).
+            ``semantic_weight``, or ``TokenAdapter`` around an encoder with it and ``mid='pre_norm'``
+            for the labels).
     """
 
     def __init__(self, semantic: dict, expert: dict = dict(type='CosineEMAExpert'), **kwargs) -> None:
@@ -64,7 +67,8 @@ class SOLIDER(SAIP):
             raise ValueError('SOLIDER needs model.csm (the DINO loss) and an EMA expert')
         if getattr(self.backbone, 'semantic_controller', None) is None:
             raise ValueError(f'SOLIDER conditions the backbone on lambda; {type(self.backbone).__name__} '
-                             'has no semantic controller (use SAIPViT with semantic_weight=<default lambda>)')
+                             'has no semantic controller (use SAIPViT with semantic_weight=<default lambda>, '
+                             'or a TokenAdapter whose StarNet / SAIPTinyViT encoder has one)')
         self.sem_head = MODELS.build(semantic['head'])
         if self.sem_head.num_parts != self.sem_cfg['num_parts']:
             raise ValueError(f"model.semantic.head has {self.sem_head.num_parts} parts, "

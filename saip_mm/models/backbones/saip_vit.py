@@ -23,8 +23,8 @@ from saip_mm.registry import MODELS
 
 from ..utils.masking import keep_indices
 from ..utils.pos_embed import infer_grid
-from ..utils.pretrained import StrictPretrainedInit, is_pretrained
-from ..utils.semantic_controller import SemanticController, default_points, semantic_weights
+from ..utils.pretrained import StrictPretrainedInit
+from ..utils.semantic_controller import SemanticControlled
 from ..utils.tokens import StudentTokens, student_tokens
 
 TokenPair = Tuple[Tensor, Tensor]
@@ -39,7 +39,7 @@ def patch_grid(img_hw: Sequence[int], patch_size: int) -> Tuple[int, int]:
 
 
 @MODELS.register_module()
-class SAIPViT(StrictPretrainedInit, VisionTransformer):
+class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
     """ViT image encoder with SAIP token outputs and masking.
 
     With ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` the checkpoint is loaded
@@ -83,21 +83,7 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
             raise ValueError(f'mid_index {mid_index} must count 1..{self.num_layers} blocks '
                              f'(or -1..-{self.num_layers} from the end)')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
-        self.semantic_controller = None
-        if semantic_weight is not None:
-            self.semantic_controller = SemanticController(
-                self.embed_dims, semantic_points or default_points(self.num_layers), semantic_weight)
-            self.semantic_controller.attach(self.layers)
-        elif semantic_points is not None:
-            raise ValueError('semantic_points needs a semantic_weight (the controller is off without one)')
-        self._register_load_state_dict_pre_hook(self._check_controller_keys)
-
-    def init_weights(self) -> None:
-        """mmpretrain's initialisation or the strict checkpoint load; a new controller starts near the
-        identity."""
-        super().init_weights()
-        if self.semantic_controller is not None and not is_pretrained(self.init_cfg):
-            self.semantic_controller.reset_parameters()
+        self.init_semantic_controller(semantic_weight, self.embed_dims, self.layers, semantic_points)
 
     def train(self, mode: bool = True) -> 'SAIPViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""
@@ -128,14 +114,6 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
             src = self._source_grid(ckpt.shape[1])
             ckpt = resize_pos_embed(ckpt, src, self.patch_resolution, self.interpolate_mode, 0)
         state_dict[name] = torch.cat([ckpt_cls[:, :self.num_extra_tokens], ckpt], dim=1)
-
-    def _check_controller_keys(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
-        """Refuse a checkpoint with a semantic controller (SOLIDER) into a backbone without one: the
-        network would silently differ from the one pretrained."""
-        if self.semantic_controller is None and any(
-                k.startswith(prefix + 'semantic_controller.') for k in state_dict):
-            raise ValueError(f'the checkpoint has {prefix}semantic_controller.* (SOLIDER\'s lambda); build '
-                             f'{type(self).__name__} with semantic_weight=<lambda in [0, 1]> to load it')
 
     def _fits_grid(self, num_tokens: int) -> bool:
         try:
@@ -169,16 +147,8 @@ class SAIPViT(StrictPretrainedInit, VisionTransformer):
             StudentTokens: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
             ``grid``: (rows, cols); ``keep``: indices ``(B, L_vis)`` of the kept patches or None.
         """
-        if semantic_weight is None:
+        with self.semantic_weight_for(semantic_weight, x.shape[0], x.device):
             return self._encode(x, mask, mask_token)
-        if self.semantic_controller is None:
-            raise ValueError('semantic_weight given, but this SAIPViT has no semantic controller '
-                             '(build it with semantic_weight=<default λ>)')
-        self.semantic_controller.current = semantic_weights(semantic_weight, x.shape[0], x.device)
-        try:
-            return self._encode(x, mask, mask_token)
-        finally:
-            self.semantic_controller.current = None
 
     def _encode(self, x: Tensor, mask: Optional[Tensor], mask_token: Optional[Tensor]) -> StudentTokens:
         tokens, grid = self.patch_embed(x)

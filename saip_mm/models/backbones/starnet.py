@@ -4,8 +4,10 @@
 ``StarNet`` follows the paper's design: a stride-2 stem, four stages of (stride-2 conv down-sampler, star
 blocks) with widths ``base·2^i``, and a BN + pooling + linear classifier. S3 is ``base=32``,
 ``depths=[2, 2, 8, 4]``, ``mlp_ratio=4`` (5.75 M parameters with the 1000-way classifier).
+With ``semantic_weight`` it takes SOLIDER's λ after each of its four stages
+(``utils/semantic_controller.py``).
 """
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmcv.cnn.bricks import DropPath
@@ -15,6 +17,7 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from ..utils.pretrained import StrictPretrainedInit
+from ..utils.semantic_controller import SemanticControlled
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int = 1, stride: int = 1, groups: int = 1,
@@ -54,7 +57,7 @@ class StarBlock(nn.Module):
 
 
 @MODELS.register_module()
-class StarNet(StrictPretrainedInit, BaseModule):
+class StarNet(SemanticControlled, StrictPretrainedInit, BaseModule):
     """StarNet backbone.
 
     Args:
@@ -63,6 +66,8 @@ class StarNet(StrictPretrainedInit, BaseModule):
         out_indices (Sequence[int]): Stages (0–3) whose maps are returned. Defaults to ``(3, )``.
         drop_path_rate (float): Stochastic depth, linearly increasing over blocks. Defaults to 0.
         num_classes (int): Width of the classifier; 0 builds none (a pure backbone). Defaults to 0.
+        semantic_weight (float, optional): SOLIDER's λ in [0, 1] when the backbone has a semantic
+            controller (after each stage, as SOLIDER's Swin); None (default): none.
         init_cfg (dict, optional): Initialisation config.
     """
     arch_zoo: Dict[str, dict] = {
@@ -77,6 +82,7 @@ class StarNet(StrictPretrainedInit, BaseModule):
                  out_indices: Sequence[int] = (3, ),
                  drop_path_rate: float = 0.0,
                  num_classes: int = 0,
+                 semantic_weight: Optional[float] = None,
                  init_cfg=(dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.),
                            dict(type='Constant', layer=['BatchNorm2d'], val=1., bias=0.))) -> None:
         super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
@@ -97,6 +103,7 @@ class StarNet(StrictPretrainedInit, BaseModule):
             self.stages.append(nn.Sequential(conv_bn(in_ch, dim, 3, stride=2), *blocks))
             self.channels.append(dim)
             in_ch, k = dim, k + depth
+        self.init_semantic_controller(semantic_weight, self.channels, self.stages)
         self.num_classes = num_classes
         if num_classes:
             self.norm = nn.BatchNorm2d(in_ch)

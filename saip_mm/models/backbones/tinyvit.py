@@ -3,9 +3,10 @@
 mmpretrain's TinyViT fixes every stage's token grid at construction from ``img_size``; SAIP feeds the
 same encoder several view sizes per step. ``SAIPTinyViT`` keeps mmpretrain's modules and parameter names
 (so checkpoints are interchangeable) and only sets each stage's grid from the actual input before the
-forward pass; window attention pads to whole windows already.
+forward pass; window attention pads to whole windows already. With ``semantic_weight`` it takes
+SOLIDER's λ after each of its four stages (``utils/semantic_controller.py``).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 from mmpretrain.models.backbones import TinyViT
 from torch import Tensor
@@ -13,6 +14,7 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from ..utils.pretrained import StrictPretrainedInit
+from ..utils.semantic_controller import SemanticControlled
 
 
 def _half(size: Tuple[int, int]) -> Tuple[int, int]:
@@ -21,7 +23,7 @@ def _half(size: Tuple[int, int]) -> Tuple[int, int]:
 
 
 @MODELS.register_module()
-class SAIPTinyViT(StrictPretrainedInit, TinyViT):
+class SAIPTinyViT(SemanticControlled, StrictPretrainedInit, TinyViT):
     """mmpretrain ``TinyViT`` with input-size-dependent stage grids and feature-map outputs.
 
     Args:
@@ -30,14 +32,19 @@ class SAIPTinyViT(StrictPretrainedInit, TinyViT):
         window_size (Sequence[int]): Attention windows per stage. Defaults to ``[7, 7, 14, 7]``.
         out_indices (Sequence[int]): Stages to return; stage ``i`` ends at stride ``2^(i+3)`` (the last
             two both at 32). Defaults to ``(1, 3)``.
+        semantic_weight (float, optional): SOLIDER's λ in [0, 1] when the backbone has a semantic
+            controller (after each stage, at its output width); None (default): none.
         **kwargs: Passed to ``mmpretrain.TinyViT`` (``gap_before_final_norm`` is forced off).
     """
 
     def __init__(self, arch='5m', img_size=(256, 128), window_size=(7, 7, 14, 7), out_indices=(1, 3),
-                 **kwargs) -> None:
+                 semantic_weight: Optional[float] = None, **kwargs) -> None:
         kwargs['gap_before_final_norm'] = False
         super().__init__(arch=arch, img_size=tuple(img_size), window_size=list(window_size),
                          out_indices=tuple(out_indices), **kwargs)
+        # a stage ends with the next stage's down-sampler, so it outputs the next stage's width
+        widths = [self.channels[min(i + 1, self.num_stages - 1)] for i in range(self.num_stages)]
+        self.init_semantic_controller(semantic_weight, widths, self.stages)
 
     def train(self, mode: bool = True) -> 'SAIPTinyViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""

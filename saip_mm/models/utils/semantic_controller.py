@@ -4,20 +4,28 @@ information (λ → 1, e.g. pose, parsing, detection; SOLIDER supplementary §4)
 
 λ enters as the pair ``(λ, 1 − λ)``; at each controlled point two linear maps of that pair give a
 per-channel scale (through softplus) and shift of every token: ``h ← h · softplus(W_s·w + b_s) + (W_b·w
-+ b_b)``. SOLIDER places the points after the four Swin stages; a ViT has no stages, so the points are
-after the last block of each of four equal groups of blocks (ViT-Tiny: blocks 3, 6, 9, 12).
++ b_b)``. SOLIDER places the points after the four Swin stages. StarNet and TinyViT have four stages too,
+so there the points are SOLIDER's (after each stage, at that stage's width); a ViT has no stages, so the
+points are after the last block of each of four equal groups of blocks (ViT-Tiny: blocks 3, 6, 9, 12).
+
+``SemanticControlled`` is what a backbone mixes in to take λ: the controller built from
+``semantic_weight``, λ per call, a reset at initialisation and the refusal of a controller checkpoint
+by a backbone built without one.
 
 The maps start near the identity (the scale's bias at softplus⁻¹(1), small weights), unlike SOLIDER's
 PyTorch default initialisation, so that a checkpoint loaded into a controlled backbone starts where it
 was trained.
 """
 import math
-from typing import List, Optional, Sequence, Union
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+
+from .pretrained import is_pretrained
 
 SOFTPLUS_INV_ONE = math.log(math.e - 1.0)  # softplus(x) = 1
 
@@ -50,19 +58,23 @@ class SemanticController(nn.Module):
     deep copy of the backbone (the EMA teacher) gets hooks onto its own copy.
 
     Args:
-        embed_dims (int): Token width D.
-        points (Sequence[int]): Blocks after which the controller acts (counted from 1).
+        embed_dims (int | Sequence[int]): Channels at the points: one width for all (a ViT's D) or one
+            per point (a hierarchical encoder's stage widths).
+        points (Sequence[int]): Blocks / stages after which the controller acts (counted from 1).
         default (float): λ when the caller sets none (the ``semantic_weight`` of the config).
     """
 
-    def __init__(self, embed_dims: int, points: Sequence[int], default: float) -> None:
+    def __init__(self, embed_dims: Union[int, Sequence[int]], points: Sequence[int], default: float) -> None:
         super().__init__()
         self.points = [int(p) for p in points]
+        widths = [int(embed_dims)] * len(self.points) if isinstance(embed_dims, int) else list(embed_dims)
+        if len(widths) != len(self.points):
+            raise ValueError(f'semantic controller: {len(widths)} widths for {len(self.points)} points')
         semantic_weights(default, 1)  # checks 0 <= default <= 1
         self.default = float(default)
         self.current: Optional[Tensor] = None  # λ per image of the call in progress, if set
-        self.scale = nn.ModuleList(nn.Linear(2, embed_dims) for _ in self.points)
-        self.shift = nn.ModuleList(nn.Linear(2, embed_dims) for _ in self.points)
+        self.scale = nn.ModuleList(nn.Linear(2, c) for c in widths)
+        self.shift = nn.ModuleList(nn.Linear(2, c) for c in widths)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -80,16 +92,28 @@ class SemanticController(nn.Module):
             layers[point - 1].register_forward_hook(_PointHook(self, point))
 
     def forward(self, tokens: Tensor, point: int, weight: Optional[Tensor] = None) -> Tensor:
-        """Condition ``tokens`` ``(B, N, D)`` at controlled block ``point`` on λ ``(B,)`` (default:
-        the λ set for the call in progress, else ``default``)."""
+        """Condition ``tokens`` at controlled point ``point`` on λ ``(B,)`` (default: the λ set for the
+        call in progress, else ``default``).
+
+        Args:
+            tokens (Tensor): ``(B, N, C)`` tokens or a ``(B, C, H, W)`` map.
+
+        Raises:
+            ValueError: When the channels are not the point's width.
+        """
         if weight is None:
             weight = self.current if self.current is not None else torch.full(
                 (tokens.shape[0], ), self.default)
         weight = weight.to(device=tokens.device, dtype=tokens.dtype)
         pair = torch.stack([weight, 1.0 - weight], dim=-1)  # (B, 2)
         i = self.points.index(point)
-        scale = F.softplus(self.scale[i](pair))[:, None]
-        return tokens * scale + self.shift[i](pair)[:, None]
+        channel_dim = 1 if tokens.dim() == 4 else -1
+        if tokens.shape[channel_dim] != self.scale[i].out_features:
+            raise ValueError(f'semantic controller point {point} has width {self.scale[i].out_features}, '
+                             f'its output has {tokens.shape[channel_dim]} channels {tuple(tokens.shape)}')
+        view = (-1, tokens.shape[1], 1, 1) if tokens.dim() == 4 else (-1, 1, tokens.shape[-1])
+        scale = F.softplus(self.scale[i](pair)).view(view)
+        return tokens * scale + self.shift[i](pair).view(view)
 
 
 class _PointHook:
@@ -103,4 +127,68 @@ class _PointHook:
         return self.controller(output, self.point)
 
 
-__all__ = ['SemanticController', 'default_points', 'semantic_weights']
+class SemanticControlled:
+    """Mixin for a backbone that takes SOLIDER's λ (put it first among the bases).
+
+    The backbone calls ``init_semantic_controller`` in its constructor; then it has
+    ``semantic_controller`` (None without ``semantic_weight``), ``semantic_weight_for(...)`` to set λ for
+    one call, a controller that restarts near the identity unless ``init_cfg`` loads a checkpoint, and a
+    load pre-hook that refuses ``semantic_controller.*`` tensors into a backbone built without one (the
+    network would silently differ from the one pretrained; ``strict=False`` loads would drop them).
+    """
+    semantic_controller: Optional[SemanticController]
+
+    def init_semantic_controller(self, semantic_weight: Optional[float], widths: Union[int, Sequence[int]],
+                                 layers: Sequence[nn.Module], points: Optional[Sequence[int]] = None) -> None:
+        """Build and attach the controller when ``semantic_weight`` is set.
+
+        Args:
+            semantic_weight (float, optional): The default λ; None builds no controller.
+            widths (int | Sequence[int]): Channels at the points (one for all, or one per point).
+            layers (Sequence[nn.Module]): The blocks / stages that points count (from 1).
+            points (Sequence[int], optional): Default: the last of each of four equal groups.
+        """
+        self.semantic_controller = None
+        if semantic_weight is not None:
+            self.semantic_controller = SemanticController(
+                widths, points or default_points(len(layers)), semantic_weight)
+            self.semantic_controller.attach(layers)
+        elif points is not None:
+            raise ValueError('semantic_points needs a semantic_weight (the controller is off without one)')
+        self._register_load_state_dict_pre_hook(self._check_controller_keys)
+
+    def init_weights(self) -> None:
+        """The base initialisation (or checkpoint load); a new controller starts near the identity."""
+        super().init_weights()
+        if self.semantic_controller is not None and not is_pretrained(self.init_cfg):
+            self.semantic_controller.reset_parameters()
+
+    @contextmanager
+    def semantic_weight_for(self, weight: Optional[Union[float, Tensor]], batch: int,
+                            device=None) -> Iterator[None]:
+        """Within the block, the controller reads λ ``weight`` (a scalar or ``(batch,)``); None leaves
+        the config's λ.
+
+        Raises:
+            ValueError: A λ for a backbone without a controller, or outside [0, 1].
+        """
+        if weight is None:
+            yield
+            return
+        if self.semantic_controller is None:
+            raise ValueError(f'semantic_weight given, but this {type(self).__name__} has no semantic '
+                             'controller (build it with semantic_weight=<default λ>)')
+        self.semantic_controller.current = semantic_weights(weight, batch, device)
+        try:
+            yield
+        finally:
+            self.semantic_controller.current = None
+
+    def _check_controller_keys(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        if self.semantic_controller is None and any(
+                k.startswith(prefix + 'semantic_controller.') for k in state_dict):
+            raise ValueError(f'the checkpoint has {prefix}semantic_controller.* (SOLIDER\'s lambda); build '
+                             f'{type(self).__name__} with semantic_weight=<lambda in [0, 1]> to load it')
+
+
+__all__ = ['SemanticControlled', 'SemanticController', 'default_points', 'semantic_weights']
