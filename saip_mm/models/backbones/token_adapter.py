@@ -135,11 +135,11 @@ class TokenAdapter(BaseModule):
             StudentTokens: ``final`` = ``(global (B, D), patch tokens (B, L_vis, D))``; ``mid`` the same
             (``mid='final'``) or with the un-normalised patch tokens (``'pre_norm'``); ``grid``, ``keep``.
         """
-        if semantic_weight is not None and self.semantic_controller is None:
-            raise ValueError(f'semantic_weight given, but the {type(self.encoder).__name__} encoder has no '
-                             'semantic controller (build it with semantic_weight=<default λ>)')
         if semantic_weight is None:
             return self._encode(x, mask)
+        if self.semantic_controller is None:  # also an encoder without the mixin
+            raise ValueError(f'semantic_weight given, but the {type(self.encoder).__name__} encoder has no '
+                             'semantic controller (build it with semantic_weight=<default λ>)')
         with self.encoder.semantic_weight_for(semantic_weight, x.shape[0], x.device):
             return self._encode(x, mask)
 

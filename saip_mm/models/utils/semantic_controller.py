@@ -14,7 +14,9 @@ by a backbone built without one.
 
 The maps start near the identity (the scale's bias at softplus⁻¹(1), small weights), unlike SOLIDER's
 PyTorch default initialisation, so that a checkpoint loaded into a controlled backbone starts where it
-was trained.
+was trained. "Near" is relative to the features: a freshly initialised StarNet's stage outputs are of
+the order of the shift (about 0.02 per channel), so there the initial controller changes the network
+noticeably (measured: the SOLIDER and DINO StarNet starts differ, docs/results.md).
 """
 import math
 from contextlib import contextmanager
