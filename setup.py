@@ -31,8 +31,8 @@ def requirements(name: str) -> list:
 
 
 def add_mim_extension() -> None:
-    """Expose ``configs/``, ``tools/`` and ``demo/`` (the demo config's data) as ``saip_mm/.mim/`` so
-    that ``mim`` finds them, from any working directory.
+    """Expose ``configs/``, ``tools/``, ``demo/`` (the demo config's data) and ``model-index.yml`` (what
+    ``mim search`` reads) as ``saip_mm/.mim/`` so that ``mim`` finds them, from any working directory.
 
     Editable (``pip install -e``, PEP 660) and ``develop`` installs get symlinks, so edits to the
     configs are seen at once; regular installs (``bdist_wheel``/``install``) get copies.
@@ -45,10 +45,10 @@ def add_mim_extension() -> None:
         return
     mim_path = osp.join(HERE, 'saip_mm', '.mim')
     os.makedirs(mim_path, exist_ok=True)
-    for name in ('configs', 'tools', 'requirements', 'demo'):
+    for name in ('configs', 'tools', 'requirements', 'demo', 'model-index.yml'):
         src = osp.join(HERE, name)
         dst = osp.join(mim_path, name)
-        if not osp.isdir(src):  # e.g. an sdist without demo/
+        if not osp.exists(src):  # e.g. an sdist without demo/
             continue
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
@@ -56,6 +56,8 @@ def add_mim_extension() -> None:
             shutil.rmtree(dst)
         if mode == 'symlink':
             os.symlink(osp.relpath(src, mim_path), dst)
+        elif osp.isfile(src):
+            shutil.copy2(src, dst)
         else:
             shutil.copytree(src, dst)
 
@@ -72,7 +74,7 @@ if __name__ == '__main__':
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'tests.*')),
         include_package_data=True,
         package_data={'saip_mm': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/requirements/*',
-                                  '.mim/demo/**/*']},
+                                  '.mim/demo/**/*', '.mim/model-index.yml']},
         python_requires='>=3.8',
         # what a plain `pip install .` can honour; mmcv with compiled ops and mmpose (whose chumpy
         # dependency does not build) come from tools/install.sh, the supported path

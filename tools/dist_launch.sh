@@ -9,6 +9,8 @@ NPROC=$2
 DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=${PYTHON:-python}
 export PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}"
+# one process checks the config and its data first: a missing file is one line, not NPROC tracebacks
+"$PY" "$DIR/$SCRIPT" "${@:3}" --preflight >/dev/null || exit $?
 exec "$PY" -m torch.distributed.run \
     --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" \
     --master_addr="${MASTER_ADDR:-127.0.0.1}" --master_port="${PORT:-${MASTER_PORT:-29500}}" \

@@ -7,10 +7,16 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.config import Config  # noqa: E402
 
 from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
-from saip_mm.utils.cli import add_common_args, build_runner, default_work_dir, parse  # noqa: E402
+from saip_mm.utils.cli import (  # noqa: E402
+    add_common_args,
+    build_runner,
+    default_work_dir,
+    load_config_or_exit,
+    parse,
+    preflight_or_exit,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,10 +32,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_or_exit(args.config, 'test')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    preflight_or_exit(cfg, args.config, 'test', 'test', args.preflight, args.checkpoint)
     default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.out is not None:

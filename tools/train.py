@@ -13,7 +13,14 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 from mmengine.config import Config  # noqa: E402
 
 from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
-from saip_mm.utils.cli import add_common_args, build_runner, default_work_dir, parse  # noqa: E402
+from saip_mm.utils.cli import (  # noqa: E402
+    add_common_args,
+    build_runner,
+    default_work_dir,
+    load_config_or_exit,
+    parse,
+    preflight_or_exit,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -89,8 +96,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_or_exit(args.config, 'train')
     cfg = merge_args(cfg, args)
+    preflight_or_exit(cfg, args.config, 'train', 'train', args.preflight)
     prepare_runtime(cfg)
     runner = build_runner(cfg)
     runner.train()

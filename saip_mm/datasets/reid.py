@@ -7,6 +7,7 @@ standard evaluation protocol needs (``ReIDRankMetric``).
 import os
 import os.path as osp
 import re
+import warnings
 from typing import List
 
 import numpy as np
@@ -27,6 +28,10 @@ class Market1501Dataset(ReIDDataset):
             ``'test'`` (query then gallery, each sample flagged ``is_query``) or ``'all'`` (train, query
             and gallery with their file identities, each sample naming its ``subset``: the
             pretraining retrieval evaluation uses the train part for k-NN).
+        skip_unreadable (bool): Decode every image once when listing and leave out those that cannot
+            be read (empty, truncated, not an image), with a warning naming each; ``skipped`` lists
+            them. The pretraining datasets skip such files the same way. Defaults to False (a full
+            decode of a large set at start-up).
         **kwargs: ``data_root``, ``pipeline``, ``triplet_sampler``, ... of ``mmdet.ReIDDataset``.
 
     Junk images (identity -1) are dropped; distractors (identity 0) stay in the gallery.
@@ -35,11 +40,29 @@ class Market1501Dataset(ReIDDataset):
     SPLITS = ('train', 'query', 'gallery', 'test', 'all')
     PARTS = dict(test=('query', 'gallery'), all=('train', 'query', 'gallery'))
 
-    def __init__(self, split: str = 'train', ann_file: str = '', **kwargs) -> None:
+    def __init__(self, split: str = 'train', ann_file: str = '', skip_unreadable: bool = False,
+                 **kwargs) -> None:
         if split not in self.SPLITS:
             raise ValueError(f'split must be one of {self.SPLITS}, got {split!r}')
         self.split = split
+        self.skip_unreadable = skip_unreadable
+        self.skipped: List[str] = []
         super().__init__(ann_file=ann_file, **kwargs)
+
+    def _readable(self, entries: List[tuple]) -> List[tuple]:
+        """``entries`` without the images that cannot be decoded (``skip_unreadable``)."""
+        if not self.skip_unreadable:
+            return entries
+        from .person_crops import read_image
+        kept = []
+        for entry in entries:
+            if read_image(entry[0]) is None:
+                self.skipped.append(entry[0])
+                warnings.warn(f'{type(self).__name__}: skipped unreadable image {entry[0]} '
+                              f'({len(self.skipped)} so far)')
+            else:
+                kept.append(entry)
+        return kept
 
     def _entries(self, part: str) -> List[tuple]:
         """(relative path, pid, camera) of one part, sorted by name."""
@@ -60,7 +83,7 @@ class Market1501Dataset(ReIDDataset):
         parts = self.PARTS.get(self.split, (self.split, ))
         data_list = []
         for part in parts:
-            for path, pid, cam in self._entries(part):
+            for path, pid, cam in self._readable(self._entries(part)):
                 data_list.append(dict(img_path=path, gt_label=pid, camid=cam, is_query=part == 'query',
                                       subset=part))
         if not data_list:

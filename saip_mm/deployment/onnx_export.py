@@ -30,6 +30,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.utils import import_modules_from_strings
 
+from ..utils.checkpoint import load_checkpoint
 from ..utils.launcher import replace_sync_bn
 
 TASKS = ('backbone', 'reid', 'attribute', 'pose', 'seg')
@@ -113,14 +114,9 @@ def codec_scale(codec: dict) -> Tuple[float, float]:
 
 
 def load_state(path: str) -> Dict[str, torch.Tensor]:
-    """The state dict of a runner checkpoint or a bare one (e.g. ``saip2backbone.py`` output)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f'{path} is not a checkpoint (no state dict of tensors)')
-    return state
+    """The state dict of a runner checkpoint or a bare one (e.g. ``saip2backbone.py`` output), read
+    with torch's safe loader (``saip_mm.utils.checkpoint``: errors name the file)."""
+    return load_checkpoint(path)['state']
 
 
 def _load_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str) -> None:
@@ -161,7 +157,8 @@ def build_for_export(config: str, checkpoint: Optional[str], task: str,
     """Build the model of ``config``, load ``checkpoint`` strictly and wrap it for ``task``.
 
     ``checkpoint=None`` keeps the random initialisation (latency needs no weights); then no
-    pretrained weights are fetched either. ``cfg_options`` are merged into the config first (e.g.
+    pretrained weights are fetched either. Any other value is a file to load (an empty path is an
+    error, not random weights). ``cfg_options`` are merged into the config first (e.g.
     ``{'model.head': None}``: an mmpretrain classifier as a pooled-feature embedder). ``keypoints``
     (pose with a heatmap codec) adds the decoded keypoints and scores to the outputs.
 
@@ -180,7 +177,7 @@ def build_for_export(config: str, checkpoint: Optional[str], task: str,
         cfg.merge_from_dict(cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
-    state = load_state(checkpoint) if checkpoint else None
+    state = load_state(checkpoint) if checkpoint is not None else None
     if task == 'backbone':
         student = cfg.model.backbone.copy()
         pool = student.get('type') == 'TokenAdapter'

@@ -8,7 +8,8 @@ never share an image.
 import glob
 import os.path as osp
 import re
-from typing import Callable, Dict, List, Sequence
+import warnings
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -30,13 +31,41 @@ def image_paths(folder: str, limit: int = 0) -> List[str]:
     return paths
 
 
+def read_images(paths: Sequence[str], what: str) -> Tuple[List[str], List[np.ndarray]]:
+    """Decode images (BGR uint8) as the training datasets do (``read_image``: empty, truncated or
+    non-image files are unreadable), skipping the unreadable ones with a warning naming each.
+
+    Args:
+        paths (Sequence[str]): Image files.
+        what (str): What they are for, e.g. ``'--calib'`` (named in the warning and the error).
+
+    Returns:
+        tuple: The readable paths and their images, in order.
+
+    Raises:
+        FileNotFoundError: If none of them can be read.
+    """
+    from ..datasets.person_crops import read_image
+    kept, images = [], []
+    for path in paths:
+        img = read_image(path)
+        if img is None:
+            warnings.warn(f'{what}: skipped unreadable image {path}')
+            continue
+        kept.append(path)
+        images.append(img)
+    if paths and not images:
+        raise FileNotFoundError(f'{what}: none of the {len(paths)} image(s) can be read (first: {paths[0]})')
+    return kept, images
+
+
 class CropReader:
-    """onnxruntime ``CalibrationDataReader`` over real crops, ``batch`` images per call."""
+    """onnxruntime ``CalibrationDataReader`` over real crops, ``batch`` images per call (unreadable
+    files skipped, see ``read_images``)."""
 
     def __init__(self, paths: Sequence[str], spec: dict, batch: int = 8) -> None:
-        import cv2
-        self.batches = [preprocess([cv2.imread(p) for p in paths[i:i + batch]], spec)
-                        for i in range(0, len(paths), batch)]
+        _, images = read_images(paths, 'calibration')
+        self.batches = [preprocess(images[i:i + batch], spec) for i in range(0, len(images), batch)]
 
     def get_next(self):
         return {'input': self.batches.pop(0)} if self.batches else None
@@ -76,18 +105,26 @@ def onnx_runner(path: str, threads: int = 0) -> Callable[[np.ndarray], np.ndarra
     return lambda x: session.run(None, {'input': x})[0]
 
 
+def check_market_layout(data_root: str, flag: str = '--reid-data') -> None:
+    """Fail naming ``data_root`` unless it holds a Market-1501 layout's ``query/`` and
+    ``bounding_box_test/`` folders."""
+    missing = [f for f in ('query', 'bounding_box_test') if not osp.isdir(osp.join(data_root, f))]
+    if missing:
+        raise FileNotFoundError(f'{flag} {data_root}: no {" and no ".join(m + "/" for m in missing)} folder '
+                                '(a Market-1501 layout is expected, e.g. demo/vtest_reid)')
+
+
 def retrieval(run: Callable[[np.ndarray], np.ndarray], data_root: str, spec: dict,
               batch: int = 16) -> Dict[str, float]:
-    """Rank-1 / mAP (%) of ``run``'s features on a Market-1501-layout set (camera-filtered)."""
-    import cv2
-
+    """Rank-1 / mAP (%) of ``run``'s features on a Market-1501-layout set (camera-filtered;
+    unreadable images skipped with a warning naming each)."""
     from ..evaluation.retrieval_metric import rank1_map
 
     def features(folder: str):
         paths = [p for p in image_paths(osp.join(data_root, folder))
                  if not osp.basename(p).startswith('-1')]  # Market's junk images
-        feats = [run(preprocess([cv2.imread(p) for p in paths[i:i + batch]], spec))
-                 for i in range(0, len(paths), batch)]
+        paths, images = read_images(paths, f'retrieval set {data_root}')
+        feats = [run(preprocess(images[i:i + batch], spec)) for i in range(0, len(images), batch)]
         ids = np.array([[int(v) for v in MARKET_NAME.match(osp.basename(p)).groups()] for p in paths])
         return torch.from_numpy(np.concatenate(feats)), ids[:, 0], ids[:, 1]
 
@@ -97,4 +134,5 @@ def retrieval(run: Callable[[np.ndarray], np.ndarray], data_root: str, spec: dic
     return dict(R1=out['R1'], mAP=out['mAP'])
 
 
-__all__ = ['CropReader', 'image_paths', 'onnx_runner', 'quantize_int8', 'retrieval']
+__all__ = ['CropReader', 'check_market_layout', 'image_paths', 'onnx_runner', 'quantize_int8', 'read_images',
+           'retrieval']

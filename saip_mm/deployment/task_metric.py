@@ -15,7 +15,6 @@ that the ONNX file holds is replaced by a callable (normalised batch in, ``Expor
 So any difference between the two metrics comes from the runtime alone.
 """
 import copy
-import os.path as osp
 import tempfile
 import uuid
 from typing import Callable, Dict, Optional, Sequence
@@ -79,16 +78,20 @@ def loop_metrics(cfg: Config, task: str, run: Run, work_dir: Optional[str] = Non
             data to score (e.g. the project's sample sets, through ``cfg_options``).
         task (str): One of ``METRIC_TASKS``.
         run (callable): Normalised batch ``(N, 3, H, W)`` -> the exported model's output.
-        work_dir (str, optional): Where the runner logs; a temporary folder by default.
+        work_dir (str, optional): Where the runner logs; by default a temporary folder, removed when
+            the loop ends.
 
     Returns:
         dict: The evaluator's figures, e.g. ``{'coco/AP': ...}``, ``{'mIoU': ...}``.
     """
+    if work_dir is None:
+        with tempfile.TemporaryDirectory(prefix='saip_metric_') as tmp:
+            return loop_metrics(cfg, task, run, tmp)
     from mmengine.runner import Runner
 
     from ..utils.launcher import replace_sync_bn
     cfg = copy.deepcopy(cfg)
-    cfg.work_dir = work_dir or tempfile.mkdtemp(prefix='saip_metric_')
+    cfg.work_dir = work_dir
     cfg.experiment_name = f'{task}_metric_{uuid.uuid4().hex[:8]}'
     cfg.load_from, cfg.resume = None, False  # the exported part is `run`; nothing else has weights
     cfg.test_dataloader.update(num_workers=0, persistent_workers=False)
@@ -106,14 +109,15 @@ def loop_metrics(cfg: Config, task: str, run: Run, work_dir: Optional[str] = Non
 
 def metrics_by_runtime(cfg: Config, task: str, wrapper: torch.nn.Module, onnx_path: str,
                        threads: int = 2) -> Dict[str, Dict[str, float]]:
-    """``loop_metrics`` for PyTorch (``wrapper``) and for onnxruntime (``onnx_path``)."""
-    size, work_dir = static_size(onnx_path), tempfile.mkdtemp(prefix='saip_metric_')
+    """``loop_metrics`` for PyTorch (``wrapper``) and for onnxruntime (``onnx_path``), each in a
+    temporary folder removed afterwards."""
+    size = static_size(onnx_path)
     wrapper.eval()
 
     def first(x: Tensor) -> Tensor:  # the heatmaps of an export with decoded keypoints
         out = wrapper(x)
         return out[0] if isinstance(out, tuple) else out
-    return {name: loop_metrics(cfg, task, padded_to(run, size), osp.join(work_dir, name))
+    return {name: loop_metrics(cfg, task, padded_to(run, size))
             for name, run in (('pytorch', first), ('onnx_fp32', onnx_run(onnx_path, threads)))}
 
 

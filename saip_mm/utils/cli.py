@@ -2,7 +2,8 @@
 import argparse
 import os
 import os.path as osp
-from typing import List, Optional
+import sys
+from typing import Callable, List, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -18,6 +19,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--preflight', action='store_true',
+        help='only check that the config and the data it names exist, then exit (dist_train.sh and '
+        'dist_test.sh do this once before starting the workers)')
 
 
 def parse(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -25,6 +30,33 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None) -> 
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def load_config_or_exit(config_path: str, tool: str) -> Config:
+    """``Config.fromfile`` of a path checked first: a missing config ends the process with one line
+    naming it (and close config names), not a traceback."""
+    from .preflight import PreflightError, check_config_path
+    try:
+        check_config_path(config_path)
+    except PreflightError as err:
+        sys.exit(f'{tool}: {err}')
+    return Config.fromfile(config_path)
+
+
+def preflight_or_exit(cfg: Config, config_path: str, mode: str, tool: str, preflight_only: bool,
+                      checkpoint: Optional[str] = None) -> None:
+    """Run ``saip_mm.utils.preflight`` on a merged config: a missing data path (or ``checkpoint``) ends
+    the process with one line; with ``preflight_only`` an ``ok`` line ends it after the checks."""
+    from .preflight import PreflightError, preflight
+    try:
+        if checkpoint and '://' not in checkpoint and not osp.isfile(checkpoint):
+            raise PreflightError(f'checkpoint {checkpoint}: no such file')
+        preflight(cfg, config_path, mode)
+    except PreflightError as err:
+        sys.exit(f'{tool}: {err}')
+    if preflight_only:
+        print(f'{tool}: preflight ok: {config_path} and the data it names exist')
+        sys.exit(0)
 
 
 def default_work_dir(cfg: Config, config_path: str, work_dir: Optional[str]) -> None:
@@ -41,3 +73,20 @@ def build_runner(cfg: Config):
 
     from saip_mm.registry import RUNNERS
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
+USER_ERRORS = (FileExistsError, FileNotFoundError, KeyError, ValueError)
+
+
+def run_tool(main: Callable[[], object], tool: str) -> None:
+    """Run a tool's ``main()``; a bad input (a missing or unusable file, a wrong key or value) ends the
+    process with one line, ``<tool>: <message>``, and exit status 1 instead of a traceback.
+
+    The tools raise these errors with messages that name the file or key (e.g.
+    ``saip_mm.utils.checkpoint.CheckpointError``); anything else is a bug and keeps its traceback.
+    """
+    try:
+        main()
+    except USER_ERRORS as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        sys.exit(f'{tool}: {message}')

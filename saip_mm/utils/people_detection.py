@@ -2,6 +2,7 @@
 ``video_to_reid.py``): OpenCV's HOG people detector (no weights) or any mmdet detector, box IoU / NMS,
 padded crops, and frame iteration over a frame range."""
 import argparse
+import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
 import cv2
@@ -103,12 +104,23 @@ def iter_frames(video: str, every: int = 1, start: int = 0,
 
 
 def frame_count(video: str) -> int:
-    """Number of frames the container reports."""
+    """Number of frames the container reports.
+
+    Raises:
+        FileNotFoundError: If there is no such file or OpenCV cannot open it.
+        ValueError: If it is a still image (OpenCV opens one as a one-frame "video"), not a video.
+    """
+    if not osp.isfile(video):
+        raise FileNotFoundError(f'{video}: no such video file')
     cap = cv2.VideoCapture(video)
     if not cap.isOpened():
-        raise FileNotFoundError(f'cannot open video {video}')
+        raise FileNotFoundError(f'cannot open video {video} (not a video OpenCV can read)')
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    backend = cap.getBackendName()
     cap.release()
+    if backend == 'CV_IMAGES' or total == 1:
+        raise ValueError(f'{video} is a still image ({total} frame, read by OpenCV\'s {backend} backend), '
+                         'not a video')
     return total
 
 

@@ -206,7 +206,9 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     for step, name in ((0, 'none'), (2, osp.join(cfg.work_dir, 'iter_2.pth'))):
         for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos'):
             assert table[name][key] == pytest.approx(vals[step][f'retrieval/{key}'], abs=1e-3), (name, key)
-    assert json.load(open(tmp_path / 'table.json')).keys() == table.keys()
+    stored = json.load(open(tmp_path / 'table.json'))
+    assert stored['encoders'].keys() == table.keys()
+    assert stored['set']['queries'] >= 10 and stored['set']['skipped'] == []
 
     out = visualize_pretrain.main([osp.join(cfg.work_dir, 'iter_2.pth'), '--out', str(tmp_path / 'vis'),
                                    '--config', DEMO_CFG, '--reid-data', REID])

@@ -38,6 +38,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 EVAL_BASE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 'pretrain', '_base_',
                      'datasets', 'vtest-reid_retrieval.py')
 PREFIXES = {'student': 'backbone.', 'expert': 'expert.module.backbone.'}
+MIN_QUERIES = 10
 COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'knn', 'scale_cos', 'pair_cos', 'gray_cos', 'flip_cos')
 
 
@@ -55,28 +56,37 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--invariance', action='store_true',
                    help='also report gray_cos / flip_cos (feature vs grayscale / mirrored image)')
-    p.add_argument('--json', help='also write the figures to this JSON file')
+    p.add_argument('--json', help='also write the figures to this JSON file: {"set": counts, "encoders": '
+                                  '{entry: figures}}')
+    p.add_argument('--min-queries', type=int, default=MIN_QUERIES,
+                   help='refuse a set with fewer query images: one query is 100 / N points of Rank-1, and '
+                        'with one query every figure reads 0 or 100')
     return p.parse_args(argv)
 
 
 def load_config(args: argparse.Namespace):
     from mmengine.config import Config
+
+    from saip_mm.utils.checkpoint import config_from_checkpoint, load_checkpoint
     if args.config:
+        if not osp.isfile(args.config):
+            raise FileNotFoundError(f'--config {args.config}: no such file')
         cfg = Config.fromfile(args.config)
     else:
         ckpts = [c for c in args.checkpoints
                  if c not in ('none', 'colour-histogram') and not c.endswith('.py')]
-        meta = torch.load(ckpts[0], map_location='cpu', weights_only=False).get('meta', {}) if ckpts else {}
-        if 'cfg' not in meta:
-            raise ValueError('give --config: no checkpoint here carries its config (exported backbones '
-                             'and "none" need one)')
-        cfg = Config.fromstring(meta['cfg'], file_format='.py')
+        if not ckpts:
+            raise ValueError('give --config: "none" and "colour-histogram" need a config to build the model')
+        # the stored config is read as data, never executed (saip_mm.utils.checkpoint)
+        cfg = config_from_checkpoint(ckpts[0], load_checkpoint(ckpts[0])['meta'])
     if 'val_dataloader' not in cfg or cfg.get('val_dataloader') is None:
         evaluation = Config.fromfile(EVAL_BASE)
         cfg.merge_from_dict(dict(val_dataloader=evaluation.val_dataloader,
                                  val_evaluator=evaluation.val_evaluator))
     if args.data:
         cfg.val_dataloader.dataset.data_root = args.data
+    if str(cfg.val_dataloader.dataset.get('type', '')).endswith(('Market1501Dataset', 'MSMT17Dataset')):
+        cfg.val_dataloader.dataset.skip_unreadable = True  # as training skips them: named and counted
     cfg.val_dataloader.batch_size = args.batch_size
     eval_cfg = dict(cfg.model.get('eval_cfg') or {})
     if args.scales:
@@ -103,8 +113,8 @@ def build_model(cfg, checkpoint: str, source: str = 'student'):
         model.backbone = ColourHistogramEncoder(mean=pre.mean.flatten().tolist(),
                                                 std=pre.std.flatten().tolist())
     elif checkpoint != 'none':
-        state = torch.load(checkpoint, map_location='cpu', weights_only=False)
-        state = state.get('state_dict', state)
+        from saip_mm.utils.checkpoint import load_checkpoint
+        state = load_checkpoint(checkpoint)['state']  # torch's safe loader; errors name the file
         prefix = PREFIXES[source]
         enc = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if not enc:
@@ -160,24 +170,51 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
         args.config = configs[0]
     cfg = load_config(args)
     loader = Runner.build_dataloader(cfg.val_dataloader)
+    counts = set_counts(loader.dataset, args.min_queries)
     metric = METRICS.build(cfg.val_evaluator)
     table = {}
     for ckpt in args.checkpoints:
         model = build_model(cfg, 'none' if ckpt.endswith('.py') else ckpt, args.source)
         table[ckpt] = evaluate(model, loader, metric, args.invariance)
-    print(format_table(table, cfg.model.eval_cfg))
+    print(format_table(table, cfg.model.eval_cfg, counts))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(table, f, indent=2)
+            json.dump(dict(set=counts, encoders=table), f, indent=2)
     return table
 
 
-def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict) -> str:
-    """A Markdown table, one row per checkpoint."""
+def set_counts(dataset, min_queries: int) -> dict:
+    """Query / gallery / train image counts of the evaluation set and the unreadable files it skipped.
+
+    Raises:
+        ValueError: If the set has fewer than ``min_queries`` query images (naming the folder).
+    """
+    data = [dataset.get_data_info(i) for i in range(len(dataset))]
+    query = [d for d in data if d.get('is_query', d.get('subset') == 'query')]
+    counts = dict(data_root=dataset.data_root, queries=len(query),
+                  query_ids=len({int(d['gt_label']) for d in query}),
+                  gallery=sum(d.get('subset') == 'gallery' for d in data),
+                  train=sum(d.get('subset') == 'train' for d in data),
+                  skipped=list(getattr(dataset, 'skipped', [])))
+    if counts['queries'] < min_queries:
+        raise ValueError(f'{dataset.data_root}: {counts["queries"]} query image(s) (at least {min_queries} '
+                         'are needed for Rank-1 / mAP to mean something; one query is 100 / N points); '
+                         'lower --min-queries to evaluate anyway')
+    return counts
+
+
+def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict, counts: Optional[dict] = None) -> str:
+    """A Markdown table, one row per checkpoint, under a line with the set's counts (``set_counts``)."""
     cols = [c for c in COLUMNS if any(c in row for row in table.values())]
     scales = tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))
     lines = [f"retrieval on {len(table)} encoder(s); feature={eval_cfg.get('feature', 'global')}, "
-             f"level={eval_cfg.get('level', 'final')}, scales={scales}",
+             f"level={eval_cfg.get('level', 'final')}, scales={scales}"]
+    if counts:
+        skipped = f"; {len(counts['skipped'])} unreadable image(s) skipped" if counts['skipped'] else ''
+        lines.append(f"set {counts['data_root']}: {counts['queries']} queries ({counts['query_ids']} "
+                     f"identities; one query = {100 / max(counts['queries'], 1):.1f} points of R1), "
+                     f"{counts['gallery']} gallery, {counts['train']} train images{skipped}")
+    lines += [
              '| encoder | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
     for name, row in table.items():
         lines.append(f'| {name} | ' + ' | '.join(f'{row[c]:.3f}' if c.endswith('_cos') else f'{row[c]:.1f}'
@@ -186,4 +223,5 @@ def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'eval_backbone')

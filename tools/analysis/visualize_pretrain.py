@@ -144,4 +144,5 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
 
 
 if __name__ == '__main__':
-    main()
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'visualize_pretrain')

@@ -16,11 +16,17 @@ and the test split (query = the first sampled image of each identity in each seg
 rest). Files: ``bounding_box_train/``, ``query/``, ``bounding_box_test/`` named
 ``PPPP_cCs1_FFFFFF_00.jpg`` (identity, camera, frame), plus ``tracklets.json`` (every kept box, for
 checks) and ``stats.json``.
+
+The output folder must be empty or new; ``--overwrite`` first clears what an earlier run wrote there
+(the three folders and the two JSON files; a folder holding anything else is refused). A run that
+keeps no identity writes nothing and fails with the reason (frames read, detections, and why each
+tracklet was dropped).
 """
 import argparse
 import json
 import os
 import os.path as osp
+import shutil
 from typing import Dict, List, Optional
 
 import cv2
@@ -37,12 +43,16 @@ from saip_mm.utils.people_detection import (
 )
 
 FOLDERS = dict(train='bounding_box_train', query='query', gallery='bounding_box_test')
+FILES = ('tracklets.json', 'stats.json')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('video', help='video file')
-    p.add_argument('--out-dir', required=True, help='output folder (Market-1501 layout)')
+    p.add_argument('--out-dir', required=True, help='output folder (Market-1501 layout), empty or new')
+    p.add_argument('--overwrite', action='store_true',
+                   help='clear what an earlier run wrote into --out-dir first (refused if it holds other '
+                        'files)')
     p.add_argument('--every', type=int, default=2, help='detect on every N-th frame')
     p.add_argument('--cameras', type=int, default=6, help='time segments (= cameras)')
     add_detection_args(p, min_score=0.5)
@@ -195,7 +205,47 @@ def camera_of(frame: int, start: int, end: int, cameras: int) -> int:
     return 1 + min(cameras - 1, (frame - start) * cameras // max(1, end - start))
 
 
+def prepare_out_dir(out_dir: str, overwrite: bool) -> None:
+    """Refuse a non-empty ``out_dir`` unless ``overwrite``; then remove what this tool writes there.
+
+    Raises:
+        FileExistsError: Naming the folder (and, with ``overwrite``, the entries it did not write).
+    """
+    if not osp.isdir(out_dir) or not os.listdir(out_dir):
+        return
+    entries = sorted(os.listdir(out_dir))
+    if not overwrite:
+        raise FileExistsError(f'--out-dir {out_dir} is not empty ({len(entries)} entries: '
+                              f'{", ".join(entries[:5])}); choose a new folder or pass --overwrite')
+    foreign = [e for e in entries if e not in FILES and e not in FOLDERS.values()]
+    if foreign:
+        raise FileExistsError(f'--out-dir {out_dir} holds files this tool did not write '
+                              f'({", ".join(foreign[:5])}); --overwrite clears only an earlier run\'s '
+                              'output: choose another folder')
+    for entry in entries:
+        path = osp.join(out_dir, entry)
+        shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+
+
+def no_identity_reason(stats: dict, args: argparse.Namespace) -> str:
+    """Why a run kept no identity, from its counts."""
+    first, last = stats['frames']
+    read = f"{stats['frames_read']} frame(s) read ({args.video}, frames {first}-{last}, every {args.every})"
+    if stats['frames_read'] < 2:
+        return f'{read}: too few frames to track anyone'
+    if not stats['detections']:
+        return f'{read}, no person detected (--min-score {args.min_score}, --min-height {args.min_height})'
+    reasons = (('short', f'too short (< --min-length {args.min_length})'),
+               ('static', f'static (< --min-motion {args.min_motion})'),
+               ('crowded', f'crowded (> --max-crowd {args.max_crowd})'),
+               ('one_camera', 'seen in one time segment only'))
+    dropped = ', '.join(f'{stats[k]} {words}' for k, words in reasons if stats[k])
+    return (f"{read}, {stats['detections']} detection(s) in {stats['tracklets']} tracklet(s), all dropped: "
+            f"{dropped}")
+
+
 def build(args: argparse.Namespace) -> dict:
+    prepare_out_dir(args.out_dir, args.overwrite)
     total = frame_count(args.video)
     start, end = args.frames or (0, total)
     end = min(end, total)
@@ -203,17 +253,20 @@ def build(args: argparse.Namespace) -> dict:
         raise ValueError(f'--frames {start} {end}: empty range for {args.video} ({total} frames)')
     detector = build_detector(args.det_config, args.det_checkpoint, args.upscale)
     tracker = IoUTracker(args.match_iou, args.ambiguity, args.max_gap)
+    frames_read = detections = 0
     for idx, frame in iter_frames(args.video, args.every, start, end):
         boxes, scores = detector(frame)
         keep = (scores >= args.min_score) & ((boxes[:, 3] - boxes[:, 1]) >= args.min_height) \
             if len(boxes) else np.zeros((0,), bool)
         tracker.update(idx, boxes[keep])
+        frames_read += 1
+        detections += int(keep.sum())
     all_tracks = tracker.tracklets()
     if args.stitch_gap:
         all_tracks = stitch(all_tracks, args.stitch_gap)
     stats = dict(video=osp.basename(args.video), frames=[start, end], every=args.every,
-                 cameras=args.cameras, tracklets=len(all_tracks), short=0, static=0, crowded=0,
-                 one_camera=0)
+                 cameras=args.cameras, frames_read=frames_read, detections=detections,
+                 tracklets=len(all_tracks), short=0, static=0, crowded=0, one_camera=0)
     identities = []
     for track in all_tracks:
         if len(track['frames']) < args.min_length:
@@ -234,6 +287,8 @@ def build(args: argparse.Namespace) -> dict:
             stats['one_camera'] += 1
             continue
         identities.append(dict(tracks=[track], samples=samples))
+    if not identities:
+        raise ValueError(f'no identity kept, nothing written: {no_identity_reason(stats, args)}')
     identities = merge_identities(identities, args.merge)
     for folder in FOLDERS.values():
         os.makedirs(osp.join(args.out_dir, folder), exist_ok=True)
@@ -274,4 +329,5 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'video_to_reid')

@@ -48,8 +48,9 @@ MODELS = {  # name: (config, task, what it is[, config options])
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS), help='models to time')
     p.add_argument('--reference', default='saip-vit-tiny-pose', choices=list(MODELS),
                    help='the model ratios are taken against (benchmarked even when not in --models)')
     p.add_argument('--threads', type=int, default=2, help='threads for PyTorch and onnxruntime')
@@ -62,6 +63,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--work-dir', default=None, help='keep the exported models here (default: a temp dir)')
     p.add_argument('--json', help='also write the rows to this JSON file')
     return p.parse_args(argv)
+
+
+def check_inputs(args: argparse.Namespace) -> str:
+    """The input image, checked before any model is built (missing or unreadable: one line naming it),
+    and the calibration folder when INT8 rows are asked for."""
+    from saip_mm.deployment.quantize import image_paths, read_images
+    if not args.no_int8:
+        image_paths(args.calib)  # raises naming the folder when it holds no image
+    image = args.image or image_paths(args.calib)[0]
+    if not osp.isfile(image):
+        raise FileNotFoundError(f'--image {image}: no such file')
+    read_images([image], '--image')  # raises naming it when it cannot be decoded
+    return image
 
 
 def ms(row: Dict, key: str) -> str:
@@ -87,9 +101,8 @@ def table(rows: Dict[str, Dict], reference: str, threads: int, runs: int) -> str
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict]:
     args = parse_args(argv)
+    image = check_inputs(args)
     from saip_mm.deployment.latency import measure
-    from saip_mm.deployment.quantize import image_paths
-    image = args.image or image_paths(args.calib)[0]
     names = args.models + ([args.reference] if args.reference not in args.models else [])
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,4 +128,5 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict]:
 
 
 if __name__ == '__main__':
-    main()
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'benchmark_latency')

@@ -4,21 +4,28 @@
     python tools/deployment/onnx_pose_demo.py IMAGE --model pose.onnx (--det boxes.json | --full-image) \
         [--out pose.png] [--out-json keypoints.json] [--kpt-thr 0.3]
 
+Without ``--out`` the drawing goes next to the input image (``<image>_pose.png``), never into the
+current folder.
 No OpenMMLab import: the preprocessing (input size, mean, std, channel order) is read from the ONNX
 metadata that ``tools/deployment/pytorch2onnx.py --task pose`` wrote. Each person box is enlarged by
 ``--padding`` (1.25), widened or heightened to the input's aspect ratio, and warped to the input size
 with the unbiased (UDP) transform; the heatmaps are decoded with UDP coordinates and the DARK Taylor
 refinement (what the ViTPose configs' ``UDPHeatmap`` codec does; no flip test). ``boxes.json`` is a list
-of ``[x1, y1, x2, y2]`` or ``[x1, y1, x2, y2, score]`` boxes in pixels (or ``{"boxes": [...]}``).
+of ``[x1, y1, x2, y2]`` or ``[x1, y1, x2, y2, score]`` boxes in pixels (or ``{"boxes": [...]}``); ``[]``
+(no detections) gives the image with nothing drawn. A box that is not finite, has ``x2 <= x1`` or
+``y2 <= y1``, lies entirely outside the image or is more than ``MAX_BOX_SCALE`` times the image's size is
+refused, naming the file and the box.
 """
 import argparse
 import json
 import os.path as osp
+import sys
 from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+MAX_BOX_SCALE = 2.0  # a box more than this many times the image's width or height is not a detection in it
 COCO_SKELETON = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
                  (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
 
@@ -30,7 +37,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--det', help='JSON list of person boxes [x1, y1, x2, y2(, score)]')
     src.add_argument('--full-image', action='store_true', help='one box: the whole image')
-    p.add_argument('--out', default='pose.png', help='the image with keypoints drawn (PNG)')
+    p.add_argument('--out', default=None,
+                   help='the image with keypoints drawn (PNG; default: <image>_pose.png beside the image)')
     p.add_argument('--out-json', help='also write the keypoints and scores here')
     p.add_argument('--kpt-thr', type=float, default=0.3, help='draw keypoints scoring at least this')
     p.add_argument('--padding', type=float, default=1.25, help='box enlargement before cropping')
@@ -38,18 +46,50 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def read_boxes(path: str) -> np.ndarray:
-    """``(N, 4)`` float boxes ``x1, y1, x2, y2`` from a JSON file (see the module docstring)."""
-    with open(path) as f:
-        data = json.load(f)
-    boxes = data.get('boxes') if isinstance(data, dict) else data
+def read_boxes(path: str, image_size: Tuple[int, int]) -> np.ndarray:
+    """``(N, 4)`` float boxes ``x1, y1, x2, y2`` from a JSON file (see the module docstring).
+
+    Args:
+        path (str): The JSON file.
+        image_size (tuple): ``(H, W)`` of the image the boxes are in.
+
+    Raises:
+        ValueError: Naming the file (and the box): not JSON, not a list of boxes, or a box that is
+            not usable (module docstring).
+    """
     try:
-        arr = np.asarray(boxes, dtype=np.float32).reshape(len(boxes), -1)[:, :4]
-    except (TypeError, ValueError) as e:
-        raise ValueError(f'{path}: expected a list of [x1, y1, x2, y2(, score)] boxes') from e
-    if arr.shape[1] != 4 or (arr[:, 2] <= arr[:, 0]).any() or (arr[:, 3] <= arr[:, 1]).any():
-        raise ValueError(f'{path}: expected boxes [x1, y1, x2, y2(, score)] with x2 > x1 and y2 > y1')
-    return arr
+        with open(path) as f:
+            text = f.read()
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        what = 'is empty' if not text.strip() else f'is not JSON ({err.msg}, line {err.lineno})'
+        raise ValueError(f'{path} {what}; expected a list of [x1, y1, x2, y2(, score)] boxes') from None
+    boxes = data.get('boxes') if isinstance(data, dict) else data
+    if not isinstance(boxes, list):
+        raise ValueError(f'{path}: expected a list of [x1, y1, x2, y2(, score)] boxes (or '
+                         f'{{"boxes": [...]}}), got a {type(boxes).__name__}')
+    h, w = image_size
+    out = np.zeros((len(boxes), 4), np.float32)
+    for i, box in enumerate(boxes):
+        numbers = isinstance(box, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                for v in box)
+        if not numbers or len(box) not in (4, 5):
+            given = f'{len(box)} numbers' if numbers else 'not a list of numbers'
+            raise ValueError(f'{path}: box {i} is {json.dumps(box)[:60]} ({given}); expected '
+                             '[x1, y1, x2, y2] or [x1, y1, x2, y2, score]')
+        x1, y1, x2, y2 = box[:4]
+        if not np.isfinite(box[:4]).all():
+            raise ValueError(f'{path}: box {i} {box[:4]} has a value that is not a finite number')
+        if x2 <= x1 or y2 <= y1:
+            raise ValueError(f'{path}: box {i} {box[:4]} needs x2 > x1 and y2 > y1 (corners, not x, y, w, '
+                             'h?)')
+        if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
+            raise ValueError(f'{path}: box {i} {box[:4]} lies entirely outside the {w}x{h} image')
+        if x2 - x1 > MAX_BOX_SCALE * w or y2 - y1 > MAX_BOX_SCALE * h:
+            raise ValueError(f'{path}: box {i} {box[:4]} is more than {MAX_BOX_SCALE:g} times the size of '
+                             f'the {w}x{h} image')
+        out[i] = box[:4]
+    return out
 
 
 def box_to_center_scale(box: np.ndarray, aspect: float, padding: float) -> Tuple[np.ndarray, np.ndarray]:
@@ -109,8 +149,11 @@ def decode_udp_dark(heatmaps: np.ndarray, kernel: int = 11) -> Tuple[np.ndarray,
 
 def estimate(session, image: np.ndarray, boxes: np.ndarray, spec: dict,
              padding: float = 1.25) -> Tuple[np.ndarray, np.ndarray]:
-    """Keypoints ``(N, K, 2)`` in image pixels and scores ``(N, K)`` for ``boxes`` ``(N, 4)``."""
+    """Keypoints ``(N, K, 2)`` in image pixels and scores ``(N, K)`` for ``boxes`` ``(N, 4)``
+    (``(0, 0, 2)`` and ``(0, 0)`` for no box)."""
     h, w = spec['size']
+    if not len(boxes):
+        return np.zeros((0, 0, 2), np.float32), np.zeros((0, 0), np.float32)
     mean, std = np.asarray(spec['mean'], np.float32), np.asarray(spec['std'], np.float32)
     crops, frames = [], []
     for box in boxes:
@@ -152,35 +195,59 @@ def draw(image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, thr: floa
     return out
 
 
+def open_session(path: str, threads: int):
+    """An onnxruntime CPU session of a pose model written by ``pytorch2onnx.py --task pose``, and its
+    preprocessing spec.
+
+    Raises:
+        FileNotFoundError / ValueError: Naming the file: missing, not an ONNX model, or without the
+            ``preprocess`` metadata.
+    """
+    import onnxruntime as ort
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'model not found: {path}')
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(path, opts, providers=['CPUExecutionProvider'])
+    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f'{path} is not an ONNX model onnxruntime can load ({first[:160]})') from None
+    meta = session.get_modelmeta().custom_metadata_map
+    if 'preprocess' not in meta:
+        raise ValueError(f'{path} has no "preprocess" metadata: export it with pytorch2onnx.py --task pose')
+    return session, json.loads(meta['preprocess'])
+
+
+def finite_or_none(values: np.ndarray) -> list:
+    """Nested lists with NaN / inf as None, so that the JSON written is standard JSON."""
+    return np.where(np.isfinite(values), values, None).tolist() if values.size else values.tolist()
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    import onnxruntime as ort
     image = cv2.imread(args.image)
     if image is None:
         raise FileNotFoundError(f'cannot read image {args.image}')
-    if not osp.isfile(args.model):
-        raise FileNotFoundError(f'model not found: {args.model}')
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    session = ort.InferenceSession(args.model, opts, providers=['CPUExecutionProvider'])
-    meta = session.get_modelmeta().custom_metadata_map
-    if 'preprocess' not in meta:
-        raise KeyError(f'{args.model} has no "preprocess" metadata: export it with pytorch2onnx.py '
-                       '--task pose')
-    spec = json.loads(meta['preprocess'])
+    out = args.out or osp.splitext(args.image)[0] + '_pose.png'
+    session, spec = open_session(args.model, args.threads)
     boxes = np.array([[0, 0, image.shape[1], image.shape[0]]], np.float32) if args.full_image \
-        else read_boxes(args.det)
+        else read_boxes(args.det, image.shape[:2])
     keypoints, scores = estimate(session, image, boxes, spec, args.padding)
-    if not cv2.imwrite(args.out, draw(image, keypoints, scores, args.kpt_thr)):
-        raise OSError(f'cannot write {args.out}')
-    result = dict(boxes=boxes.tolist(), keypoints=keypoints.tolist(), scores=scores.tolist(), image=args.out)
+    if not cv2.imwrite(out, draw(image, keypoints, scores, args.kpt_thr)):
+        raise ValueError(f'cannot write {out} (folder missing or not an image extension)')
+    result = dict(boxes=boxes.tolist(), keypoints=finite_or_none(keypoints), scores=finite_or_none(scores),
+                  image=out)
     if args.out_json:
         with open(args.out_json, 'w') as f:
-            json.dump(result, f)
+            json.dump(result, f, allow_nan=False)
     shown = int((scores >= args.kpt_thr).sum())
-    print(f'{len(boxes)} person(s), {shown} keypoint(s) >= {args.kpt_thr} drawn -> {args.out}')
+    print(f'{len(boxes)} person(s), {shown} keypoint(s) >= {args.kpt_thr} drawn -> {out}')
     return result
 
 
 if __name__ == '__main__':
-    main()
+    try:  # no OpenMMLab import here: the one-line error is this file's own
+        main()
+    except (FileNotFoundError, ValueError) as err:
+        sys.exit(f'onnx_pose_demo: {err}')

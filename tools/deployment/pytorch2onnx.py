@@ -34,7 +34,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from saip_mm.deployment import TASKS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
-    p.add_argument('checkpoint')
+    p.add_argument('checkpoint', nargs='?', default=None,
+                   help='the weights to export (omit only with --random-init)')
+    p.add_argument('--random-init', action='store_true',
+                   help='export the config\'s random initialisation instead of a checkpoint (latency, '
+                        'graph checks); without it a checkpoint is required')
     p.add_argument('--task', required=True, choices=TASKS)
     p.add_argument('--out', required=True, help='output .onnx file')
     p.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input size (default: the config)')
@@ -44,8 +48,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='folder of images for --verify')
     p.add_argument('--num-images', type=int, default=4)
     p.add_argument('--rtol', type=float, default=1e-4, help='allowed max |diff| / max |output|')
-    p.add_argument('--reid-data', default=osp.join(ROOT, 'demo', 'vtest_reid'),
-                   help='Market-1501-layout set: backbone / reid tasks report Rank-1 / mAP per runtime')
+    p.add_argument('--reid-data', default=None,
+                   help='Market-1501-layout set: backbone / reid tasks report Rank-1 / mAP per runtime and '
+                        'per converted form (default: demo/vtest_reid); a folder without that layout is '
+                        'an error')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='override config keys (model and test loop), e.g. to point the test loop of a '
                         'pose / seg / attribute config at the data whose metric --verify prints '
@@ -63,18 +69,44 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='also write <out>.xml/.bin (OpenVINO IR; needs the optional openvino package)')
     p.add_argument('--keypoints', action='store_true',
                    help='pose: also output keypoints (N, K, 2) in input pixels and scores (N, K)')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.random_init == (args.checkpoint is not None):
+        p.error('give a CHECKPOINT, or --random-init for the random initialisation (not both)'
+                if args.random_init else 'no CHECKPOINT given (an empty path is not one); pass '
+                '--random-init to export the random initialisation on purpose')
+    return args
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """Fail before any export on a data folder that the requested report needs and that is not there:
+    the retrieval set for backbone / reid (--verify, --int8, --fp16, --openvino), --images for
+    --verify, --calib for --int8."""
+    import warnings
+
+    from saip_mm.deployment.quantize import check_market_layout, image_paths
+    forms = args.int8 or args.fp16 or args.openvino
+    if args.task in ('backbone', 'reid'):
+        explicit = args.reid_data is not None
+        args.reid_data = args.reid_data or osp.join(ROOT, 'demo', 'vtest_reid')
+        if args.verify or forms or explicit:
+            check_market_layout(args.reid_data)
+    elif args.reid_data is not None:
+        warnings.warn(f'--reid-data is read for the backbone and reid tasks only; ignored for {args.task}')
+    if args.verify or forms:
+        image_paths(args.images)  # raises naming the folder when it holds no image
+    if args.int8:
+        image_paths(args.calib)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    import cv2
-
     from saip_mm.deployment import build_for_export, export_onnx, input_spec, preprocess, verify
     from saip_mm.deployment.convert import openvino_available, simplify
     if args.openvino and not openvino_available():
         raise SystemExit('--openvino needs the optional package openvino (pip install openvino)')
-    wrapper, cfg = build_for_export(args.config, args.checkpoint, args.task, args.cfg_options,
+    check_inputs(args)
+    wrapper, cfg = build_for_export(args.config, None if args.random_init else args.checkpoint, args.task,
+                                    args.cfg_options,
                                     keypoints=args.keypoints)
     spec = input_spec(cfg, args.task, args.shape)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
@@ -88,9 +120,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
           f'{spec["channel_order"]} {spec["size"][0]}x{spec["size"][1]}, '
           f'(pixel - {spec["mean"]}) / {spec["std"]}; outputs: {", ".join(wrapper.output_names)}')
     if args.verify:
-        from saip_mm.deployment.quantize import image_paths
-        paths = image_paths(args.images)
-        images = [cv2.imread(p) for p in paths[:args.num_images]]
+        from saip_mm.deployment.quantize import image_paths, read_images
+        _, images = read_images(image_paths(args.images)[:args.num_images], '--images')
         result = verify(wrapper, args.out, preprocess(images, spec))
         report['verify'] = result
         ok = result['rel_diff'] <= args.rtol
@@ -99,10 +130,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
               f"{result['scale']:.3g} -> {'ok' if ok else 'FAILED'} (rtol {args.rtol})"
               + (f"; keypoints within 1 px: {result['keypoints_agree']:.1%}" if 'keypoints_agree' in result
                  else ''))
-        if not ok:
+        if not ok:  # an unverified graph is not left where a user would take it for a good one
+            os.remove(args.out)
             raise SystemExit(f'{args.out}: onnxruntime differs from PyTorch by {result["rel_diff"]:.3g} '
-                             f'of the output scale (> {args.rtol})')
-    metric = args.task in ('backbone', 'reid') and osp.isdir(osp.join(args.reid_data, 'query'))
+                             f'of the output scale (> {args.rtol}); the file was removed')
+    metric = args.task in ('backbone', 'reid')
     if args.verify and metric:  # the same task metric from both runtimes
         import torch
 
@@ -198,12 +230,10 @@ def form_report(name: str, path: str, run, args: argparse.Namespace, spec: dict,
     """One form against the fp32 graph: size, output difference on the verify crops and, given a
     ``measure`` (key, points per unit, run -> metrics, the fp32 graph's metrics), the metric and its drop
     in points."""
-    import cv2
-
     from saip_mm.deployment import preprocess
     from saip_mm.deployment.convert import compare, file_mb
-    from saip_mm.deployment.quantize import image_paths, onnx_runner
-    x = preprocess([cv2.imread(p) for p in image_paths(args.images)[:args.num_images]], spec)
+    from saip_mm.deployment.quantize import image_paths, onnx_runner, read_images
+    x = preprocess(read_images(image_paths(args.images)[:args.num_images], '--images')[1], spec)
     fp32 = onnx_runner(args.out)
     rep = dict(onnx=path, size_mb=file_mb(path), rel_diff_vs_fp32=compare(run, fp32, x)['rel_diff'])
     print(f"{name}: {path} ({rep['size_mb']} MB), max |{name} - fp32| = {rep['rel_diff_vs_fp32']:.3g} of the "
@@ -222,4 +252,5 @@ def form_report(name: str, path: str, run, args: argparse.Namespace, spec: dict,
 
 
 if __name__ == '__main__':
-    main()
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'pytorch2onnx')

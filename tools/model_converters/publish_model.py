@@ -18,6 +18,8 @@ from typing import List, Optional
 
 import torch
 
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
 DROPPED = ('optimizer', 'param_schedulers', 'message_hub')
 
 
@@ -42,9 +44,8 @@ def sha256_prefix(path: str, length: int = 8) -> str:
 def main(argv: Optional[List[str]] = None) -> str:
     """Write the published checkpoint; returns its path."""
     args = parse_args(argv)
-    sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-    from saip_mm import compat  # noqa: F401  (runner checkpoints under torch's weights_only default)
-    ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
+    from saip_mm.utils.checkpoint import safe_load  # torch's safe loader, errors naming the file
+    ckpt = safe_load(args.src)
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         raise ValueError(f'{args.src} is not a runner checkpoint (no state_dict)')
     dropped = [k for k in DROPPED if k in ckpt and not (k == 'message_hub' and args.keep_message_hub)]
@@ -64,4 +65,5 @@ def main(argv: Optional[List[str]] = None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'publish_model')

@@ -61,30 +61,6 @@ def extract_backbone(state_dict: Dict[str, torch.Tensor], source: str) -> Dict[s
     return out
 
 
-def load_checkpoint(path: str) -> dict:
-    """The state dict and meta of a checkpoint file, with errors that say what the file is.
-
-    Raises:
-        FileNotFoundError / ValueError: Naming the file: missing, empty, not a PyTorch checkpoint, or
-            holding no tensors.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: no such file')
-    if osp.getsize(path) == 0:
-        raise ValueError(f'{path} is empty (0 bytes); expected a SAIP checkpoint written by the '
-                         f'Runner (work_dirs/<run>/iter_<N>.pth)')
-    from saip_mm import compat  # noqa: F401  (allow mmengine's runner checkpoints with weights_only)
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a file that is not its own
-        raise ValueError(f'{path} is not a PyTorch checkpoint ({type(e).__name__}: '
-                         f'{str(e).splitlines()[0] if str(e) else ""})') from None
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not any(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f'{path} holds no state dict of tensors (a {type(ckpt).__name__})')
-    return dict(state=state, meta=ckpt.get('meta') or {})
-
-
 def describe(state: Dict[str, torch.Tensor]) -> str:
     """What a state dict is, in words: its top-level modules and, for a ViT, its width and depth."""
     roots = sorted({k.split('.')[0] for k in state})
@@ -110,6 +86,7 @@ def is_saip(state: Dict[str, torch.Tensor]) -> bool:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:
     args = parse_args(argv)
+    from saip_mm.utils.checkpoint import load_checkpoint  # the safe loader every tool shares
     state = load_checkpoint(args.src)['state']
     if not is_saip(state):
         raise ValueError(f'{args.src} is not a SAIP checkpoint: {describe(state)}. Export from a '
@@ -155,7 +132,5 @@ def _save(backbone: Dict[str, torch.Tensor], args: argparse.Namespace, target: s
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, KeyError, ValueError) as err:
-        sys.exit(f'saip2backbone: {err}')
+    from saip_mm.utils.cli import run_tool
+    run_tool(main, 'saip2backbone')

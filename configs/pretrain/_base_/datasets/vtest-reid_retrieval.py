@@ -15,7 +15,7 @@ val_dataloader = dict(
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(type='saip_mm.Market1501Dataset', data_root=reid_data_root, split='all',
+    dataset=dict(type='saip_mm.Market1501Dataset', data_root=reid_data_root, split='all', skip_unreadable=True,
                  pipeline=reid_eval_pipeline))
 val_evaluator = dict(type='saip_mm.PretrainRetrievalMetric', knn_k=5)
 val_cfg = dict(type='ValLoop')

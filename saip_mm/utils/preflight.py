@@ -1,0 +1,124 @@
+"""Checks a training or test command makes before anything is built: the config exists, and the data
+folders and files its loaders name are there.
+
+``tools/dist_train.sh`` / ``tools/dist_test.sh`` run them once, in one process, before torchrun starts N
+workers (``tools/train.py --preflight``), and ``tools/train.py`` / ``tools/test.py`` run them again
+before the Runner is built. A failure is one line (:class:`PreflightError`) that names the config, the
+key to set with ``--cfg-options`` and the document that says how to build the data; not N copies of a
+traceback after the workers have started.
+"""
+import difflib
+import glob
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+DATA_KEYS = ('data_root', 'ann_file', 'data_prefix', 'keypoint_file')  # background_dir may be absent
+
+
+class PreflightError(FileNotFoundError):
+    """A config or data path a command needs is missing; the message is one line."""
+
+
+def check_config_path(path: str) -> None:
+    """Refuse a config path that is not a file, suggesting the closest config names of this project.
+
+    Raises:
+        PreflightError: Naming the path (and up to three close names).
+    """
+    if osp.isfile(path):
+        return
+    known = glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    names = {osp.basename(p): osp.relpath(p, ROOT) for p in known if '_base_' not in p}
+    close = difflib.get_close_matches(osp.basename(path), list(names), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(names[c] for c in close)}?" if close else ''
+    raise PreflightError(f'config {path}: no such file{hint}')
+
+
+def dataset_paths(node, key: str) -> Iterator[Tuple[str, str]]:
+    """``(config key, path)`` of every data path under a dataset config, through wrappers
+    (``dataset=``, ``datasets=[...]``) and relative to the ``data_root`` where the dataset joins them."""
+    if isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from dataset_paths(item, f'{key}.{i}')
+        return
+    if not isinstance(node, dict):
+        return
+    root = node.get('data_root') or ''
+    if isinstance(root, str) and root:
+        yield f'{key}.data_root', root
+    for name in DATA_KEYS[1:]:
+        value = node.get(name)
+        if isinstance(value, dict):  # data_prefix=dict(img_path='images/')
+            for sub, rel in value.items():
+                if isinstance(rel, str) and rel:
+                    yield f'{key}.{name}.{sub}', _joined(root, rel)
+        elif isinstance(value, str) and value:
+            yield f'{key}.{name}', _joined(root, value)
+    for name in ('dataset', 'datasets'):
+        if name in node:
+            yield from dataset_paths(node[name], f'{key}.{name}')
+
+
+def _joined(root: str, path: str) -> str:
+    if '://' in path or osp.isabs(path) or not root:
+        return path
+    return osp.join(root, path)
+
+
+def missing_data(cfg: Config, loaders: List[str]) -> List[Tuple[str, str]]:
+    """``(key, path)`` of the data paths of ``loaders`` (e.g. ``['train_dataloader']``) that do not exist
+    on this machine (remote ``scheme://`` paths are not checked)."""
+    missing = []
+    for loader in loaders:
+        node = cfg.get(loader)
+        if not isinstance(node, dict) or node.get('dataset') is None:
+            continue
+        for key, path in dataset_paths(node['dataset'], f'{loader}.dataset'):
+            if '://' not in path and not osp.exists(path):
+                missing.append((key, path))
+    return missing
+
+
+def guide_for(config_path: str) -> str:
+    """The document that says how to get a config's data."""
+    if f'{osp.sep}downstream{osp.sep}' in osp.abspath(config_path):
+        return 'docs/downstream.md'
+    return 'docs/pretraining.md (section "Person data")'
+
+
+def check_data(cfg: Config, config_path: str, loaders: List[str]) -> None:
+    """Refuse to start when a data path of ``loaders`` is missing.
+
+    Raises:
+        PreflightError: One line naming the first missing path, the ``--cfg-options`` key that sets it,
+            how many others are missing, and the guide to building the data.
+    """
+    missing = missing_data(cfg, loaders)
+    if not missing:
+        return
+    (key, path), more = missing[0], len(missing) - 1
+    others = f' (and {more} more missing path(s))' if more else ''
+    raise PreflightError(f'{osp.basename(config_path)}: the data folder or file {path} does not exist'
+                         f'{others}; '
+                         f'build it as {guide_for(config_path)} says, or point the config at your copy with '
+                         f'--cfg-options {key}=PATH')
+
+
+def loaders_used(cfg: Config, mode: str) -> List[str]:
+    """The dataloaders a ``train`` (with validation when configured) or ``test`` run builds."""
+    if mode == 'test':
+        return ['test_dataloader']
+    return ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') and cfg.get('val_dataloader')
+                                   else [])
+
+
+def preflight(cfg: Config, config_path: str, mode: str = 'train',
+              loaders: Optional[List[str]] = None) -> None:
+    """All checks of a ``train`` / ``test`` command on a loaded and merged config (module docstring)."""
+    check_data(cfg, config_path, loaders or loaders_used(cfg, mode))
+
+
+__all__ = ['PreflightError', 'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight']
