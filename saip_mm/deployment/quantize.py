@@ -9,7 +9,7 @@ import glob
 import os.path as osp
 import re
 import warnings
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -71,9 +71,12 @@ class CropReader:
         return {'input': self.batches.pop(0)} if self.batches else None
 
 
-def quantize_int8(fp32_path: str, out_path: str, calib_paths: Sequence[str], spec: dict) -> str:
-    """Static QDQ quantization of the compute ops (MatMul, Conv, Gemm): int8 per-channel weights,
-    uint8 activations, MinMax calibration on ``calib_paths``.
+def quantize_int8(fp32_path: str, out_path: str, calib_paths: Sequence[str], spec: dict,
+                  scheme: Optional[dict] = None) -> str:
+    """Static QDQ quantization of the compute ops (MatMul, Conv, Gemm): per-channel 8-bit weights,
+    uint8 activations, MinMax calibration on ``calib_paths``. The weight type is the ``scheme``'s
+    (``int8_scheme``: int8 with VNNI, uint8 on x86 without it, where int8 weights saturate; default: the
+    scheme for this CPU).
 
     The graph first goes through onnxruntime's quantization pre-processing (shape inference and graph
     optimisation). Norms, softmax and GELU stay fp32: quantizing LayerNorm's 1-D weights per channel
@@ -86,12 +89,16 @@ def quantize_int8(fp32_path: str, out_path: str, calib_paths: Sequence[str], spe
 
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from .int8_scheme import choose_scheme
+    scheme = scheme or choose_scheme()
     with tempfile.TemporaryDirectory() as tmp:
         pre = osp.join(tmp, 'pre.onnx')
         quant_pre_process(fp32_path, pre)
         quantize_static(pre, out_path, CropReader(calib_paths, spec), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=['MatMul', 'Conv', 'Gemm'], per_channel=True,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8)
+                        weight_type=getattr(QuantType, scheme['weight']),
+                        activation_type=getattr(QuantType, scheme['activation']))
     return out_path
 
 

@@ -33,14 +33,15 @@ def parse(parser: argparse.ArgumentParser, argv: Optional[List[str]] = None) -> 
 
 
 def load_config_or_exit(config_path: str, tool: str) -> Config:
-    """``Config.fromfile`` of a path checked first: a missing config ends the process with one line
-    naming it (and close config names), not a traceback."""
-    from .preflight import PreflightError, check_config_path
+    """``Config.fromfile`` of a path resolved and checked first (``preflight.resolve_config``: a name
+    without ``.py`` is accepted); a missing config ends the process with one line naming it (and close
+    config names), not a traceback."""
+    from .preflight import PreflightError, resolve_config
     try:
-        check_config_path(config_path)
+        path = resolve_config(config_path)
     except PreflightError as err:
         sys.exit(f'{tool}: {err}')
-    return Config.fromfile(config_path)
+    return Config.fromfile(path)
 
 
 def preflight_or_exit(cfg: Config, config_path: str, mode: str, tool: str, preflight_only: bool,

@@ -22,19 +22,30 @@ class PreflightError(FileNotFoundError):
     """A config or data path a command needs is missing; the message is one line."""
 
 
-def check_config_path(path: str) -> None:
-    """Refuse a config path that is not a file, suggesting the closest config names of this project.
+def resolve_config(path: str) -> str:
+    """The config file a command names: the path itself, or ``<path>.py`` for a name given without its
+    extension (``configs/pretrain/saip_vit-tiny_lup1m``; the extension-less links beside the short-named
+    entry points let ``mim train saip_mm saip_vit-tiny_lup1m`` find them).
 
     Raises:
-        PreflightError: Naming the path (and up to three close names).
+        PreflightError: If there is no such config, suggesting up to three close config names.
     """
+    if osp.splitext(path)[1] not in ('.py', '.json', '.yml', '.yaml'):
+        target = osp.realpath(path) if osp.islink(path) else path + '.py'
+        if osp.isfile(target) and target.endswith('.py'):
+            return target
     if osp.isfile(path):
-        return
+        return path
     known = glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
     names = {osp.basename(p): osp.relpath(p, ROOT) for p in known if '_base_' not in p}
     close = difflib.get_close_matches(osp.basename(path), list(names), n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(names[c] for c in close)}?" if close else ''
     raise PreflightError(f'config {path}: no such file{hint}')
+
+
+def check_config_path(path: str) -> None:
+    """Refuse a config path that names no config (:func:`resolve_config`)."""
+    resolve_config(path)
 
 
 def dataset_paths(node, key: str) -> Iterator[Tuple[str, str]]:
@@ -121,4 +132,5 @@ def preflight(cfg: Config, config_path: str, mode: str = 'train',
     check_data(cfg, config_path, loaders or loaders_used(cfg, mode))
 
 
-__all__ = ['PreflightError', 'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight']
+__all__ = ['PreflightError', 'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
+           'resolve_config']

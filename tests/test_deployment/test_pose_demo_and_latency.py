@@ -2,7 +2,9 @@
 same boxes and draws them; the latency benchmark (tools/deployment/benchmark_latency.py) times the
 three runtimes and counts the work of mmpose's RTMPose-t as its model zoo does."""
 import json
+import os
 import os.path as osp
+import shutil
 import sys
 
 import cv2
@@ -103,3 +105,57 @@ def test_latency_benchmark_rows(tmp_path):
     assert rows['saip-vit-tiny-pose']['input'] == [256, 192]
     with open(out) as f:
         assert json.load(f)['rows']['rtmpose-t']['task'] == 'pose'
+
+
+@pytest.mark.parametrize('boxes,words', [
+    ('[[5000, 5000, 5100, 5200]]', 'lies entirely outside the'),
+    ('[[0, 0, 1e9, 1e9]]', 'is more than 2 times the size of the'),
+    ('[[0, 0, NaN, 40]]', 'has a value that is not a finite number'),
+    ('[[10, 10, 40]]', 'box 0 is [10, 10, 40] (3 numbers); expected [x1, y1, x2, y2]'),
+    ('[[10, 10, "a", 40]]', '(not a list of numbers)'),
+    ('', 'is empty; expected a list of'),
+    ('[[10, 10,', 'is not JSON'),
+    ('{"people": 3}', 'expected a list of [x1, y1, x2, y2(, score)] boxes'),
+], ids=['outside', 'huge', 'nan', 'three-numbers', 'text', 'empty-file', 'broken-json', 'no-boxes-key'])
+def test_demo_refuses_boxes_it_cannot_use(tmp_path, pose_model, boxes, words):
+    """Each bad box file: one error naming the file (and the box), no output written."""
+    det = tmp_path / 'det.json'
+    det.write_text(boxes)
+    out = tmp_path / 'o.png'
+    with pytest.raises(ValueError) as info:
+        onnx_pose_demo.main([IMAGE, '--model', pose_model[0], '--det', str(det), '--out', str(out)])
+    assert str(det) in str(info.value) and words in str(info.value), str(info.value)
+    assert not out.exists()
+
+
+def test_demo_without_detections_and_with_bad_model_files(tmp_path, pose_model):
+    """`[]`: the image with nothing drawn, written beside the input by default (not into the current
+    folder), and standard JSON; a file that is not ONNX, or an ONNX without our metadata, is named."""
+    image = tmp_path / 'street.jpg'
+    shutil.copy(IMAGE, image)
+    det = tmp_path / 'none.json'
+    det.write_text('[]')
+    res = onnx_pose_demo.main([str(image), '--model', pose_model[0], '--det', str(det), '--out-json',
+                               str(tmp_path / 'k.json')])
+    assert res['image'] == str(tmp_path / 'street_pose.png')
+    assert (cv2.imread(res['image']) == cv2.imread(str(image))).all()
+    assert json.loads((tmp_path / 'k.json').read_text(), parse_constant=pytest.fail) == dict(
+        boxes=[], keypoints=[], scores=[], image=res['image'])
+    (tmp_path / 'notes.onnx').write_text('hello')
+    with pytest.raises(ValueError, match=r'notes\.onnx is not an ONNX model onnxruntime can load'):
+        onnx_pose_demo.main([str(image), '--model', str(tmp_path / 'notes.onnx'), '--full-image'])
+    import onnx
+    bare = onnx.load(pose_model[0])
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / 'bare.onnx'))
+    with pytest.raises(ValueError, match=r'bare\.onnx has no "preprocess" metadata'):
+        onnx_pose_demo.main([str(image), '--model', str(tmp_path / 'bare.onnx'), '--full-image'])
+    assert sorted(os.listdir(tmp_path)) == ['bare.onnx', 'k.json', 'none.json', 'notes.onnx', 'street.jpg',
+                                            'street_pose.png']
+
+
+def test_demo_writes_standard_json():
+    """Keypoints that are not finite (a degenerate heatmap) are written as null, not NaN."""
+    values = np.array([[[1.0, np.nan], [np.inf, 2.0]]], np.float32)
+    assert onnx_pose_demo.finite_or_none(values) == [[[1.0, None], [None, 2.0]]]
+    assert json.dumps(onnx_pose_demo.finite_or_none(values), allow_nan=False)

@@ -58,6 +58,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'from PyTorch and from onnxruntime: test_dataloader.dataset.data_root=...')
     p.add_argument('--int8', action='store_true',
                    help='also write <out>.int8.onnx (static QDQ, per channel) and report what it costs')
+    p.add_argument('--int8-scheme', default='auto', choices=('auto', 'u8s8', 'u8u8'),
+                   help='INT8 data types (activations x weights): auto picks u8s8 on CPUs with VNNI and u8u8 '
+                        'on x86 without (where u8 x s8 saturates); name one to target another CPU')
     p.add_argument('--calib', default=osp.join(ROOT, 'demo', 'persons'), help='crops for INT8 calibration')
     p.add_argument('--calib-images', type=int, default=64)
     p.add_argument('--max-drop', type=float, default=2.0,
@@ -70,6 +73,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--keypoints', action='store_true',
                    help='pose: also output keypoints (N, K, 2) in input pixels and scores (N, K)')
     args = p.parse_args(argv)
+    args.checkpoint = args.checkpoint or None  # "" (an unset shell variable) is no checkpoint
     if args.random_init == (args.checkpoint is not None):
         p.error('give a CHECKPOINT, or --random-init for the random initialisation (not both)'
                 if args.random_init else 'no CHECKPOINT given (an empty path is not one); pass '
@@ -153,13 +157,21 @@ def main(argv: Optional[List[str]] = None) -> dict:
         measure = ('mAP', 1.0, lambda run: retrieval(run, args.reid_data, spec))
     elif report.get('metric'):
         measure = loop_measure(args, cfg)
-    forms = other_forms(args, spec)
+    int8_scheme = None
+    if args.int8:
+        from saip_mm.deployment.int8_scheme import scheme
+        int8_scheme = scheme(args.int8_scheme)
+        print(f"int8 scheme {int8_scheme['name']} (activations {int8_scheme['activation']}, weights "
+              f"{int8_scheme['weight']}) for {int8_scheme['cpu']}: {int8_scheme['reason']}")
+    forms = other_forms(args, spec, int8_scheme)
     if measure and forms:  # the fp32 graph's metric, measured once (by --verify when it ran)
         from saip_mm.deployment.quantize import onnx_runner
         ref = (report.get('metric') or {}).get('onnx_fp32') or measure[2](onnx_runner(args.out))
         measure = measure + (ref, )
     for name, (path, run) in forms.items():
         report[name] = form_report(name, path, run, args, spec, measure)
+    if int8_scheme:
+        report['int8']['scheme'] = int8_scheme
     print(json.dumps(report, indent=1))
     return report
 
@@ -184,13 +196,15 @@ def task_metric(args: argparse.Namespace, cfg, wrapper) -> Optional[dict]:
     return result
 
 
-def other_forms(args: argparse.Namespace, spec: dict) -> dict:
-    """name -> (file, runner) of each form asked for, written beside ``--out``."""
+def other_forms(args: argparse.Namespace, spec: dict, int8_scheme: Optional[dict]) -> dict:
+    """name -> (file, runner) of each form asked for, written beside ``--out`` (INT8 with
+    ``int8_scheme``, ``saip_mm.deployment.int8_scheme``)."""
     from saip_mm.deployment.convert import openvino_default_precision, openvino_runner, to_fp16, to_openvino
     from saip_mm.deployment.quantize import image_paths, onnx_runner, quantize_int8
     base, forms = osp.splitext(args.out)[0], {}
-    if args.int8:
-        path = quantize_int8(args.out, base + '.int8.onnx', image_paths(args.calib, args.calib_images), spec)
+    if int8_scheme:
+        path = quantize_int8(args.out, base + '.int8.onnx', image_paths(args.calib, args.calib_images), spec,
+                             int8_scheme)
         forms['int8'] = (path, onnx_runner(path))
     if args.fp16:
         path = to_fp16(args.out, base + '.fp16.onnx')

@@ -1,0 +1,99 @@
+"""INT8 on every x86 CPU (issue 30, section 2): the export picks u8 x s8 where VNNI accumulates in 32
+bits and u8 x u8 where onnxruntime's u8 x s8 kernel saturates (AVX2 / AVX-512 without VNNI). The
+saturation and its fix are shown on an AVX2-only CPU model (QEMU's Haswell: AVX2, no AVX-512, no VNNI)
+when ``qemu-x86_64`` is installed (``.ci/run`` installs it)."""
+import os.path as osp
+import platform
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from cfg_paths import DEMO_CFG, ROOT
+
+from saip_mm.deployment.int8_scheme import choose_scheme, cpu_flags, scheme
+
+HASWELL = ['fpu', 'sse4_2', 'avx', 'avx2', 'fma']
+CASCADE_LAKE = HASWELL + ['avx512f', 'avx512bw', 'avx512_vnni']
+SKYLAKE_X = HASWELL + ['avx512f', 'avx512bw']
+ALDER_LAKE = HASWELL + ['avx_vnni']
+
+
+def test_the_scheme_follows_the_cpu():
+    assert choose_scheme(HASWELL, 'x86_64')['name'] == 'u8u8'
+    assert choose_scheme(SKYLAKE_X, 'x86_64')['name'] == 'u8u8'  # AVX-512 without VNNI saturates too
+    assert choose_scheme(CASCADE_LAKE, 'x86_64')['name'] == 'u8s8'
+    assert choose_scheme(ALDER_LAKE, 'x86_64')['name'] == 'u8s8'
+    assert choose_scheme([], 'aarch64')['name'] == 'u8s8'
+    chosen = choose_scheme(SKYLAKE_X, 'x86_64')
+    assert chosen['weight'] == 'QUInt8' and chosen['activation'] == 'QUInt8'
+    assert 'avx512f' in chosen['cpu'] and 'saturates' in chosen['reason']
+    assert scheme('u8s8')['weight'] == 'QInt8' and scheme('auto') == choose_scheme()
+    with pytest.raises(ValueError, match='--int8-scheme must be auto or one of'):
+        scheme('s4s4')
+    if platform.machine() == 'x86_64':  # this machine's flags are read
+        assert 'sse2' in cpu_flags()
+
+
+@pytest.fixture(scope='module')
+def int8_graphs(tmp_path_factory):
+    """The ViT-Tiny backbone (random init, seeded) in fp32 and quantized with both schemes; 4 real crops
+    and the fp32 output on them."""
+    from saip_mm.deployment import build_for_export, export_onnx, input_spec, preprocess
+    from saip_mm.deployment.quantize import image_paths, onnx_runner, quantize_int8, read_images
+    out = tmp_path_factory.mktemp('int8')
+    torch.manual_seed(0)
+    wrapper, cfg = build_for_export(osp.join(ROOT, DEMO_CFG), None, 'backbone')
+    spec = input_spec(cfg, 'backbone')
+    fp32 = export_onnx(wrapper, spec, str(out / 'fp32.onnx'), 'backbone')
+    calib = image_paths(osp.join(ROOT, 'demo', 'persons'), 16)
+    graphs = {name: quantize_int8(fp32, str(out / f'{name}.onnx'), calib, spec, scheme(name))
+              for name in ('u8s8', 'u8u8')}
+    x = preprocess(read_images(image_paths(osp.join(ROOT, 'demo', 'vtest_reid', 'query'))[:4], 'x')[1], spec)
+    np.save(out / 'x.npy', x)
+    np.save(out / 'ref.npy', onnx_runner(fp32, 1)(x))
+    return out, graphs
+
+
+def _rel_diff(run, out, graph) -> float:
+    ref = np.load(out / 'ref.npy')
+    return float(np.abs(run(graph, np.load(out / 'x.npy')) - ref).max() / np.abs(ref).max())
+
+
+def test_both_schemes_are_close_to_fp32_on_this_cpu(int8_graphs):
+    from saip_mm.deployment.quantize import onnx_runner
+    out, graphs = int8_graphs
+    for name, graph in graphs.items():
+        assert 0 < _rel_diff(lambda g, x: onnx_runner(g, 1)(x), out, graph) < 0.1, name
+
+
+RUN = """import sys, numpy as np, onnxruntime as ort
+o = ort.SessionOptions(); o.intra_op_num_threads = 1
+s = ort.InferenceSession(sys.argv[1], o, providers=['CPUExecutionProvider'])
+np.save(sys.argv[3], s.run(None, {'input': np.load(sys.argv[2])})[0])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(platform.machine() != 'x86_64' or not shutil.which('qemu-x86_64'),
+                    reason='needs x86-64 and qemu-x86_64 (apt-get install qemu-user) to model an AVX2-only '
+                           'CPU')
+def test_on_an_avx2_only_cpu_u8s8_saturates_and_u8u8_does_not(int8_graphs):
+    """onnxruntime under QEMU's Haswell model (AVX2, no VNNI): the u8 x s8 graph is off by about half
+    the output scale (the issue's 0.52 on a real AVX2-only machine), the u8 x u8 graph that the export
+    picks there is within 0.1."""
+    out, graphs = int8_graphs
+    (out / 'run.py').write_text(RUN)
+
+    def emulated(graph: str, _x) -> np.ndarray:
+        dst = out / (osp.basename(graph) + '.haswell.npy')
+        cmd = ['qemu-x86_64', '-cpu', 'Haswell-v4', sys.executable, str(out / 'run.py'), graph, str(out / 'x.npy'),
+               str(dst)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return np.load(dst)
+    assert _rel_diff(emulated, out, graphs['u8s8']) > 0.2
+    assert _rel_diff(emulated, out, graphs['u8u8']) < 0.1
+    assert choose_scheme(HASWELL, 'x86_64')['name'] == 'u8u8'
