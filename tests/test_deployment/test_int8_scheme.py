@@ -89,8 +89,8 @@ def test_on_an_avx2_only_cpu_u8s8_saturates_and_u8u8_does_not(int8_graphs):
 
     def emulated(graph: str, _x) -> np.ndarray:
         dst = out / (osp.basename(graph) + '.haswell.npy')
-        cmd = ['qemu-x86_64', '-cpu', 'Haswell-v4', sys.executable, str(out / 'run.py'), graph, str(out / 'x.npy'),
-               str(dst)]
+        cmd = ['qemu-x86_64', '-cpu', 'Haswell-v4', sys.executable, str(out / 'run.py'), graph,
+               str(out / 'x.npy'), str(dst)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stderr[-2000:]
         return np.load(dst)

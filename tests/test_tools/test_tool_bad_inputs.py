@@ -55,7 +55,8 @@ def test_a_mistyped_reid_set_stops_before_the_export(tmp_path):
     assert not (tmp_path / 'a.onnx').exists() and time.time() - start < 20
     with pytest.warns(UserWarning, match='--reid-data is read for the backbone and reid tasks only'):
         pytorch2onnx.check_inputs(pytorch2onnx.parse_args(
-            [osp.join(ROOT, DEMO_CFG), '--random-init', '--task', 'pose', '--out', 'p.onnx', '--reid-data', REID]))
+            [osp.join(ROOT, DEMO_CFG), '--random-init', '--task', 'pose', '--out', 'p.onnx', '--reid-data',
+             REID]))
 
 
 def test_a_failed_verify_removes_the_unverified_graph(tmp_path):
