@@ -8,15 +8,7 @@ import sys
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 
-from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
-from saip_mm.utils.cli import (  # noqa: E402
-    add_common_args,
-    build_runner,
-    default_work_dir,
-    load_config_or_exit,
-    parse,
-    preflight_or_exit,
-)
+from saip_mm.utils import cli, prepare_runtime, register_all_modules  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,19 +17,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dump the metrics (.json) or predictions (.pkl) to this file')
-    add_common_args(parser)
-    return parse(parser)
+    cli.add_common_args(parser)
+    return cli.parse(parser)
 
 
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = load_config_or_exit(args.config, 'test')
+    cfg = cli.load_config_or_exit(args.config, 'test')
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    preflight_or_exit(cfg, args.config, 'test', 'test', args.preflight, args.checkpoint)
-    default_work_dir(cfg, args.config, args.work_dir)
+    cli.preflight_or_exit(cfg, args.config, 'test', 'test', args.preflight, args.checkpoint)
+    cli.default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     if args.out is not None:
         if args.out.endswith('.pkl'):
@@ -45,7 +37,7 @@ def main() -> None:
                 cfg.test_evaluator, dict) else list(cfg.test_evaluator)
             cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
     prepare_runtime(cfg)
-    runner = build_runner(cfg)
+    runner = cli.build_runner(cfg)
     metrics = runner.test()
     if args.out is not None and args.out.endswith('.json'):
         import json

@@ -12,15 +12,7 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
 from mmengine.config import Config  # noqa: E402
 
-from saip_mm.utils import prepare_runtime, register_all_modules  # noqa: E402
-from saip_mm.utils.cli import (  # noqa: E402
-    add_common_args,
-    build_runner,
-    default_work_dir,
-    load_config_or_exit,
-    parse,
-    preflight_or_exit,
-)
+from saip_mm.utils import cli, prepare_runtime, register_all_modules  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,8 +34,8 @@ def parse_args() -> argparse.Namespace:
         '--no-pin-memory', action='store_true', help='do not pin memory in the dataloaders')
     parser.add_argument(
         '--no-persistent-workers', action='store_true', help='no persistent dataloader workers')
-    add_common_args(parser)
-    return parse(parser)
+    cli.add_common_args(parser)
+    return cli.parse(parser)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -55,7 +47,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     cfg.launcher = args.launcher
 
-    default_work_dir(cfg, args.config, args.work_dir)
+    cli.default_work_dir(cfg, args.config, args.work_dir)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -96,11 +88,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = load_config_or_exit(args.config, 'train')
+    cfg = cli.load_config_or_exit(args.config, 'train')
     cfg = merge_args(cfg, args)
-    preflight_or_exit(cfg, args.config, 'train', 'train', args.preflight)
+    cli.preflight_or_exit(cfg, args.config, 'train', 'train', args.preflight)
     prepare_runtime(cfg)
-    runner = build_runner(cfg)
+    runner = cli.build_runner(cfg)
     runner.train()
 
 
