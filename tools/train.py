@@ -50,11 +50,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cli.default_work_dir(cfg, args.config, args.work_dir)
 
     if args.amp:
+        from saip_mm.utils.launcher import AMP_FALLBACK
+        to_amp = {fp32: amp for amp, fp32 in AMP_FALLBACK.items()}
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        assert optim_wrapper in ['OptimWrapper', 'AmpOptimWrapper'], \
-            '`--amp` is not supported for a custom optimizer wrapper type ' \
-            f'`{optim_wrapper}`.'
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        if optim_wrapper not in to_amp and optim_wrapper not in AMP_FALLBACK:
+            raise SystemExit(f'train: --amp is not supported for the optimizer wrapper {optim_wrapper} '
+                             f'(one of {sorted(to_amp)})')
+        cfg.optim_wrapper.type = to_amp.get(optim_wrapper, optim_wrapper)
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':

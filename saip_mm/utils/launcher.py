@@ -20,14 +20,21 @@ def prepare_runtime(cfg: Config) -> None:
             warnings.warn('no CUDA device: SyncBN -> BN (per-process statistics) for this run')
 
 
+# the fp32 optimizer wrapper of each AMP one (saip_mm/engine/optimizers/per_tensor_clip.py); tools/train.py
+# --amp maps the other way
+AMP_FALLBACK = {'AmpOptimWrapper': 'OptimWrapper',
+                'PerTensorClipAmpOptimWrapper': 'PerTensorClipOptimWrapper'}
+
+
 def fall_back_from_amp(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` refuses to run without an accelerator; on such a machine use
     fp32 ``OptimWrapper`` (with a warning) so that the paper configs still start, e.g. for testing."""
     wrapper = cfg.get('optim_wrapper', None)
-    if torch.cuda.is_available() or not wrapper or wrapper.get('type') != 'AmpOptimWrapper':
+    if torch.cuda.is_available() or not wrapper or wrapper.get('type') not in AMP_FALLBACK:
         return
-    warnings.warn('no CUDA device: AmpOptimWrapper -> OptimWrapper (fp32) for this run')
-    wrapper['type'] = 'OptimWrapper'
+    fp32 = AMP_FALLBACK[wrapper['type']]
+    warnings.warn(f"no CUDA device: {wrapper['type']} -> {fp32} (fp32) for this run")
+    wrapper['type'] = fp32
     for key in ('loss_scale', 'dtype', 'use_fsdp'):
         wrapper.pop(key, None)
 

@@ -51,7 +51,7 @@ def test_gpu_learning_signal_config_is_the_paper_preset_at_one_gpu():
     paper = Config.fromfile(osp.join(ROOT, 'configs/pretrain/'
                                            'saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'))
     assert cfg.model.to_dict() == paper.model.to_dict()
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'PerTensorClipAmpOptimWrapper'
     # the paper's rule: 2.5e-4 per 256 images
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(2.5e-4 * cfg.train_dataloader.batch_size / 256)
     assert cfg.param_scheduler[-1].end == cfg.train_cfg.max_iters

@@ -24,7 +24,7 @@ def test_metafile_lists_every_pretraining_preset(root):
         # the schedule and batch in the name are the config's: 8 GPUs x 256 images, 300 epochs
         assert cfg.train_dataloader.batch_size * 8 == model['Metadata']['Batch Size']
         assert cfg.train_cfg.max_epochs == model['Metadata']['Epochs']
-        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+        assert cfg.optim_wrapper.type == 'PerTensorClipAmpOptimWrapper'
         # the parameter count is the student encoder's (a ConvNet's without the token adapter)
         from mmengine.registry import DefaultScope
 

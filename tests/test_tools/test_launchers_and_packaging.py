@@ -51,7 +51,7 @@ def test_paper_config_dist_train_8_on_a_data_folder(root, tmp_path, demo_root):
     assert out.returncode == 0, out.stderr[-4000:]
     log = out.stdout + out.stderr
     assert 'GPU number: 8' in log and 'Epoch(train) [1][1/1]' in log
-    assert 'AmpOptimWrapper -> OptimWrapper' in log  # the paper config asks for AMP
+    assert 'PerTensorClipAmpOptimWrapper -> PerTensorClipOptimWrapper' in log  # the paper config: AMP
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
 
 

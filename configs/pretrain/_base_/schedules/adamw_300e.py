@@ -1,13 +1,14 @@
 # Paper Table VIII: AdamW (0.9, 0.95), wd 0.05, base lr 2.5e-4 per 256 images (2e-3 at 2048),
 # 10 warm-up epochs then cosine, 300 epochs; no decay on norms, biases, position embeddings, tokens;
-# gradient norm clipped at 3 (DINO).
+# each parameter tensor's gradient norm clipped at 3, as DINO clips (utils.clip_gradients).
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='PerTensorClipAmpOptimWrapper',
     constructor='TrainableOptimWrapperConstructor',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=2.5e-4 * 2048 / 256, betas=(0.9, 0.95), weight_decay=0.05),
-    # DINO's gradient clipping (the paper: other settings identical to DINO)
-    clip_grad=dict(max_norm=3.0),
+    # DINO's gradient clipping, per tensor (the paper: other settings identical to DINO); mmengine's
+    # global-norm clipping is clip_grad=dict(max_norm=3.0)
+    clip_grad=dict(type='per_tensor', max_norm=3.0),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
