@@ -12,7 +12,7 @@ from ..utils.retrieval import FEATURES
 LEVELS = ('final', 'mid')
 # the options of each objective besides ``neck`` / ``head``, with their defaults
 OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
-    csm=dict(level='final', teacher_views=(0, ), student_views=None),
+    csm=dict(level='final', teacher_views=(0, ), student_views=None, koleo=None),
     csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75,
              mask_type='random', encode_masked='drop'),
     css=dict(level='mid', query_views=None),

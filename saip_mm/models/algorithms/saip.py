@@ -43,11 +43,14 @@ class SAIP(BaseSelfSupervisor):
     Args:
         backbone (dict): The student image encoder (``SAIPViT`` or a token adapter).
         csm (dict, optional): ``dict(neck=..., head=..., level='final', teacher_views=(0,),
-            student_views=None)``: the expert encodes ``teacher_views`` and the student
+            student_views=None, koleo=None)``: the expert encodes ``teacher_views`` and the student
             ``student_views`` (``None`` = all images); every (teacher, student) pair of different
             images is a term of eq. 1. The default is the authors' code (expert on the anchor,
             student on the views); ``teacher_views=[1, 2], student_views=[0]`` is the paper's text
-            (student on the anchor, expert on the views). ``None`` disables CSM.
+            (student on the anchor, expert on the views). ``koleo=dict(type='KoLeoLoss',
+            loss_weight=0.1)`` adds DINOv2's KoLeo regulariser on the student's global tokens of each
+            student view (an anti-collapse option, part of ``loss_csm``; logged as ``csm_koleo``).
+            ``None`` disables CSM.
         csr (dict, optional): ``dict(neck=..., head=..., level='mid', query_encoder='expert',
             kv='patches', view_index=None, mask_ratio=0.75)``; the masked view is
             ``views[view_index]`` (counted among the views from 0, negative from the end; ``None`` =
@@ -104,6 +107,7 @@ class SAIP(BaseSelfSupervisor):
             objective_options(name, c) for name, c in (('csm', csm), ('csr', csr), ('css', css)))
         self.csm_neck = MODELS.build(csm['neck']) if csm else None
         self.csm_head = MODELS.build(csm['head']) if csm else None
+        self.koleo = MODELS.build(self.csm_cfg['koleo']) if csm and self.csm_cfg['koleo'] else None
         self.csr_neck = MODELS.build(csr['neck']) if csr else None
         self.csr_head = MODELS.build(csr['head']) if csr else None
         self.css_neck = MODELS.build(css['neck']) if css else None
@@ -312,13 +316,21 @@ class SAIP(BaseSelfSupervisor):
         level = self.csm_cfg['level']
         s_ids = self.csm_views(len(images))
         t_ids = self.teacher_ids(len(images))
-        s_logits = self.project(self.csm_neck, [student[i][level][0] for i in s_ids])
+        tokens = [student[i][level][0] for i in s_ids]
+        bottleneck = self.csm_neck.bottleneck(torch.cat(tokens))
+        s_logits = list(self.csm_neck.last_layer(bottleneck).split([t.shape[0] for t in tokens]))
         expert = self.expert.module
         with torch.no_grad():
             t_out = teacher or self.encode_views(expert.backbone, [images[i] for i in t_ids])
             proj = self.expert_proj[level]
             t_logits = self.project(expert.csm_neck, [proj(out[level][0]) for out in t_out])
-        return self.csm_head.loss(s_logits, t_logits, t_ids, s_ids)
+        loss = self.csm_head.loss(s_logits, t_logits, t_ids, s_ids,
+                                  student_bottleneck=bottleneck[:tokens[0].shape[0]])
+        if self.koleo is not None:  # each view's batch holds different images: spread them apart
+            koleo = torch.stack([self.koleo(t) for t in tokens]).mean()
+            self.csm_head.monitor['koleo'] = koleo.detach() / self.koleo.loss_weight
+            loss = loss + koleo
+        return loss
 
     def loss_csr(self, images: List[Tensor], student: Dict[int, dict],
                  masks: Optional[List[Tensor]]) -> Tensor:

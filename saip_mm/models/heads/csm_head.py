@@ -2,7 +2,8 @@
 
 The expert's softmax over prototypes, centred and sharpened (τt), on the anchor-scale views is the
 target of the student's log-softmax (τs) on every *other* view. The centre is an EMA (0.9) of the batch
-mean of the expert logits, averaged over all ranks.
+mean of the expert logits, averaged over all ranks; ``centering=dict(type='SinkhornKnoppCentering')``
+replaces it with Sinkhorn-Knopp equipartition (``models/utils/sinkhorn.py``).
 """
 from typing import List, Optional, Sequence
 
@@ -32,6 +33,10 @@ class CSMHead(BaseModule):
             ``(B, K)`` and expected to return the batch mean. Defaults to
             ``dict(type='mmpretrain.CrossEntropyLoss', use_soft=True)``.
         loss_weight (float): Weight of ``loss_csm``. Defaults to 1.
+        centering (dict, optional): A unit that turns the teacher's logits into targets in place of
+            the EMA centre, e.g. ``dict(type='SinkhornKnoppCentering', queue_length=4096)``; built with
+            ``num_prototypes=out_channels``. ``center_momentum`` then has no use and is refused unless
+            left at its default. Defaults to None (DINO's EMA centre).
     """
 
     def __init__(self,
@@ -40,7 +45,8 @@ class CSMHead(BaseModule):
                  teacher_temp: float = 0.04,
                  center_momentum: float = 0.9,
                  loss: dict = dict(type='mmpretrain.CrossEntropyLoss', use_soft=True),
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0,
+                 centering: Optional[dict] = None) -> None:
         super().__init__()
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
@@ -48,9 +54,19 @@ class CSMHead(BaseModule):
         self.loss_module = MODELS.build(loss)
         self.loss_weight = loss_weight
         self.register_buffer('center', torch.zeros(1, out_channels))
+        self.centering = None
+        if centering is not None:
+            if center_momentum != 0.9:
+                raise ValueError(f'CSMHead: center_momentum={center_momentum} has no use with centering='
+                                 f"{centering.get('type')} (it sets the EMA centre that centering replaces)")
+            self.centering = MODELS.build(dict(centering, num_prototypes=out_channels))
+        # the centred teacher entropy (/ ln K) of the first batch, with the centre caught up on it:
+        # what a random teacher gives; csm_teacher_entropy_rel reads the current value against it
+        self.register_buffer('reference_entropy', torch.full((), float('nan')))
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
-             teacher_views: Sequence[int], student_views: Optional[Sequence[int]] = None) -> Tensor:
+             teacher_views: Sequence[int], student_views: Optional[Sequence[int]] = None,
+             student_bottleneck: Optional[Tensor] = None) -> Tensor:
         """Cross-entropy between every (expert view, student view) pair of different images.
 
         Args:
@@ -59,14 +75,19 @@ class CSMHead(BaseModule):
             teacher_views (list[int]): Image ids of the expert's views.
             student_views (list[int], optional): Image ids of the student's views; default
                 ``0..len(student_logits)-1``.
+            student_bottleneck (Tensor, optional): The student's L2-normalised bottleneck features
+                ``(B, D)`` of one view (different images); logged as ``bottleneck_cos``, their mean
+                pairwise cosine (towards 1: every image maps to the same point).
 
         Returns:
             Tensor: The weighted mean cross-entropy over all pairs with different views.
         """
         if student_views is None:
             student_views = range(len(student_logits))
-        targets = [F.softmax((t - self.center) / self.teacher_temp, dim=-1).detach()
-                   for t in teacher_logits]
+        if torch.isnan(self.reference_entropy):
+            self.reference_entropy.fill_(self.collapse_monitor(self.caught_up_targets(
+                torch.cat(list(teacher_logits))))['teacher_entropy'])
+        targets = self.targets(teacher_logits)
         scaled = [s / self.student_temp for s in student_logits]
         total, pairs = 0., 0
         for ti, target in zip(teacher_views, targets):
@@ -78,8 +99,28 @@ class CSMHead(BaseModule):
         if pairs == 0:
             raise ValueError('CSM needs at least two views')
         self.monitor = self.collapse_monitor(torch.cat(targets))
-        self.update_center(torch.cat(list(teacher_logits)))
+        self.monitor['teacher_entropy_rel'] = self.monitor['teacher_entropy'] / self.reference_entropy
+        if student_bottleneck is not None:
+            self.monitor['bottleneck_cos'] = mean_pairwise_cosine(student_bottleneck.detach())
+        if self.centering is None:
+            self.update_center(torch.cat(list(teacher_logits)))
         return self.loss_weight * total / pairs
+
+    def targets(self, teacher_logits: Sequence[Tensor]) -> List[Tensor]:
+        """The soft targets ``(B, K)`` of each teacher view: ``softmax((t - centre) / τt)``, or the
+        ``centering`` unit's (which also advances its own state, e.g. a queue)."""
+        if self.centering is not None:
+            return [t.detach() for t in self.centering.targets(list(teacher_logits), self.teacher_temp)]
+        return [F.softmax((t - self.center) / self.teacher_temp, dim=-1).detach() for t in teacher_logits]
+
+    @torch.no_grad()
+    def caught_up_targets(self, teacher_logits: Tensor) -> Tensor:
+        """Targets of ``teacher_logits`` ``(N, K)`` as if the centring had caught up on them (the EMA
+        centre = their mean; Sinkhorn-Knopp on them alone), changing no state: the reference that the
+        relative teacher entropy and the validation loop read."""
+        if self.centering is not None:
+            return self.centering.caught_up_targets(teacher_logits, self.teacher_temp)
+        return F.softmax((teacher_logits - teacher_logits.mean(0, keepdim=True)) / self.teacher_temp, dim=-1)
 
     @staticmethod
     @torch.no_grad()
@@ -107,4 +148,12 @@ class CSMHead(BaseModule):
         self.center.mul_(self.center_momentum).add_(batch_center, alpha=1 - self.center_momentum)
 
 
-__all__: List[str] = ['CSMHead']
+def mean_pairwise_cosine(features: Tensor) -> Tensor:
+    """Mean cosine similarity over the pairs of different rows of ``features`` ``(N, D)`` (N >= 2)."""
+    x = F.normalize(features.float(), dim=-1)
+    n = x.shape[0]
+    sims = x @ x.t()
+    return (sims.sum() - sims.diagonal().sum()) / max(n * (n - 1), 1)
+
+
+__all__: List[str] = ['CSMHead', 'mean_pairwise_cosine']

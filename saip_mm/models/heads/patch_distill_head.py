@@ -5,7 +5,7 @@ view is the target of the student's log-softmax at the same position of the mask
 (``CSMHead``) owns the centre, the temperatures and the soft cross-entropy; this head only pairs
 positions and averages over the masked ones, with its own centre over patch logits.
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -20,8 +20,15 @@ from .csm_head import CSMHead
 class PatchDistillHead(CSMHead):
     """DINO's loss on masked patch tokens, matched by position within one view.
 
-    Args: as ``CSMHead`` (``out_channels`` = patch prototypes; PersonViT's λ2 is ``loss_weight``).
+    Args: as ``CSMHead`` (``out_channels`` = patch prototypes; PersonViT's λ2 is ``loss_weight``), without
+        ``centering`` (the patch targets use the EMA centre).
     """
+
+    def __init__(self, *args, centering: Optional[dict] = None, **kwargs) -> None:
+        if centering is not None:
+            raise ValueError(f"PatchDistillHead: centering={centering.get('type')} is a CSMHead option; the "
+                             'patch targets use the EMA centre (center_momentum)')
+        super().__init__(*args, **kwargs)
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
              masks: Sequence[Tensor]) -> Tensor:

@@ -4,8 +4,9 @@ from .pos_embed import infer_grid, patchify, sincos_2d, unpatchify
 from .randomness import step_generator
 from .rescale import rescale, scaled_size
 from .retrieval import retrieval_features
+from .sinkhorn import SinkhornKnoppCentering, sinkhorn_knopp
 from .tokens import StudentTokens, check_tokens, student_tokens
 
-__all__ = ['CosineEMAExpert', 'ExternalExpert', 'StudentTokens', 'check_tokens', 'infer_grid', 'patchify',
-           'rescale', 'retrieval_features', 'scaled_size', 'sincos_2d', 'step_generator', 'student_tokens',
-           'unpatchify']
+__all__ = ['CosineEMAExpert', 'ExternalExpert', 'SinkhornKnoppCentering', 'StudentTokens', 'check_tokens',
+           'infer_grid', 'patchify', 'rescale', 'retrieval_features', 'scaled_size', 'sincos_2d',
+           'sinkhorn_knopp', 'step_generator', 'student_tokens', 'unpatchify']
