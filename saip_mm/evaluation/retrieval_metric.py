@@ -50,6 +50,9 @@ def knn_accuracy(feat: torch.Tensor, pid: np.ndarray, cam: np.ndarray, k: int = 
     return correct / total * 100
 
 
+CSM_KEYS = ('csm_bottleneck', 'csm_teacher_entropy')
+
+
 @METRICS.register_module()
 class PretrainRetrievalMetric(BaseMetric):
     """Retrieval figures of a pretraining student on a Market-layout set (``Market1501Dataset(split='all')``).
@@ -64,7 +67,11 @@ class PretrainRetrievalMetric(BaseMetric):
     * ``pair_cos``: mean cosine similarity of the features of two different images (scale 1.0): how
       alike all features are. ``scale_cos`` means something only well above it; a ``pair_cos`` that
       rises towards 1 during training is a collapse;
-    * ``knn``: leave-one-out k-NN accuracy on the train part (``knn_accuracy``), when present.
+    * ``knn``: leave-one-out k-NN accuracy on the train part (``knn_accuracy``), when present;
+    * ``csm_bottleneck_cos``, ``csm_teacher_entropy``: with a CSM objective, the mean pairwise cosine of
+      the student's bottleneck features and the mean entropy / ln K of the expert's targets (centring
+      caught up on each batch) on these images; read against the same figures at iteration 0
+      (``ValBeforeTrainHook``): a teacher entropy that stays there is the random teacher's.
 
     Data samples need ``pred_feature`` (C,), ``pred_scale_features`` (S, C), the metainfo
     ``eval_scales``, ``camid``, ``subset`` (``'train'``/``'query'``/``'gallery'``) or ``is_query``,
@@ -96,7 +103,9 @@ class PretrainRetrievalMetric(BaseMetric):
             self.results.append(dict(feats=sample['pred_scale_features'].detach().float().cpu(),
                                      scales=[float(s) for s in sample['eval_scales']],
                                      pid=int(torch.as_tensor(label).reshape(-1)[0]),
-                                     cam=int(sample['camid']), subset=subset))
+                                     cam=int(sample['camid']), subset=subset,
+                                     **{k: sample[f'pred_{k}'].detach().float().cpu() for k in CSM_KEYS
+                                        if f'pred_{k}' in sample}))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         scales = results[0]['scales']
@@ -133,4 +142,9 @@ class PretrainRetrievalMetric(BaseMetric):
         train = subset == 'train'
         if train.any():
             metrics['knn'] = knn_accuracy(feats[train, base], pid[train], cam[train], self.knn_k)
+        if 'csm_bottleneck' in results[0]:  # CSM's collapse diagnostics (SAIP.csm_diagnostics)
+            z = F.normalize(torch.stack([r['csm_bottleneck'] for r in results]), dim=-1)
+            metrics['csm_bottleneck_cos'] = float(((z @ z.T).sum() - n) / max(1, n * (n - 1)))
+            entropy = torch.stack([r['csm_teacher_entropy'] for r in results])
+            metrics['csm_teacher_entropy'] = float(entropy.mean())
         return metrics

@@ -204,8 +204,11 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     table = eval_backbone.main(['none', osp.join(cfg.work_dir, 'iter_2.pth'), '--config', DEMO_CFG,
                                 '--data', REID, '--json', str(tmp_path / 'table.json')])
     for step, name in ((0, 'none'), (2, osp.join(cfg.work_dir, 'iter_2.pth'))):
-        for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos'):
+        # the CSM collapse diagnostics too: the whole run (expert, projector, centre) is loaded
+        for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos', 'csm_bottleneck_cos', 'csm_teacher_entropy'):
             assert table[name][key] == pytest.approx(vals[step][f'retrieval/{key}'], abs=1e-3), (name, key)
+    assert 0 < vals[0]['retrieval/csm_teacher_entropy'] <= 1
+    assert 0 < vals[2]['retrieval/csm_bottleneck_cos'] < 1
     stored = json.load(open(tmp_path / 'table.json'))
     assert stored['encoders'].keys() == table.keys()
     assert stored['set']['queries'] >= 10 and stored['set']['skipped'] == []

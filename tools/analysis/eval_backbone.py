@@ -39,7 +39,8 @@ EVAL_BASE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 
                      'datasets', 'vtest-reid_retrieval.py')
 PREFIXES = {'student': 'backbone.', 'expert': 'expert.module.backbone.'}
 MIN_QUERIES = 10
-COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'knn', 'scale_cos', 'pair_cos', 'gray_cos', 'flip_cos')
+COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'knn', 'scale_cos', 'pair_cos', 'gray_cos', 'flip_cos',
+           'csm_bottleneck_cos', 'csm_teacher_entropy')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -100,13 +101,19 @@ def load_config(args: argparse.Namespace):
 
 
 def build_model(cfg, checkpoint: str, source: str = 'student'):
-    """The config's SAIP model: random init with the config's seed, then the checkpoint's encoder."""
+    """The config's SAIP model: random init with the config's seed, then the checkpoint's encoder.
+
+    A runner checkpoint of this config loads whole (student, expert, CSM projector and centre), so the
+    CSM diagnostics (``csm_bottleneck_cos``, ``csm_teacher_entropy``) are the run's; for ``none`` they
+    are the initialisation's. An exported backbone or another config's checkpoint loads the encoder
+    only, and ``colour-histogram`` has none: their rows leave the CSM diagnostics out."""
     from mmengine.runner import set_random_seed
 
     from saip_mm.registry import MODELS
     set_random_seed(cfg.get('randomness', {}).get('seed', 0) or 0)
     model = MODELS.build(cfg.model)
     model.init_weights()
+    model.eval_cfg['csm_diagnostics'] = checkpoint == 'none'
     if checkpoint == 'colour-histogram':
         from saip_mm.models.utils.retrieval import ColourHistogramEncoder
         pre = model.data_preprocessor
@@ -115,6 +122,12 @@ def build_model(cfg, checkpoint: str, source: str = 'student'):
     elif checkpoint != 'none':
         from saip_mm.utils.checkpoint import load_checkpoint
         state = load_checkpoint(checkpoint)['state']  # torch's safe loader; errors name the file
+        own = model.state_dict()
+        same = set(state) == set(own) and all(state[k].shape == own[k].shape for k in own)
+        if source == 'student' and same:
+            model.load_state_dict(state)
+            model.eval_cfg['csm_diagnostics'] = True
+            return model.eval()
         prefix = PREFIXES[source]
         enc = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if not enc:
@@ -217,8 +230,9 @@ def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict, counts: Opt
     lines += [
              '| encoder | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
     for name, row in table.items():
-        lines.append(f'| {name} | ' + ' | '.join(f'{row[c]:.3f}' if c.endswith('_cos') else f'{row[c]:.1f}'
-                                                  for c in cols) + ' |')
+        lines.append(f'| {name} | ' + ' | '.join(
+            '–' if c not in row else f'{row[c]:.3f}' if c.startswith('csm_') or c.endswith('_cos')
+            else f'{row[c]:.1f}' for c in cols) + ' |')
     return '\n'.join(lines)
 
 

@@ -21,7 +21,8 @@ OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('pa
                       feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all'),
                       mask_type=MASK_TYPES)
 # what the retrieval evaluation (``predict`` mode) extracts
-EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')
+EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final',
+                    csm_diagnostics=True)
 
 
 def validate_options(name: str, cfg: dict, defaults: dict, extra: Sequence[str] = ()) -> dict:

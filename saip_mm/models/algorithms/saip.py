@@ -9,6 +9,7 @@ hands tokens to the three objectives, each a decoder (neck) plus a head that own
 
 Any objective whose config is ``None`` is not built (Table IV ablations are configs).
 """
+import math
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -81,7 +82,8 @@ class SAIP(BaseSelfSupervisor):
             ``dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final')``;
             ``feature`` is ``'global'``, ``'patches'`` (pooled patch tokens) or ``'both'``; ``level``
             is ``'final'`` or ``'mid'`` (the block CSR / CSS read); scale 1.0 must be among the scales
-            (it gives ``pred_feature``).
+            (it gives ``pred_feature``); ``csm_diagnostics`` (default True) adds CSM's collapse
+            diagnostics (``csm_diagnostics``).
         data_preprocessor (dict, optional): Defaults to ``SAIPDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
 
@@ -186,18 +188,38 @@ class SAIP(BaseSelfSupervisor):
         Returns:
             list: The data samples with ``pred_feature`` ``(C,)`` (scale 1.0) and
             ``pred_scale_features`` ``(S, C)`` (every scale of ``eval_cfg.scales``, in order), and the
-            metainfo ``eval_scales``.
+            metainfo ``eval_scales``; with CSM also its collapse diagnostics (``csm_diagnostics``).
         """
         cfg = self.eval_cfg
         encoder = self.backbone if cfg['encoder'] == 'student' else self.expert.module.backbone
         scales = [float(x) for x in cfg['scales']]
         feats = retrieval_features(encoder, inputs, scales, cfg['feature'], level=cfg['level'])
         base = scales.index(1.0)
-        for sample, feat in zip(data_samples, feats):
+        diagnostics = {}
+        if cfg['csm_diagnostics'] and self.csm_cfg is not None and self.expert is not None:
+            diagnostics = self.csm_diagnostics(inputs)
+        for i, (sample, feat) in enumerate(zip(data_samples, feats)):
             sample.set_field(feat[base], 'pred_feature')
             sample.set_field(feat, 'pred_scale_features')
+            for key, value in diagnostics.items():
+                sample.set_field(value[i], f'pred_{key}')
             sample.set_metainfo(dict(eval_scales=scales))
         return data_samples
+
+    @torch.no_grad()
+    def csm_diagnostics(self, inputs: Tensor) -> Dict[str, Tensor]:
+        """CSM's collapse diagnostics on a batch of (evaluation) images ``(B, 3, H, W)``:
+        ``csm_bottleneck`` ``(B, D)``, the student's L2-normalised bottleneck features (their mean
+        pairwise cosine tends to 1 as every image maps to one point), and ``csm_teacher_entropy``
+        ``(B,)``, the entropy / ln K of the expert's targets with the centring caught up on this batch
+        (near its value at initialisation: the teacher is still the random one)."""
+        level = self.csm_cfg['level']
+        student = self.backbone.forward_tokens(inputs)[level][0]
+        expert = self.expert.module
+        teacher = self.expert_proj[level](expert.backbone.forward_tokens(inputs)[level][0])
+        targets = self.csm_head.caught_up_targets(expert.csm_neck(teacher))
+        entropy = -(targets * torch.log(targets.clamp(min=1e-12))).sum(-1) / math.log(targets.shape[-1])
+        return dict(csm_bottleneck=self.csm_neck.bottleneck(student), csm_teacher_entropy=entropy)
 
     def _generator(self) -> torch.Generator:
         return step_generator(self.seed, int(self.step))
