@@ -28,7 +28,7 @@ from mmengine.registry import Registry
 SCOPE = 'saip_mm'
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope=SCOPE)
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE)
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE, locations=['saip_mm.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['saip_mm.engine'])
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['saip_mm.datasets'])

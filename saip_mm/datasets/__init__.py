@@ -6,8 +6,10 @@ from .peta import PETADataset
 from .reid import Market1501Dataset, MSMT17Dataset
 from .samplers import WeightedPersonSampler
 from .transforms import *  # noqa: F401,F403
+from .xscale_persons import CrossScalePersonDataset
 
 __all__ = [
-    'CIHPDataset', 'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset', 'PA100KDataset',
+    'CIHPDataset', 'CrossScalePersonDataset', 'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset',
+    'PA100KDataset',
     'PersonCropDataset', 'PETADataset', 'WeightedPersonSampler'
 ]

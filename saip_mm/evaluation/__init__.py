@@ -2,5 +2,7 @@
 from .attribute_metric import AttributeMetric
 from .reid_metric import ReIDRankMetric
 from .retrieval_metric import PretrainRetrievalMetric, knn_accuracy, rank1_map
+from .xscale_person_metric import CrossScalePersonMetric
 
-__all__ = ['AttributeMetric', 'PretrainRetrievalMetric', 'ReIDRankMetric', 'knn_accuracy', 'rank1_map']
+__all__ = ['AttributeMetric', 'CrossScalePersonMetric', 'PretrainRetrievalMetric', 'ReIDRankMetric',
+           'knn_accuracy', 'rank1_map']

@@ -79,12 +79,25 @@ def _joined(root: str, path: str) -> str:
     return osp.join(root, path)
 
 
+def _at(cfg: Config, dotted: str):
+    """The config node at a dotted key (list indices as numbers), or None."""
+    node = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+    for part in dotted.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
 def missing_data(cfg: Config, loaders: List[str]) -> List[Tuple[str, str]]:
-    """``(key, path)`` of the data paths of ``loaders`` (e.g. ``['train_dataloader']``) that do not exist
-    on this machine (remote ``scheme://`` paths are not checked)."""
+    """``(key, path)`` of the data paths of ``loaders`` (dotted keys, e.g. ``['train_dataloader']``) that
+    do not exist on this machine (remote ``scheme://`` paths are not checked)."""
     missing = []
     for loader in loaders:
-        node = cfg.get(loader)
+        node = _at(cfg, loader)
         if not isinstance(node, dict) or node.get('dataset') is None:
             continue
         for key, path in dataset_paths(node['dataset'], f'{loader}.dataset'):
@@ -122,8 +135,10 @@ def loaders_used(cfg: Config, mode: str) -> List[str]:
     """The dataloaders a ``train`` (with validation when configured) or ``test`` run builds."""
     if mode == 'test':
         return ['test_dataloader']
-    return ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') and cfg.get('val_dataloader')
-                                   else [])
+    if not (cfg.get('val_cfg') and cfg.get('val_dataloader')):
+        return ['train_dataloader']
+    extra = [f'val_cfg.extra_sets.{i}.dataloader' for i in range(len(cfg.val_cfg.get('extra_sets', [])))]
+    return ['train_dataloader', 'val_dataloader'] + extra
 
 
 def preflight(cfg: Config, config_path: str, mode: str = 'train',

@@ -207,6 +207,10 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
         # the CSM collapse diagnostics too: the whole run (expert, projector, centre) is loaded
         for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos', 'csm_bottleneck_cos', 'csm_teacher_entropy'):
             assert table[name][key] == pytest.approx(vals[step][f'retrieval/{key}'], abs=1e-3), (name, key)
+        for key in ('R1', 'mAP', 'R1_std'):  # the cross-scale person set, from the same MultiSetValLoop
+            assert table[name][f'xscale_persons/{key}'] == pytest.approx(vals[step][f'xscale_persons/{key}'],
+                                                                         abs=1e-3), (name, key)
+    assert vals[0]['xscale_persons/persons'] == 26 and 3.8 < vals[0]['xscale_persons/R1'] <= 100
     assert 0 < vals[0]['retrieval/csm_teacher_entropy'] <= 1
     assert 0 < vals[2]['retrieval/csm_bottleneck_cos'] < 1
     stored = json.load(open(tmp_path / 'table.json'))

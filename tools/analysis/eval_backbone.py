@@ -185,10 +185,20 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     loader = Runner.build_dataloader(cfg.val_dataloader)
     counts = set_counts(loader.dataset, args.min_queries)
     metric = METRICS.build(cfg.val_evaluator)
+    # the validation loop's further sets (MultiSetValLoop: the cross-scale persons), reported beside it
+    extra = [(Runner.build_dataloader(s['dataloader']), METRICS.build(s['evaluator']))
+             for s in (cfg.get('val_cfg') or {}).get('extra_sets', [])]
     table = {}
     for ckpt in args.checkpoints:
         model = build_model(cfg, 'none' if ckpt.endswith('.py') else ckpt, args.source)
         table[ckpt] = evaluate(model, loader, metric, args.invariance)
+        for extra_loader, extra_metric in extra:
+            extra_metric.results.clear()
+            with torch.no_grad():
+                for batch in extra_loader:
+                    extra_metric.process(batch, [s.to_dict() for s in model.val_step(batch)])
+            figures = extra_metric.compute_metrics(extra_metric.results)
+            table[ckpt].update({f'{extra_metric.prefix}/{k}': v for k, v in figures.items()})
     print(format_table(table, cfg.model.eval_cfg, counts))
     if args.json:
         with open(args.json, 'w') as f:
@@ -219,6 +229,8 @@ def set_counts(dataset, min_queries: int) -> dict:
 def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict, counts: Optional[dict] = None) -> str:
     """A Markdown table, one row per checkpoint, under a line with the set's counts (``set_counts``)."""
     cols = [c for c in COLUMNS if any(c in row for row in table.values())]
+    # further sets' figures with their spread over seeds: 'xscale_persons/R1' shown as "mean ± std"
+    spread = [k for k in next(iter(table.values())) if '/' in k and f'{k}_std' in next(iter(table.values()))]
     scales = tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))
     lines = [f"retrieval on {len(table)} encoder(s); feature={eval_cfg.get('feature', 'global')}, "
              f"level={eval_cfg.get('level', 'final')}, scales={scales}"]
@@ -227,12 +239,17 @@ def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict, counts: Opt
         lines.append(f"set {counts['data_root']}: {counts['queries']} queries ({counts['query_ids']} "
                      f"identities; one query = {100 / max(counts['queries'], 1):.1f} points of R1), "
                      f"{counts['gallery']} gallery, {counts['train']} train images{skipped}")
-    lines += [
-             '| encoder | ' + ' | '.join(cols) + ' |', '|---' * (len(cols) + 1) + '|']
+    persons = next(iter(table.values())).get('xscale_persons/persons')
+    if persons:
+        lines.append(f'cross-scale persons: {persons:.0f} people, query at the smallest scale against the '
+                     f'gallery at the largest and the reverse, mean ± std over seeds (chance R1 '
+                     f'{100 / persons:.1f})')
+    lines += ['| encoder | ' + ' | '.join(cols + spread) + ' |', '|---' * (len(cols) + len(spread) + 1) + '|']
     for name, row in table.items():
         lines.append(f'| {name} | ' + ' | '.join(
-            '–' if c not in row else f'{row[c]:.3f}' if c.startswith('csm_') or c.endswith('_cos')
-            else f'{row[c]:.1f}' for c in cols) + ' |')
+            ['–' if c not in row else f'{row[c]:.3f}' if c.startswith('csm_') or c.endswith('_cos')
+             else f'{row[c]:.1f}' for c in cols]
+            + [f'{row[k]:.1f} ± {row[k + "_std"]:.1f}' for k in spread]) + ' |')
     return '\n'.join(lines)
 
 

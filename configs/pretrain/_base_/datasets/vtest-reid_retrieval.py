@@ -18,4 +18,23 @@ val_dataloader = dict(
     dataset=dict(type='saip_mm.Market1501Dataset', data_root=reid_data_root, split='all', skip_unreadable=True,
                  pipeline=reid_eval_pipeline))
 val_evaluator = dict(type='saip_mm.PretrainRetrievalMetric', knn_k=5)
-val_cfg = dict(type='ValLoop')
+
+# A second outside measure (issue 26): 26 annotated people of the COCO / CrowdPose / AI Challenger
+# samples (demo/xscale_persons, tools/dataset_converters/build_xscale_persons.py), each as a query and a
+# gallery crop with independent box jitter (centre +-20 % of the box, height x0.8-1.25), matched across
+# scales (0.75 vs 1.5) against all the others; mean and spread over 3 jitter seeds, logged as
+# xscale_persons/R1, /mAP (and *_std). At the demo's initialisation: R1 51.3 +- 2.4 (chance 3.8).
+xscale_data_root = '{{ fileDirname }}/../../../../demo/xscale_persons'
+xscale_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='CropBox', scale=(128, 256)),
+    dict(type='mmpretrain.PackInputs', meta_keys=('img_path', 'xs_seed', 'xs_role')),
+]
+xscale_persons_set = dict(
+    dataloader=dict(batch_size=32, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                    collate_fn=dict(type='pseudo_collate'),
+                    dataset=dict(type='saip_mm.CrossScalePersonDataset', data_root=xscale_data_root,
+                                 seeds=(0, 1, 2), jitter=0.2, scale_range=(0.8, 1.25),
+                                 pipeline=xscale_pipeline)),
+    evaluator=dict(type='saip_mm.CrossScalePersonMetric'))
+val_cfg = dict(type='saip_mm.MultiSetValLoop', extra_sets=[xscale_persons_set])

@@ -1,0 +1,3 @@
+from .multi_set_val_loop import MultiSetValLoop
+
+__all__ = ['MultiSetValLoop']
