@@ -23,7 +23,7 @@
 _base_ = './saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
 
 model = dict(
-    data_preprocessor=dict(view_scale_range=None),
+    data_preprocessor=dict(view_scale_range=None, keep_views=0, anchor_copies=0),
     csm=dict(teacher_views=[0, 1], student_views=[0, 1, 2, 3, 4, 5, 6, 7, 8, 10]),
     csr=dict(query_encoder='student', kv='cls', view_index=10, encode_masked='all',
              neck=dict(layout='self', depth=8, embed_dims=512, num_heads=16)),

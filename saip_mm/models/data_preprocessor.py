@@ -34,6 +34,12 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
     * ``'anchor'`` (ablation): ``num_views`` bare resizes of the augmented anchor, the same pixels at
       another size.
 
+    With ``view_source='views'``, ``keep_views`` leading pipeline views stay at their size (the second
+    global crop, which the expert encodes beside the anchor, as in the authors' code) and
+    ``anchor_copies`` bare resizes of the anchor (the same pixels at another scale: the paper's §III-B
+    view, and the authors' code's shrunk and rescaled first global crop) are appended after the
+    rescaled views.
+
     Args:
         mean (Sequence[float]): Per-channel mean (RGB, 0–255). Defaults to ImageNet's.
         std (Sequence[float]): Per-channel std. Defaults to ImageNet's.
@@ -41,6 +47,10 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         view_scale_range (tuple, optional): (low, high) scale range for batch-level views.
         view_source (str): ``'views'`` or ``'anchor'`` (see above). Defaults to ``'views'``.
         num_views (int): Views made per batch with ``view_source='anchor'``. Defaults to 2.
+        keep_views (int): Leading pipeline views kept at their size (``view_source='views'``). Defaults
+            to 0.
+        anchor_copies (int): Rescaled copies of the anchor appended to the views (``view_source='views'``).
+            Defaults to 0.
         size_divisor (int): View sides are rounded to multiples of this. Defaults to 16.
         mask_ratio (float, optional): Patch mask ratio of batch-level views. ``None`` (default): the
             algorithm sets it (``SAIP`` copies ``model.csr.mask_ratio``, so the ratio lives in one
@@ -58,6 +68,8 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                  view_scale_range: Optional[Sequence[float]] = None,
                  view_source: str = 'views',
                  num_views: int = 2,
+                 keep_views: int = 0,
+                 anchor_copies: int = 0,
                  size_divisor: int = 16,
                  mask_ratio: Optional[float] = None,
                  mask_type: Optional[str] = None,
@@ -68,9 +80,17 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         self.bgr_to_rgb = bgr_to_rgb
         if view_source not in VIEW_SOURCES:
             raise ValueError(f'view_source must be one of {VIEW_SOURCES}, got {view_source!r}')
+        if (keep_views or anchor_copies) and view_source != 'views':
+            raise ValueError(f"model.data_preprocessor.keep_views / anchor_copies need view_source='views', "
+                             f'got {view_source!r}')
+        if keep_views < 0 or anchor_copies < 0:
+            raise ValueError(f'model.data_preprocessor.keep_views ({keep_views}) and anchor_copies '
+                             f'({anchor_copies}) must be >= 0')
         self.view_scale_range = view_scale_range
         self.view_source = view_source
         self.num_views = num_views
+        self.keep_views = keep_views
+        self.anchor_copies = anchor_copies
         self.size_divisor = size_divisor
         self.mask_ratio = mask_ratio
         self.mask_type = mask_type
@@ -122,16 +142,20 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             if not out.get('views'):
                 raise KeyError("view_source='views' needs 'views' from the pipeline (MultiView + "
                                "AssignViews); set view_source='anchor' for bare resizes of the anchor")
-            sources = list(out['views'])
+            if len(out['views']) < self.keep_views:
+                raise ValueError(f'model.data_preprocessor.keep_views={self.keep_views}, but the pipeline '
+                                 f"gives {len(out['views'])} view(s)")
+            sources = list(out['views']) + [anchor] * self.anchor_copies
         else:
             sources = [anchor] * self.num_views
         low, high = self.view_scale_range
         gen = step_generator(self.seed, int(self.batches))
         self.batches += 1
         views, masks = [], []
-        for src in sources:
-            s = low + (high - low) * float(torch.rand((), generator=gen))
-            src = rescale(src, s, self.size_divisor)
+        for i, src in enumerate(sources):
+            if i >= self.keep_views:
+                s = low + (high - low) * float(torch.rand((), generator=gen))
+                src = rescale(src, s, self.size_divisor)
             views.append(src)
             grid = (src.shape[-2] // self.size_divisor, src.shape[-1] // self.size_divisor)
             ratio = 0.75 if self.mask_ratio is None else self.mask_ratio

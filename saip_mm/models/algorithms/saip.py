@@ -52,21 +52,20 @@ class SAIP(BaseSelfSupervisor):
             loss_weight=0.1)`` adds DINOv2's KoLeo regulariser on the student's global tokens of each
             student view (an anti-collapse option, part of ``loss_csm``; logged as ``csm_koleo``).
             ``None`` disables CSM.
-        csr (dict, optional): ``dict(neck=..., head=..., level='mid', query_encoder='expert',
-            kv='patches', view_index=None, mask_ratio=0.75)``; the masked view is
-            ``views[view_index]`` (counted among the views from 0, negative from the end; ``None`` =
-            a random view each step); ``query_encoder`` encodes its visible patches
-            (``'expert'``: paper eq. 2, ``'student'``: the authors' code); ``kv`` is what the
-            decoder attends to (``'patches'``: the anchor's patch tokens, ``'cls'``: its global
-            token, the code; ``'none'``: nothing, the decoder sees the masked view's own tokens, as
-            MAE's, and its neck is built with ``memory=False``). ``mask_ratio`` and ``mask_type``
-            (``'random'``, or ``'block'``: block-wise, HAP's human prior) are the one setting of the
-            masks: the data preprocessor draws the views' masks with them (masks made in the
-            pipeline, as in the code-faithful preset, come from its ``RandomPatchMask``).
-            ``encode_masked``: ``'drop'`` encodes the visible patches only (MAE); ``'all'`` encodes
-            the whole view with the masked patches blanked (set to 0, the mean colour after
-            normalisation), as needed for masks up-sampled from another grid, whose masked count
-            varies (the authors' code). ``None`` disables CSR.
+        csr (dict, optional): ``dict(neck=..., head=..., level='mid', query_encoder='expert', kv='patches',
+            view_index=None, mask_ratio=0.75)``; the masked view is ``views[view_index]`` (counted among the
+            views from 0, negative from the end; ``None`` = a random view each step; a list = a random one of
+            those each step); ``query_encoder`` encodes its visible patches (``'expert'``: paper eq. 2,
+            ``'student'``: the authors' code); ``kv`` is what the decoder attends to (``'patches'``: the
+            anchor's patch tokens, ``'cls'``: its global token, the code; ``'none'``: nothing, the decoder
+            sees the masked view's own tokens, as MAE's, and its neck is built with ``memory=False``).
+            ``mask_ratio`` and ``mask_type`` (``'random'``, or ``'block'``: block-wise, HAP's human prior) are
+            the one setting of the masks: the data preprocessor draws the views' masks with them (masks made
+            in the pipeline, as in the code-faithful preset, come from its ``RandomPatchMask``).
+            ``encode_masked``: ``'drop'`` encodes the visible patches only (MAE); ``'all'`` encodes the whole
+            view with the masked patches blanked (set to 0, the mean colour after normalisation), as needed
+            for masks up-sampled from another grid, whose masked count varies (the authors' code). ``None``
+            disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
             student's tokens of ``query_views`` (default: all views) search the expert's canvas
             tokens; a ``(B, Q, rows, cols)`` target gives each query its own instance. ``None``
@@ -367,6 +366,8 @@ class SAIP(BaseSelfSupervisor):
         t = cfg['view_index']
         if t is None:
             t = int(torch.randint(len(views), (1, ), generator=gen)) if views else 0
+        elif isinstance(t, (list, tuple)):  # a random one of these views each step
+            t = int(t[int(torch.randint(len(t), (1, ), generator=gen))]) % len(views)
         elif views:
             t = t % len(views)
         target = views[t] if views else images[0]

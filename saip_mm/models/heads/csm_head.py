@@ -5,7 +5,7 @@ target of the student's log-softmax (τs) on every *other* view. The centre is a
 mean of the expert logits, averaged over all ranks; ``centering=dict(type='SinkhornKnoppCentering')``
 replaces it with Sinkhorn-Knopp equipartition (``models/utils/sinkhorn.py``).
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +62,8 @@ class CSMHead(BaseModule):
             self.centering = MODELS.build(dict(centering, num_prototypes=out_channels))
         # the centred teacher entropy (/ ln K) of the first batch, with the centre caught up on it:
         # what a random teacher gives; csm_teacher_entropy_rel reads the current value against it
-        self.register_buffer('reference_entropy', torch.full((), float('nan')))
+        # (-1 until the first batch)
+        self.register_buffer('reference_entropy', torch.full((), -1.0))
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
              teacher_views: Sequence[int], student_views: Optional[Sequence[int]] = None,
@@ -84,20 +85,16 @@ class CSMHead(BaseModule):
         """
         if student_views is None:
             student_views = range(len(student_logits))
-        if torch.isnan(self.reference_entropy):
+        if self.reference_entropy < 0:
             self.reference_entropy.fill_(self.collapse_monitor(self.caught_up_targets(
                 torch.cat(list(teacher_logits))))['teacher_entropy'])
         targets = self.targets(teacher_logits)
         scaled = [s / self.student_temp for s in student_logits]
-        total, pairs = 0., 0
-        for ti, target in zip(teacher_views, targets):
-            for si, logits in zip(student_views, scaled):
-                if si == ti:
-                    continue
-                total = total + self.loss_module(logits, target)
-                pairs += 1
-        if pairs == 0:
+        pairs = csm_pairs(teacher_views, student_views)
+        if not pairs:
             raise ValueError('CSM needs at least two views')
+        total = sum(self.loss_module(scaled[s], targets[t]) for t, s in pairs)
+        pairs = len(pairs)
         self.monitor = self.collapse_monitor(torch.cat(targets))
         self.monitor['teacher_entropy_rel'] = self.monitor['teacher_entropy'] / self.reference_entropy
         if student_bottleneck is not None:
@@ -148,6 +145,12 @@ class CSMHead(BaseModule):
         self.center.mul_(self.center_momentum).add_(batch_center, alpha=1 - self.center_momentum)
 
 
+def csm_pairs(teacher_views: Sequence[int], student_views: Sequence[int]) -> List[Tuple[int, int]]:
+    """The terms of eq. 1: ``(i, j)`` positions in ``teacher_views`` / ``student_views`` of every
+    (teacher image, student image) pair of different images, teacher-major."""
+    return [(i, j) for i, t in enumerate(teacher_views) for j, s in enumerate(student_views) if s != t]
+
+
 def mean_pairwise_cosine(features: Tensor) -> Tensor:
     """Mean cosine similarity over the pairs of different rows of ``features`` ``(N, D)`` (N >= 2)."""
     x = F.normalize(features.float(), dim=-1)
@@ -156,4 +159,4 @@ def mean_pairwise_cosine(features: Tensor) -> Tensor:
     return (sims.sum() - sims.diagonal().sum()) / max(n * (n - 1), 1)
 
 
-__all__: List[str] = ['CSMHead', 'mean_pairwise_cosine']
+__all__: List[str] = ['CSMHead', 'csm_pairs', 'mean_pairwise_cosine']

@@ -1,9 +1,11 @@
 # LUP1M person crops (1 M crops of LUPerson) at data/LUP1M.
-# Paper §III-B + "other settings identical to DINO": the anchor and every multi-resolution view are
-# independent DINO-style augmentations of the source crop (random-resized crop keeping the person
-# aspect ratio, flip, colour jitter, grayscale, blur, solarize), all at 256x128; the data preprocessor
-# then brings each view to its scale s in [0.75, 1.5] (drawn per batch, so batches stack). The anchor
-# is also the person pasted into the 224x224 copy-paste canvas.
+# Paper §III-B + "other settings identical to DINO": DINO-style augmentations of the source crop
+# (random-resized crop keeping the person aspect ratio, flip, colour jitter, grayscale, blur,
+# solarize), all at 256x128: the anchor g1 (DINO's first global view), and three crops with the second
+# global view's augmentation: g2, which stays at 256x128 (the expert encodes g1 and g2, as in the
+# authors' code), and two independent multi-resolution views, which the data preprocessor brings to
+# their scales s in [0.75, 1.5] (drawn per batch, so batches stack); it also appends g1 itself rescaled
+# (the same pixels at another scale). The anchor is also the person pasted into the 224x224 canvas.
 dataset_type = 'PersonCropDataset'
 data_root = 'data/LUP1M'
 
@@ -36,8 +38,8 @@ dino_multicrop_pipeline = [
 ]
 
 train_pipeline = [
-    # anchor = DINO's first global view, each multi-resolution view = its second global view
-    dict(type='mmpretrain.MultiView', num_views=[1, 2], transforms=[global1_aug, global2_aug]),
+    # anchor = DINO's first global view g1; then g2 and two multi-resolution views (its second global view)
+    dict(type='mmpretrain.MultiView', num_views=[1, 3], transforms=[global1_aug, global2_aug]),
     dict(type='AssignViews'),
     dict(type='CopyPasteCanvas', canvas_size=(224, 224), max_instances=3, min_instances=1,
          height_range=(0.4, 0.9), allow_overlap=True, alpha=1.0),
@@ -54,3 +56,10 @@ train_dataloader = dict(
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline),
 )
+
+# The anchor-teacher pairing (the paper preset before 2026-12-03, an ablation now): the anchor g1 and two
+# independent multi-resolution views only (with anchor_teacher_pairing of the model base)
+anchor_teacher_pipeline = [
+    dict(type='mmpretrain.MultiView', num_views=[1, 2], transforms=[global1_aug, global2_aug]),
+    *train_pipeline[1:],
+]
