@@ -46,7 +46,8 @@ LS_CFGS := saip_vit-tiny-p16_1xb8-300it_demo-persons saip-csm-only_vit-tiny-p16_
 	saip-anchor-views_vit-tiny-p16_1xb8-300it_demo-persons saip-lr5e-5_vit-tiny-p16_1xb8-300it_demo-persons \
 	dino_vit-tiny-p16_1xb8-300it_demo-persons mae_vit-tiny-p16_1xb8-300it_demo-persons \
 	mae-dino_vit-tiny-p16_1xb8-300it_demo-persons personvit_vit-tiny-p16_1xb8-300it_demo-persons \
-	hap_vit-tiny-p16_1xb8-300it_demo-persons
+	hap_vit-tiny-p16_1xb8-300it_demo-persons saip-anchor-teacher_vit-tiny-p16_1xb8-300it_demo-persons \
+	saip-sk-koleo_vit-tiny-p16_1xb8-300it_demo-persons saip-recipe_vit-tiny-p16_1xb8-300it_demo-persons
 learning-signal: install
 	for c in $(LS_CFGS); do \
 		$(PY) tools/train.py configs/pretrain/learning_signal/$$c.py --work-dir $(LS_DIR)/$$c || exit 1; done

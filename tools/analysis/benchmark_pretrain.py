@@ -25,6 +25,7 @@ sys.path.insert(0, ROOT)
 PRESETS = {
     'paper': 'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'official-code': 'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m-official-code.py',
+    'anchor-teacher': 'configs/pretrain/saip-anchor-teacher_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'demo': 'configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py',
     'starnet-s3': 'configs/pretrain/saip_starnet-s3_8xb256-amp-coslr-300e_lup1m.py',
     'tinyvit-5m': 'configs/pretrain/saip_tinyvit-5m_8xb256-amp-coslr-300e_lup1m.py',

@@ -1,0 +1,51 @@
+"""The learning tools of issue 26: the factorial's design and the one-command learning check (run on the
+CPU at a tiny budget; on a GPU it picks the largest batch that fits)."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+from cfg_paths import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import learning_check  # noqa: E402
+import learning_factorial  # noqa: E402
+
+
+def test_factorial_is_a_resolution_iv_half_fraction():
+    cells = learning_factorial.cells()
+    assert len(cells) == 8 and len({tuple(c.values()) for c in cells.values()}) == 8
+    sign = {'-': -1, '+': 1}
+    for levels in cells.values():  # the defining relation: momentum = pairs x tau x lr
+        assert sign[levels['momentum']] == sign[levels['pairs']] * sign[levels['tau']] * sign[levels['lr']]
+    for factor in learning_factorial.FACTORS:  # each level of each factor in half of the runs
+        assert sum(c[factor] == '+' for c in cells.values()) == 4
+    opts = learning_factorial.options(cells['c8'])
+    assert 'model.csm.head.teacher_temp=0.02' in opts and 'model.expert.momentum=0.9995' in opts
+    assert any(o.startswith('optim_wrapper.optimizer.lr=1.5625e-05') for o in opts)
+    for path in learning_factorial.CONFIGS.values():
+        assert osp.isfile(osp.join(ROOT, path))
+
+
+def test_recipe_rules_at_another_batch():
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
+    lr = learning_check.set_recipe(cfg, batch=64, iters=200, workers=4, amp=True)
+    assert lr == pytest.approx(5e-4 * 64 / 8)  # the linear rule from the config's own batch
+    assert cfg.optim_wrapper.type == 'PerTensorClipAmpOptimWrapper'
+    assert cfg.param_scheduler[0].end == 20 and cfg.param_scheduler[1].end == 200  # 10 % warm-up
+    assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == 200
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler' and cfg.train_dataloader.batch_size == 64
+    assert any(h.type == 'FreezeLastLayerHook' and h.epochs == 1 for h in cfg.custom_hooks)
+
+
+@pytest.mark.slow
+def test_learning_check_writes_its_table(tmp_path):
+    check = learning_check.main(['--out', str(tmp_path), '--device', 'cpu', '--batch', '2', '--max-iters',
+                                 '2', '--workers', '0', '--minutes', '30'])
+    assert check['iterations'] == 2 and check['batch'] == 2
+    table = (tmp_path / 'table.md').read_text()
+    assert '| none |' in table and 'iter_2.pth' in table and 'xscale_persons/R1' in table
+    stored = json.loads((tmp_path / 'retrieval.json').read_text())
+    assert len(stored['encoders']) == 2
+    assert json.loads((tmp_path / 'check.json').read_text())['images_seen'] == 4
