@@ -14,11 +14,11 @@ LEVELS = ('final', 'mid')
 OBJECTIVE_OPTIONS: Dict[str, dict] = dict(
     csm=dict(level='final', teacher_views=(0, ), student_views=None, koleo=None),
     csr=dict(level='mid', query_encoder='expert', kv='patches', view_index=None, mask_ratio=0.75,
-             mask_type='random', encode_masked='drop'),
+             mask_type='random', encode_masked='drop', query_global=False),
     css=dict(level='mid', query_views=None),
 )
 OPTION_CHOICES = dict(level=LEVELS, query_encoder=('expert', 'student'), kv=('patches', 'cls', 'none'),
-                      feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all'),
+                      feature=FEATURES, encoder=('student', 'expert'), encode_masked=('drop', 'all', 'code'),
                       mask_type=MASK_TYPES)
 # what the retrieval evaluation (``predict`` mode) extracts
 EVAL_OPTIONS = dict(scales=(0.75, 1.0, 1.5), feature='global', encoder='student', level='final',

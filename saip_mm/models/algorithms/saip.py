@@ -19,7 +19,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from ..utils.masking import blank_patches, draw_patch_mask, masked_indices
+from ..utils.masking import blank_patches, code_encoder_mask, draw_patch_mask, masked_indices
 from ..utils.randomness import step_generator
 from ..utils.retrieval import retrieval_features
 from ..utils.tokens import encode_views
@@ -64,8 +64,11 @@ class SAIP(BaseSelfSupervisor):
             in the pipeline, as in the code-faithful preset, come from its ``RandomPatchMask``).
             ``encode_masked``: ``'drop'`` encodes the visible patches only (MAE); ``'all'`` encodes the whole
             view with the masked patches blanked (set to 0, the mean colour after normalisation), as needed
-            for masks up-sampled from another grid, whose masked count varies (the authors' code). ``None``
-            disables CSR.
+            for masks up-sampled from another grid, whose masked count varies; ``'code'`` encodes the
+            patches the authors' code gathers for such a mask (``code_encoder_mask``: a fixed count, kept
+            ones first, so some visible ones are dropped or some masked ones encoded). ``query_global``:
+            the masked view's own global token goes into a ``'self'`` decoder before the anchor's (the
+            code). ``None`` disables CSR.
         css (dict, optional): ``dict(neck=..., head=..., level='mid', query_views=None)``; the
             student's tokens of ``query_views`` (default: all views) search the expert's canvas
             tokens; a ``(B, Q, rows, cols)`` target gives each query its own instance. ``None``
@@ -393,20 +396,30 @@ class SAIP(BaseSelfSupervisor):
         cfg = self.csr_cfg
         level = cfg['level']
         grid = (target.shape[-2] // self.csr_head.patch_size, target.shape[-1] // self.csr_head.patch_size)
-        whole = cfg['encode_masked'] == 'all'
-        image, enc_mask = (blank_patches(target, mask, grid), None) if whole else (target, mask)
+        mode = cfg['encode_masked']
+        if mode == 'all':
+            image, enc_mask = blank_patches(target, mask, grid), None
+        elif mode == 'code':
+            image, enc_mask = target, code_encoder_mask(mask, cfg['mask_ratio'])
+        else:
+            image, enc_mask = target, mask
         if cfg['query_encoder'] == 'expert':
             with torch.no_grad():
                 q = self.expert.module.backbone.forward_tokens(image, mask=enc_mask)
-            queries = self.expert_proj[level](q[level][1])
+            proj = self.expert_proj[level]
+            queries, own = proj(q[level][1]), proj(q[level][0])
         else:
             q = self.backbone.forward_tokens(image, mask=enc_mask)
-            queries = q[level][1]
-        if whole:  # every patch is a query; all are predicted (the loss weighs the masked ones)
+            queries, own = q[level][1], q[level][0]
+        own = own if cfg['query_global'] else None
+        if mode == 'all':  # every patch is a query; all are predicted (the loss weighs the masked ones)
             keep = torch.arange(queries.shape[1], device=queries.device).expand(queries.shape[0], -1)
-            pred = self.csr_neck(queries, keep, q['grid'], kv)
+            pred = self.csr_neck(queries, keep, q['grid'], kv, query_global=own)
+        elif mode == 'code':  # all predicted: the loss's mask and the encoder's differ
+            pred = self.csr_neck(queries, q['keep'], q['grid'], kv, query_global=own)
         else:
-            pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask))
+            pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask),
+                                 query_global=own)
         return pred, q
 
     def loss_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor,

@@ -23,7 +23,7 @@ from saip_mm.registry import MODELS
 
 from ..utils.masking import keep_indices
 from ..utils.pos_embed import infer_grid
-from ..utils.pretrained import StrictPretrainedInit
+from ..utils.pretrained import StrictPretrainedInit, is_pretrained
 from ..utils.semantic_controller import SemanticControlled
 from ..utils.tokens import StudentTokens, student_tokens
 
@@ -63,6 +63,8 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
             SOLIDER supplementary §4). ``None`` (default): no controller, a plain ViT.
         semantic_points (Sequence[int], optional): Blocks (from 1) after which λ acts; default the last
             block of each of four equal groups.
+        cls_token_std (float): A new class token is drawn from N(0, std²); 0 keeps mmpretrain's zeros
+            (default). The authors' code draws it with std 0.02.
         **kwargs: Passed to ``mmpretrain.VisionTransformer``.
     """
 
@@ -74,8 +76,10 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
                  pretrained_grid: Optional[Sequence[int]] = None,
                  semantic_weight: Optional[float] = None,
                  semantic_points: Optional[Sequence[int]] = None,
+                 cls_token_std: float = 0.,
                  **kwargs) -> None:
         kwargs.setdefault('out_type', 'raw')
+        self._cls_token_std = cls_token_std
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, **kwargs)
         self.patch_size = patch_size
         self.mid_index = mid_index if mid_index > 0 else self.num_layers + 1 + mid_index
@@ -84,6 +88,13 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
                              f'(or -1..-{self.num_layers} from the end)')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
         self.init_semantic_controller(semantic_weight, self.embed_dims, self.layers, semantic_points)
+
+    def init_weights(self) -> None:
+        """mmpretrain's initialisation (or the checkpoint); then a new class token from N(0, std²) when
+        ``cls_token_std`` is set."""
+        super().init_weights()
+        if self._cls_token_std and self.cls_token is not None and not is_pretrained(self.init_cfg):
+            torch.nn.init.normal_(self.cls_token, std=self._cls_token_std)
 
     def train(self, mode: bool = True) -> 'SAIPViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""

@@ -73,7 +73,7 @@ class CSRDecoder(BaseModule):
         nn.init.normal_(self.mask_token, std=0.02)
 
     def forward(self, visible: Tensor, keep: Tensor, grid: Sequence[int], anchor: Optional[Tensor],
-                predict: Optional[Tensor] = None) -> Tensor:
+                predict: Optional[Tensor] = None, query_global: Optional[Tensor] = None) -> Tensor:
         """Predict the patches of the masked view.
 
         Args:
@@ -85,6 +85,9 @@ class CSRDecoder(BaseModule):
             predict (Tensor, optional): Indices ``(B, R)`` of the patches to predict (the masked
                 ones: the loss needs no others). The last block and the prediction layer then run
                 for those rows only. Default: all patches.
+            query_global (Tensor, optional): The masked view's own global token ``(B, C)`` from the
+                encoder; ``'self'`` layout only, where the sequence is then ``[it, anchor tokens,
+                queries]`` (the authors' code's decoder input).
 
         Returns:
             Tensor: Pixel predictions ``(B, R or rows*cols, p*p*3)``.
@@ -99,6 +102,10 @@ class CSRDecoder(BaseModule):
             raise ValueError(f'anchor tokens must be {"given" if self.memory else "None"} for a '
                              f'decoder with memory={self.memory}')
         memory = self.embed_kv(self.in_norm_kv(anchor)) if self.memory else x[:, :0]
+        if query_global is not None:
+            if self.layout != 'self':
+                raise ValueError("the masked view's own global token goes into a layout='self' decoder")
+            memory = torch.cat([self.embed_q(self.in_norm_q(query_global))[:, None], memory], dim=1)
         if self.layout == 'cross':
             for block in self.blocks[:-1]:
                 x = block(x, memory)

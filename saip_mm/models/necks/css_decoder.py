@@ -9,7 +9,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
-from ..utils.attention_blocks import CrossAttention, DecoderBlock
+from ..utils.attention_blocks import FFN, CrossAttention, DecoderBlock
 from ..utils.pos_embed import sincos_2d
 
 
@@ -34,6 +34,17 @@ class CSSDecoder(BaseModule):
             ``False`` recomputes them per query (identical outputs, N times the mask-branch work), as
             a decoder called once per query does: the code-faithful preset uses it so that the
             benchmark compares equal work.
+        cross_ffn (bool): After the cross-attention, a pre-norm FFN with a residual and a LayerNorm
+            before the kernel Linear, as the authors' code's cross-attention block and its
+            ``q_decoder_norm``. Defaults to False.
+        scaled_logits (bool): Divide kernel · features by sqrt(embed_dims). Defaults to True (the code
+            does not).
+        logit_bias (bool): A learned bias on the logits. Defaults to True (the code has none).
+        canvas_positions (bool): 2-D sin-cos positions on the canvas memory. Defaults to True (the code
+            adds none).
+        all_query_rows (bool): The last query block computes every token, as the code's does, not the
+            global token alone (the only row the kernel reads; identical outputs, more work): for the
+            code-faithful preset's equal-work benchmark. Defaults to False.
     """
 
     def __init__(self,
@@ -44,6 +55,11 @@ class CSSDecoder(BaseModule):
                  num_heads: int = 16,
                  num_convs: int = 4,
                  share_canvas_features: bool = True,
+                 cross_ffn: bool = False,
+                 scaled_logits: bool = True,
+                 logit_bias: bool = True,
+                 canvas_positions: bool = True,
+                 all_query_rows: bool = False,
                  init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform')) -> None:
         super().__init__(init_cfg=init_cfg)
         canvas_channels = canvas_channels or in_channels
@@ -56,12 +72,18 @@ class CSSDecoder(BaseModule):
         self.blocks = nn.ModuleList(
             DecoderBlock(embed_dims, num_heads, cross=False) for _ in range(depth))
         self.cross = CrossAttention(embed_dims, num_heads)
+        self.cross_ffn = None
+        if cross_ffn:
+            self.cross_ffn = nn.Sequential(nn.LayerNorm(embed_dims, eps=1e-6), FFN(embed_dims))
+        self.kernel_norm = nn.LayerNorm(embed_dims, eps=1e-6) if cross_ffn else nn.Identity()
         self.kernel = nn.Linear(embed_dims, embed_dims)
+        self.scaled_logits, self.canvas_positions = scaled_logits, canvas_positions
+        self.all_query_rows = all_query_rows
         convs = [nn.Conv2d(canvas_channels, embed_dims, 1), nn.GELU()]
         for _ in range(num_convs - 1):
             convs += [nn.Conv2d(embed_dims, embed_dims, 3, padding=1), nn.GELU()]
         self.mask_branch = nn.Sequential(*convs)
-        self.bias = nn.Parameter(torch.zeros(1))
+        self.bias = nn.Parameter(torch.zeros(1)) if logit_bias else None
 
     def canvas_features(self, canvas: Tensor, grid: Sequence[int]) -> Tensor:
         """Canvas tokens ``(B, L, C)`` → mask features ``(B, E, rows, cols)``."""
@@ -72,6 +94,8 @@ class CSSDecoder(BaseModule):
     def memory(self, canvas: Tensor, grid: Sequence[int]) -> Tensor:
         """Canvas tokens ``(B, L, C)`` → cross-attention memory ``(B, L, E)`` with 2-D positions."""
         memory = self.embed_kv(self.in_norm_kv(canvas))
+        if not self.canvas_positions:
+            return memory
         return memory + sincos_2d(grid, self.embed_dims).to(memory)[None]
 
     def kernels(self, query: Tensor, memory: Tensor) -> Tensor:
@@ -82,8 +106,11 @@ class CSSDecoder(BaseModule):
         if len(self.blocks):
             # only the global token is used: the last block computes that row alone
             first = torch.zeros(x.shape[0], 1, dtype=torch.long, device=x.device)
-            x = self.blocks[-1](x, rows=first)
-        return self.kernel(self.cross(x[:, :1], memory)[:, 0])
+            x = self.blocks[-1](x, rows=None if self.all_query_rows else first)
+        y = self.cross(x[:, :1], memory)
+        if self.cross_ffn is not None:
+            y = y + self.cross_ffn(y)
+        return self.kernel(self.kernel_norm(y)[:, 0])
 
     def forward(self, queries: Sequence[Tensor], canvas: Tensor, grid: Sequence[int]) -> Tensor:
         """Mask logits of every query view on the canvas.
@@ -110,9 +137,11 @@ class CSSDecoder(BaseModule):
                 kernels[i] = k[j * b:(j + 1) * b]
         kernels = torch.stack(kernels)
         if self.share_canvas_features:
-            logits = torch.einsum('nbe,behw->nbhw', kernels, feats) / self.embed_dims**0.5
+            logits = torch.einsum('nbe,behw->nbhw', kernels, feats)
         else:
             logits = torch.stack([
                 torch.einsum('be,behw->bhw', k, self.canvas_features(canvas, grid) if n else feats)
-                for n, k in enumerate(kernels)]) / self.embed_dims**0.5
-        return logits + self.bias
+                for n, k in enumerate(kernels)])
+        if self.scaled_logits:
+            logits = logits / self.embed_dims**0.5
+        return logits if self.bias is None else logits + self.bias

@@ -160,6 +160,30 @@ def masked_indices(mask: Tensor) -> Tensor:
     return keep_indices(~mask)
 
 
+def code_encoder_mask(mask: Tensor, mask_ratio: float) -> Tensor:
+    """The patches the authors' code lets its encoder see for a mask up-sampled from another grid.
+
+    The code draws the mask on the anchor's 16x8 grid, nearest-upsamples it to the view's grid (20x10
+    for the x1.25 view: the kept count then varies, ~50 of 200), and gathers the first
+    ``int(L * (1 - mask_ratio))`` patches of ``argsort(1 - keep)``: kept patches first, then masked ones
+    (here in ascending index order; the code's unstable sort leaves the order of ties open). When the
+    up-sampled mask keeps more than that, visible patches are dropped; when it keeps fewer, masked
+    patches are encoded, and the loss (on the up-sampled mask) still counts them as masked.
+
+    Args:
+        mask (Tensor): Boolean ``(B, L)``, True = masked (the up-sampled mask the loss reads).
+        mask_ratio (float): The code's ``mask_ratio`` (0.75).
+
+    Returns:
+        Tensor: Boolean ``(B, L)``, True = not encoded; exactly ``int(L * (1 - mask_ratio))`` False per row.
+    """
+    b, length = mask.shape
+    keep = int(length * (1 - mask_ratio))
+    order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)[:, :keep]
+    out = torch.ones_like(mask)
+    return out.scatter_(1, order, False)
+
+
 def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
     """Images ``(B, 3, H, W)`` with the masked patches of a ``(B, rows*cols)`` mask set to 0."""
     b, _, h, w = images.shape
@@ -168,6 +192,6 @@ def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
 
 
 __all__: List[str] = [
-    'MASK_TYPES', 'blank_patches', 'block_patch_mask', 'draw_patch_mask', 'keep_indices', 'masked_indices',
-    'numpy_patch_mask', 'random_patch_mask', 'upsample_mask'
+    'MASK_TYPES', 'blank_patches', 'block_patch_mask', 'code_encoder_mask', 'draw_patch_mask', 'keep_indices',
+    'masked_indices', 'numpy_patch_mask', 'random_patch_mask', 'upsample_mask'
 ]
