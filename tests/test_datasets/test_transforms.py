@@ -131,15 +131,15 @@ def _build_sample(root, config, idx=0, **ds_overrides):
 
 
 def test_official_code_multi_crop_pipeline(root):
-    """The code-faithful preset, view for view (see the config's table): 2 global + 8 local crops,
-    l7 and the shrunk anchor rescaled with nearest interpolation, the x1.25 CSR view of g2, and a
-    canvas holding the two 128x64 crops side by side with one target per CSS query."""
+    """The code-faithful preset, view for view (see the config's table): 2 global + 7 local crops,
+    l6 and the shrunk anchor rescaled with nearest interpolation, the x1.25 CSR view of g2 (nearest),
+    and a canvas holding the two 128x64 crops side by side with one target per CSS query."""
     np.random.seed(0)
     _, sample = _build_sample(root, OFFICIAL_CFG)
     inputs = sample['inputs']
     sizes = [tuple(v.shape[1:]) for v in inputs['views']]
     assert tuple(inputs['anchor'].shape[1:]) == (256, 128)
-    assert sizes == [(256, 128)] + [(128, 64)] * 7 + [(160, 80), (96, 48), (320, 160)]
+    assert sizes == [(256, 128)] + [(128, 64)] * 6 + [(160, 80), (96, 48), (320, 160)]
     # the CSR mask: 75 % of the anchor's 16x8 grid, nearest-upsampled to the view's 20x10 grid
     mask = np.asarray(inputs['view_masks'][-1]).reshape(20, 10)
     src = (np.arange(20)[:, None] * 16 // 20) * 8 + (np.arange(10)[None, :] * 8 // 10)
@@ -151,8 +151,12 @@ def test_official_code_multi_crop_pipeline(root):
     # the shrunk anchor is the anchor, nearest-resized (every 2nd pixel, then nearest x0.75)
     anchor = inputs['anchor'].numpy().transpose(1, 2, 0)
     shrunk = mmcv.imresize(anchor, (64, 128), interpolation='nearest')
-    assert np.array_equal(inputs['views'][9].numpy().transpose(1, 2, 0),
+    assert np.array_equal(inputs['views'][8].numpy().transpose(1, 2, 0),
                           mmcv.imresize(shrunk, (48, 96), interpolation='nearest'))
+    # the CSR view is g2 nearest-up-scaled x1.25
+    g2 = inputs['views'][0].numpy().transpose(1, 2, 0)
+    assert np.array_equal(inputs['views'][9].numpy().transpose(1, 2, 0),
+                          mmcv.imresize(g2, (160, 320), interpolation='nearest'))
     # two 128x64 instances, side by side without overlap; one target per query instance
     boxes = sample['data_samples'].instance_boxes
     assert boxes.shape == (2, 4)
