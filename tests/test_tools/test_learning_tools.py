@@ -10,6 +10,7 @@ from cfg_paths import ROOT
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 import learning_check  # noqa: E402
 import learning_factorial  # noqa: E402
+import run_summary  # noqa: E402
 
 
 def test_factorial_is_a_resolution_iv_half_fraction():
@@ -49,3 +50,23 @@ def test_learning_check_writes_its_table(tmp_path):
     stored = json.loads((tmp_path / 'retrieval.json').read_text())
     assert len(stored['encoders']) == 2
     assert json.loads((tmp_path / 'check.json').read_text())['images_seen'] == 4
+
+
+def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
+    first = {'retrieval/mAP': 38.5, 'retrieval/xs_mAP': 38.7, 'retrieval/knn': 48.1, 'retrieval/pair_cos': 0.464,
+             'xscale_persons/R1': 51.3, 'xscale_persons/R1_std': 2.4, 'xscale_persons/mAP': 64.7,
+             'xscale_persons/mAP_std': 1.7}
+    rows = [dict(step=0, **first),
+            dict(step=10, loss=9.1, loss_csm=8.07, csm_teacher_entropy_rel=1.01),
+            dict(step=20, loss=9.0, loss_csm=8.2),
+            dict(step=300, **{'retrieval/mAP': 32.2, 'retrieval/xs_mAP': 33.6, 'retrieval/knn': 47.4,
+                              'retrieval/pair_cos': 0.763})]
+    log = tmp_path / 'run' / '20261203_000000' / 'vis_data'
+    log.mkdir(parents=True)
+    (log / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+    out = run_summary.main([str(tmp_path / 'run'), '--iters', '10', '--json', str(tmp_path / 's.json')])
+    summary = out[str(tmp_path / 'run')]
+    assert sorted(summary['val']) == [0, 300] and summary['val'][0]['xsp_R1_std'] == 2.4
+    assert summary['train'] == {10: {'loss_csm': 8.07, 'csm_teacher_entropy_rel': 1.01}}
+    with pytest.raises(FileNotFoundError, match='no <timestamp>/vis_data/scalars.json'):
+        run_summary.main([str(tmp_path)])
