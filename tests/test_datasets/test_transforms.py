@@ -187,7 +187,8 @@ def test_paper_views_are_independent_augmentations(root):
     samples = [_build_sample(root, PAPER_CFG, idx=i)[1]
                for i in range(0, 80, 10)]
     batch = pseudo_collate(samples)
-    assert [tuple(v.shape[1:]) for v in samples[0]['inputs']['views']] == [(256, 128)] * 2
+    # g2 (kept at the anchor size for the expert) and the two independent multi-resolution views
+    assert [tuple(v.shape[1:]) for v in samples[0]['inputs']['views']] == [(256, 128)] * 3
 
     def views_of(source, scale_range):
         pre = SAIPDataPreprocessor(view_scale_range=scale_range, view_source=source)
