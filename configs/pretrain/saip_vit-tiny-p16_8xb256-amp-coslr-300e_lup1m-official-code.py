@@ -28,7 +28,7 @@
 _base_ = './saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
 
 model = dict(
-    data_preprocessor=dict(view_scale_range=None, keep_views=0, anchor_copies=0),
+    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0),
     backbone=dict(cls_token_std=0.02),
     csm=dict(teacher_views=[0, 1], student_views=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
              neck=dict(init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform'))),

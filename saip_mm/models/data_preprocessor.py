@@ -22,9 +22,12 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
     """Stack the per-sample dicts of ``PackSAIPInputs``, convert BGR→RGB and normalise the images.
 
     Optionally brings the multi-resolution views to their scales on the batch (paper §III-B: scales
-    from 0.75 to 1.5 of the anchor size): with ``view_scale_range``, one scale per view is drawn per
-    batch (so every sample of a view has the same size), sides are rounded to multiples of
-    ``size_divisor``, and patch masks with exact keep counts are drawn for each view.
+    from 0.75 to 1.5 of the anchor size): one scale per view is drawn per batch (so every sample of a
+    view has the same size), and patch masks with exact keep counts are drawn for each view. With
+    ``view_scale_set`` (the paper preset: 0.75, 1.0, 1.25, 1.5) the scale is one of a few, so a whole run
+    sees a handful of input shapes (the allocator, attention kernels and ``torch.compile`` see few
+    shapes); with ``view_scale_range`` it is drawn from the interval and sides are rounded to multiples
+    of ``size_divisor`` (a new shape almost every step).
 
     Where the views come from (``view_source``):
 
@@ -45,6 +48,11 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         std (Sequence[float]): Per-channel std. Defaults to ImageNet's.
         bgr_to_rgb (bool): Whether the packed images are BGR (mmcv loading). Defaults to True.
         view_scale_range (tuple, optional): (low, high) scale range for batch-level views.
+        view_scale_set (Sequence[float], optional): The scales batch-level views are drawn from
+            (uniformly); each must give sides that are multiples of ``size_divisor`` for
+            ``anchor_size``. Not together with ``view_scale_range``.
+        anchor_size (Sequence[int]): (H, W) of the anchor, to check ``view_scale_set`` at build time.
+            Defaults to (256, 128).
         view_source (str): ``'views'`` or ``'anchor'`` (see above). Defaults to ``'views'``.
         num_views (int): Views made per batch with ``view_source='anchor'``. Defaults to 2.
         keep_views (int): Leading pipeline views kept at their size (``view_source='views'``). Defaults
@@ -66,6 +74,8 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  bgr_to_rgb: bool = True,
                  view_scale_range: Optional[Sequence[float]] = None,
+                 view_scale_set: Optional[Sequence[float]] = None,
+                 anchor_size: Sequence[int] = (256, 128),
                  view_source: str = 'views',
                  num_views: int = 2,
                  keep_views: int = 0,
@@ -86,16 +96,40 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         if keep_views < 0 or anchor_copies < 0:
             raise ValueError(f'model.data_preprocessor.keep_views ({keep_views}) and anchor_copies '
                              f'({anchor_copies}) must be >= 0')
+        if view_scale_range is not None and view_scale_set is not None:
+            raise ValueError('model.data_preprocessor: view_scale_range and view_scale_set are two ways to '
+                             'draw the view scales; set one (the other None)')
+        self.view_scale_set = tuple(float(s) for s in view_scale_set) if view_scale_set else None
+        self.size_divisor = size_divisor
+        if self.view_scale_set:
+            self.check_scale_set(tuple(anchor_size))
         self.view_scale_range = view_scale_range
         self.view_source = view_source
         self.num_views = num_views
         self.keep_views = keep_views
         self.anchor_copies = anchor_copies
-        self.size_divisor = size_divisor
         self.mask_ratio = mask_ratio
         self.mask_type = mask_type
         self.seed = seed
         self.register_buffer('batches', torch.zeros((), dtype=torch.long))
+
+    def check_scale_set(self, anchor_size: Sequence[int]) -> None:
+        """Refuse a scale of ``view_scale_set`` whose sides at ``anchor_size`` are not multiples of
+        ``size_divisor`` (the tokens would not tile the view)."""
+        h, w = anchor_size
+        for s in self.view_scale_set:
+            sides = (h * s, w * s)
+            if any(abs(x - round(x)) > 1e-6 or round(x) % self.size_divisor for x in sides):
+                raise ValueError(f'model.data_preprocessor.view_scale_set: scale {s:g} gives '
+                                 f'{sides[0]:g}x{sides[1]:g} for a {h}x{w} anchor, not multiples of '
+                                 f'{self.size_divisor}')
+
+    def draw_scale(self, gen: torch.Generator) -> float:
+        """One view scale: a member of ``view_scale_set`` or a point of ``view_scale_range``."""
+        if self.view_scale_set:
+            return self.view_scale_set[int(torch.randint(len(self.view_scale_set), (1, ), generator=gen))]
+        low, high = self.view_scale_range
+        return low + (high - low) * float(torch.rand((), generator=gen))
 
     def normalize(self, imgs: Tensor) -> Tensor:
         imgs = imgs.to(self.device).float()
@@ -132,7 +166,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                 out[key] = [torch.stack(list(m)).to(self.device) for m in inputs[key]]
         if 'canvas_target' in inputs:
             out['canvas_target'] = torch.stack(list(inputs['canvas_target'])).to(self.device)
-        if self.view_scale_range is not None and training:
+        if (self.view_scale_range is not None or self.view_scale_set) and training:
             self._batch_views(out)
         return dict(inputs=out, data_samples=data.get('data_samples'))
 
@@ -148,14 +182,14 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             sources = list(out['views']) + [anchor] * self.anchor_copies
         else:
             sources = [anchor] * self.num_views
-        low, high = self.view_scale_range
+        if self.view_scale_set and int(self.batches) == 0:
+            self.check_scale_set(tuple(anchor.shape[-2:]))  # the actual anchor, once
         gen = step_generator(self.seed, int(self.batches))
         self.batches += 1
         views, masks = [], []
         for i, src in enumerate(sources):
             if i >= self.keep_views:
-                s = low + (high - low) * float(torch.rand((), generator=gen))
-                src = rescale(src, s, self.size_divisor)
+                src = rescale(src, self.draw_scale(gen), self.size_divisor)
             views.append(src)
             grid = (src.shape[-2] // self.size_divisor, src.shape[-1] // self.size_divisor)
             ratio = 0.75 if self.mask_ratio is None else self.mask_ratio

@@ -2,9 +2,11 @@
 model = dict(
     type='SAIP',
     # images (SAIP's ids): 0 = g1 (anchor, 256x128), 1 = g2 (256x128), 2, 3 = independent views at their
-    # scales, 4 = g1 rescaled (the same pixels at another scale)
+    # scales, 4 = g1 rescaled (the same pixels at another scale). The scales: one of 0.75, 1.0, 1.25, 1.5
+    # per view and batch (the paper's range [0.75, 1.5] in 4 buckets whose sides are multiples of 16: a
+    # run sees 4 view shapes, not a new one each step; view_scale_range=(0.75, 1.5) draws from the interval)
     data_preprocessor=dict(
-        type='SAIPDataPreprocessor', view_scale_range=(0.75, 1.5), view_source='views', keep_views=1,
+        type='SAIPDataPreprocessor', view_scale_set=(0.75, 1.0, 1.25, 1.5), view_source='views', keep_views=1,
         anchor_copies=1),
     # mid_index=7: CSR and CSS read the output of the 7th block. Paper appendix A: all transformer
     # blocks Xavier-uniform (their Linear layers, attention included); patch embedding as mmpretrain.
