@@ -8,6 +8,7 @@ import pytest
 from cfg_paths import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import gpu_check  # noqa: E402
 import learning_check  # noqa: E402
 import learning_factorial  # noqa: E402
 import run_summary  # noqa: E402
@@ -70,3 +71,18 @@ def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
     assert summary['train'] == {10: {'loss_csm': 8.07, 'csm_teacher_entropy_rel': 1.01}}
     with pytest.raises(FileNotFoundError, match='no <timestamp>/vis_data/scalars.json'):
         run_summary.main([str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_every_table(tmp_path):
+    """On the CPU at batch 2 and one step: the three benchmark tables of the GPU check are written (the
+    loader table with data and step time apart, the shapes column)."""
+    done = gpu_check.main(['--out', str(tmp_path), '--batch', '2', '--steps', '1', '--device', 'cpu',
+                           '--workers', '0'])
+    assert all(r['returncode'] == 0 for r in done.values()), done
+    loader = (tmp_path / 'loader.md').read_text()
+    assert '| paper' in loader and '(0 workers)' in loader and '| official-code' in loader
+    rows = json.loads((tmp_path / 'loader.json').read_text())
+    paper = next(r for r in rows if r.get('preset') == 'paper')
+    assert paper['shapes_per_100_batches'] <= 6 and paper['loader']['step_s'] > 0
+    assert json.loads((tmp_path / 'compile.json').read_text())[1]['compiled']

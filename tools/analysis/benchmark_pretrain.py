@@ -4,6 +4,13 @@ step (forward + backward, all enabled objectives), plus data-pipeline images/s p
 
     python tools/analysis/benchmark_pretrain.py [--presets paper official-code demo] [--batch 8 32]
     python tools/analysis/benchmark_pretrain.py --device cuda --amp --batch 256  # a GPU, as presets train
+    python tools/analysis/benchmark_pretrain.py --loader --workers 14 ...  # the Runner's dataloader + step
+
+By default a pre-built batch is timed (the model alone). ``--loader`` times real iterations instead: the
+config's dataloader (workers, collation, the demo crops) feeding the step, with the time spent waiting
+for data and the step time printed apart, and the step's TFLOP/s and model FLOP utilisation against the
+device's peak (``--peak-tflops``, known for H100 / H200 / A100). Every row also says how many distinct
+input shapes 100 batches give (the view-scale draw: a few with scale buckets, ~100 with a continuous one).
 
 Each (preset, batch) runs in its own process so that its peak memory (max RSS, or max CUDA memory on
 a GPU) is its own. The figures line up with the reference measured for the authors' released model on
@@ -55,11 +62,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--amp', action='store_true',
                    help='fp16 autocast, dynamic loss scale (AmpOptimWrapper, as the presets train on GPUs)')
     p.add_argument('--json', help='also write the rows to this JSON file')
+    p.add_argument('--loader', action='store_true',
+                   help="time the Runner's dataloader + step (data and step time apart), not a pre-built "
+                        'batch')
+    p.add_argument('--workers', type=int, default=None,
+                   help='--loader: dataloader workers (default: the config\'s)')
+    p.add_argument('--compile', action='store_true', help='torch.compile the student encoder')
+    p.add_argument('--peak-tflops', type=float, default=None,
+                   help='the device\'s peak TFLOP/s for the utilisation (default: known GPUs, dense '
+                        'fp16/bf16)')
     p.add_argument('--_one', nargs=2, metavar=('PRESET', 'BATCH'), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
-def build(preset: str, batch: int, device: str):
+def build(preset: str, batch: int, device: str, with_cfg: bool = False):
     import torch
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
@@ -83,7 +99,58 @@ def build(preset: str, batch: int, device: str):
         model = MODELS.build(cfg.model).to(device)
     model.init_weights()
     batch_data = pseudo_collate([dataset[i % len(dataset)] for i in range(batch)])
+    if with_cfg:
+        return cfg, dataset, model, batch_data, torch
     return dataset, model, batch_data, torch
+
+
+# dense fp16 / bf16 tensor-core peaks (TFLOP/s) of the GPUs the project has run on
+PEAK_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'A100': 312.0}
+
+
+def peak_tflops(args: argparse.Namespace, device: str) -> Optional[float]:
+    if args.peak_tflops or device != 'cuda':
+        return args.peak_tflops
+    import torch
+    name = torch.cuda.get_device_name()
+    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
+def distinct_shapes(model, data, batches: int = 100) -> int:
+    """How many distinct (H, W) the images of ``batches`` preprocessed batches have (anchor, views,
+    canvas)."""
+    import torch
+    shapes = set()
+    with torch.no_grad():
+        for _ in range(batches):
+            inputs = model.data_preprocessor(data, True)['inputs']
+            for value in inputs.values():
+                for t in value if isinstance(value, list) else [value]:
+                    if t.dim() == 4:
+                        shapes.add(tuple(t.shape[-2:]))
+    return len(shapes)
+
+
+def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device: str, torch) -> Dict:
+    """Mean data wait and step time over ``args.steps`` real iterations of the config's dataloader."""
+    from mmengine.runner import Runner
+    loader_cfg = dict(cfg.train_dataloader, batch_size=batch,
+                      sampler=dict(type='InfiniteSampler', shuffle=True))
+    workers = loader_cfg['num_workers'] if args.workers is None else args.workers
+    loader_cfg.update(num_workers=workers, persistent_workers=workers > 0, pin_memory=device == 'cuda')
+    it = iter(Runner.build_dataloader(loader_cfg, seed=0))
+    model.train_step(next(it), optim)  # warm-up (and the workers' start)
+    data_t = step_t = 0.
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        data = next(it)
+        t1 = time.perf_counter()
+        model.train_step(data, optim)
+        model.update_expert()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        data_t, step_t = data_t + t1 - t0, step_t + time.perf_counter() - t1
+    return dict(data_s=data_t / args.steps, step_s=step_t / args.steps, workers=workers)
 
 
 def count_gflop(model, batch_data, optim) -> float:
@@ -98,7 +165,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     import numpy as np
     np.random.seed(0)
     device = args.device or ('cuda' if _cuda() else 'cpu')
-    dataset, model, data, torch = build(preset, batch, device)
+    cfg, dataset, model, data, torch = build(preset, batch, device, with_cfg=True)
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     from mmengine.optim import build_optim_wrapper
@@ -107,6 +174,9 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
         optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
     optim = build_optim_wrapper(model, optim_cfg)
     model.train()
+    shapes = distinct_shapes(model, data)
+    if args.compile:
+        model.backbone.forward_tokens = torch.compile(model.backbone.forward_tokens)
     model.train_step(data, optim)  # warm-up
     if device == 'cuda':
         torch.cuda.synchronize()
@@ -130,10 +200,19 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     data_ips = args.data_samples / (time.perf_counter() - t0)
     encoder = getattr(model.backbone, 'encoder', model.backbone)  # without a token adapter's projections
     params = sum(p.numel() for p in encoder.parameters()) / 1e6
-    return dict(preset=preset, batch=batch, device=device, amp=args.amp, s_per_step=step,
-                img_per_s=batch / step,
-                peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
-                backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device))
+    row = dict(preset=preset, batch=batch, device=device, amp=args.amp, s_per_step=step,
+               img_per_s=batch / step,
+               peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
+               backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device),
+               shapes_per_100_batches=shapes, compiled=args.compile)
+    if args.loader:
+        timing = loader_steps(cfg, batch, model, optim, args, device, torch)
+        row.update(loader=timing, s_per_step=timing['data_s'] + timing['step_s'],
+                   img_per_s=batch / (timing['data_s'] + timing['step_s']))
+    row['tflops'] = gflop / 1e3 / (row['loader']['step_s'] if args.loader else step)
+    peak_tf = peak_tflops(args, device)
+    row['mfu'] = row['tflops'] / peak_tf if peak_tf else None
+    return row
 
 
 def encoder_gflop(model, device: str) -> float:
@@ -155,11 +234,16 @@ def _cuda() -> bool:
 
 def fmt(row: Dict) -> str:
     data = row.get('data_img_per_s_per_worker')
+    loader = row.get('loader')
     return (f"| {row['preset']:<30} | {row['batch']:>5} | {row['s_per_step']:>7.2f} | "
             f"{row['img_per_s']:>6.2f} | {row['peak_mem_gb']:>6.2f} | {row['gflop_per_step']:>7.0f} | "
             + (f'{data:>9.1f} |' if data is not None else '        - |')
             + (f" {row['backbone_mparams']:>5.2f} | {row['encoder_gflop_256x128']:>5.2f} |"
-               if 'backbone_mparams' in row else '     - |     - |'))
+               if 'backbone_mparams' in row else '     - |     - |')
+            + (f" {row['tflops']:.3g} | " + (f"{row['mfu']:.1%}" if row.get('mfu') else '-')
+               + f" | {row['shapes_per_100_batches']} |" if 'tflops' in row else ' - | - | - |')
+            + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers) |" if loader
+               else ' - |'))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -169,8 +253,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
-          '| encoder GFLOP (1 img 256x128) |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+          '| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / 100 batches | loader: data s / step '
+          's |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     print(fmt(rows[0]), flush=True)
     for preset in args.presets:
         for batch in args.batch:
@@ -180,6 +265,14 @@ def main(argv: Optional[List[str]] = None) -> None:
                 cmd += ['--device', args.device]
             if args.amp:
                 cmd.append('--amp')
+            if args.loader:
+                cmd.append('--loader')
+            if args.workers is not None:
+                cmd += ['--workers', str(args.workers)]
+            if args.compile:
+                cmd.append('--compile')
+            if args.peak_tflops:
+                cmd += ['--peak-tflops', str(args.peak_tflops)]
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
             out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
             line = [x for x in out.stdout.splitlines() if x.startswith('ROW ')]

@@ -1,0 +1,62 @@
+# Copyright (c) saip_mm contributors. Licensed under the Apache License 2.0.
+"""The GPU benchmark in one call (issue 28, item 5), for a session that is lent a device: the paper and
+code-faithful presets at batch 256 with AMP, on a pre-built batch and through the Runner's dataloader
+(data and step time apart, TFLOP/s and utilisation), and the paper preset with ``torch.compile``; every
+table and JSON written to ``--out``. About 5-8 minutes on one H100 / H200.
+
+    python tools/analysis/gpu_check.py --out work_dirs/gpu_check [--batch 256] [--workers 14]
+"""
+import argparse
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+BENCH = osp.join(ROOT, 'tools', 'analysis', 'benchmark_pretrain.py')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--out', required=True, help='folder for the tables (.md) and rows (.json)')
+    p.add_argument('--batch', type=int, default=256)
+    p.add_argument('--workers', type=int, default=None, help='loader workers (default: CPUs - 2, at most 14)')
+    p.add_argument('--steps', type=int, default=5, help='timed steps per row')
+    p.add_argument('--device', default='cuda')
+    return p.parse_args(argv)
+
+
+def runs(args: argparse.Namespace) -> dict:
+    """name -> the benchmark's arguments for each table of the check."""
+    workers = args.workers if args.workers is not None else max(0, min(14, (os.cpu_count() or 2) - 2))
+    common = ['--batch', str(args.batch), '--amp', '--device', args.device, '--steps', str(args.steps)]
+    return {
+        'prebuilt_batch': ['--presets', 'paper', 'official-code', *common],
+        'loader': ['--presets', 'paper', 'official-code', *common, '--loader', '--workers', str(workers)],
+        'compile': ['--presets', 'paper', *common, '--compile'],
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    done = {}
+    for name, bench_args in runs(args).items():
+        start = time.time()
+        cmd = [sys.executable, BENCH, *bench_args, '--json', osp.join(args.out, f'{name}.json')]
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        table = '\n'.join(line for line in out.stdout.splitlines() if line.startswith('|') or ' vs ' in line)
+        with open(osp.join(args.out, f'{name}.md'), 'w') as f:
+            f.write(f"python {' '.join(['tools/analysis/benchmark_pretrain.py', *bench_args])}\n\n{table}\n")
+        done[name] = dict(returncode=out.returncode, seconds=time.time() - start)
+        print(f'## {name} ({time.time() - start:.0f} s, exit {out.returncode})\n{table}', flush=True)
+        if out.returncode:
+            print(out.stderr[-3000:], flush=True)
+    return done
+
+
+if __name__ == '__main__':
+    main()
