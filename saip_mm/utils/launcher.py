@@ -1,6 +1,7 @@
 """Runtime adaptation shared by ``tools/train.py`` and ``tools/test.py``."""
 import os
 import warnings
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -8,16 +9,52 @@ from mmengine.config import Config
 
 
 def prepare_runtime(cfg: Config) -> None:
-    """Adapt a config to the machine: CPU multi-process launches and AMP without CUDA.
+    """Adapt a config to the machine: CPU multi-process launches, AMP without CUDA, and the main
+    process's threads and the dataloader workers from the cores (``plan_cpu``).
 
     Args:
         cfg (Config): The full config; ``cfg.launcher`` must already be set.
     """
     fall_back_from_amp(cfg)
     prepare_launcher(cfg)
+    plan = plan_cpu(cfg)
+    torch.set_num_threads(plan['main_threads'])
     if not torch.cuda.is_available() and cfg.get('launcher', 'none') != 'none':
         if replace_sync_bn(cfg.get('model', {})):
             warnings.warn('no CUDA device: SyncBN -> BN (per-process statistics) for this run')
+
+
+def plan_cpu(cfg: Config, cores: Optional[int] = None, local_procs: Optional[int] = None,
+             cuda: Optional[bool] = None) -> dict:
+    """Share a node's cores between each training process's main thread pool and its dataloader
+    workers (issue 28: 14 busy workers on 16 cores starved the main process, which then fed the GPU at a
+    third of the benchmark's speed).
+
+    Each of the node's ``local_procs`` processes (torchrun's ``LOCAL_WORLD_SIZE``) gets ``cores /
+    local_procs`` cores. With a GPU the main process needs few threads (it launches kernels and runs
+    the data preprocessor): ``min(4, max(1, share // 4))``; on a CPU-only machine it computes the model,
+    so it gets the whole share. ``SAIP_MAIN_THREADS`` overrides that. A dataloader whose ``num_workers``
+    is ``'auto'`` (the paper presets) gets the rest of the share with a GPU, none without; a number
+    stays as set (``--cfg-options train_dataloader.num_workers=N``).
+
+    Returns:
+        dict: ``cores``, ``share``, ``main_threads``, ``workers`` (of the train dataloader, or None).
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    local = local_procs or int(os.environ.get('LOCAL_WORLD_SIZE', 1))
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    share = max(1, cores // max(1, local))
+    threads = int(os.environ.get('SAIP_MAIN_THREADS', 0)) or (min(4, max(1, share // 4)) if cuda else share)
+    workers = None
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if isinstance(loader, dict) and loader.get('num_workers') == 'auto':
+            loader['num_workers'] = max(0, share - threads) if cuda else 0
+            loader['persistent_workers'] = loader['num_workers'] > 0
+        if key == 'train_dataloader' and isinstance(loader, dict):
+            workers = loader.get('num_workers')
+    return dict(cores=cores, share=share, main_threads=threads, workers=workers)
 
 
 # the fp32 optimizer wrapper of each AMP one (saip_mm/engine/optimizers/per_tensor_clip.py); tools/train.py

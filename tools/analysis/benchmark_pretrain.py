@@ -137,6 +137,9 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
     loader_cfg = dict(cfg.train_dataloader, batch_size=batch,
                       sampler=dict(type='InfiniteSampler', shuffle=True))
     workers = loader_cfg['num_workers'] if args.workers is None else args.workers
+    if workers == 'auto':  # the paper presets: the cores the main process leaves (plan_cpu)
+        from saip_mm.utils.launcher import plan_cpu
+        workers = plan_cpu(type(cfg)(dict(train_dataloader=dict(num_workers='auto'))))['workers']
     loader_cfg.update(num_workers=workers, persistent_workers=workers > 0, pin_memory=device == 'cuda')
     it = iter(Runner.build_dataloader(loader_cfg, seed=0))
     model.train_step(next(it), optim)  # warm-up (and the workers' start)

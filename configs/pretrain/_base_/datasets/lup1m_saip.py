@@ -49,7 +49,7 @@ train_pipeline = [
 
 train_dataloader = dict(
     batch_size=256,
-    num_workers=8,
+    num_workers='auto',  # the cores left by the main process (saip_mm.utils.launcher.plan_cpu)
     persistent_workers=True,
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
