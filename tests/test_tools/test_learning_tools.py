@@ -74,18 +74,16 @@ def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
 
 
 @pytest.mark.slow
-def test_gpu_check_runs_every_table(tmp_path):
-    """On the CPU at batch 2 and one step: the three benchmark tables of the GPU check are written (the
-    loader table with data and step time apart, the shapes column)."""
+def test_gpu_check_writes_its_tables(tmp_path):
+    """On the CPU at batch 2 and one step, the loader table of the GPU check (the others differ only in
+    the benchmark's flags): data and step time apart, the shapes column, the JSON rows."""
     done = gpu_check.main(['--out', str(tmp_path), '--batch', '2', '--steps', '1', '--device', 'cpu',
-                           '--workers', '0'])
-    assert all(r['returncode'] == 0 for r in done.values()), done
+                           '--workers', '0', '--tables', 'loader'])
+    assert list(done) == ['loader'] and done['loader']['returncode'] == 0
     loader = (tmp_path / 'loader.md').read_text()
     assert '| paper' in loader and '(0 workers)' in loader and '| official-code' in loader
     rows = json.loads((tmp_path / 'loader.json').read_text())
     paper = next(r for r in rows if r.get('preset') == 'paper')
     assert paper['shapes_per_100_batches'] <= 6 and paper['loader']['step_s'] > 0
-    # torch.compile of the encoder fails on this CPU (a stride assertion of torch 2.13's fake kernels):
-    # the table is still written and says why (the GPU is where it is meant to run)
-    compiled = (tmp_path / 'compile.md').read_text()
-    assert '| paper' in compiled
+    tables = set(gpu_check.runs(gpu_check.parse_args(['--out', 'x'])))
+    assert tables == {'prebuilt_batch', 'loader', 'compile'}

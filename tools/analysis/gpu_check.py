@@ -28,6 +28,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--workers', type=int, default=None, help='loader workers (default: CPUs - 2, at most 14)')
     p.add_argument('--steps', type=int, default=5, help='timed steps per row')
     p.add_argument('--device', default='cuda')
+    p.add_argument('--tables', nargs='+', default=['prebuilt_batch', 'loader', 'compile'],
+                   choices=['prebuilt_batch', 'loader', 'compile'], help='which tables to make')
     return p.parse_args(argv)
 
 
@@ -49,6 +51,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     os.makedirs(args.out, exist_ok=True)
     done = {}
     for name, bench_args in runs(args).items():
+        if name not in args.tables:
+            continue
         start = time.time()
         cmd = [sys.executable, BENCH, *bench_args, '--json', osp.join(args.out, f'{name}.json')]
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
