@@ -17,6 +17,7 @@ of the pretrained student beside its initialisation: one command for a machine w
    ``<out>/check.json`` (batch, iterations, lr, step time, device).
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -156,7 +157,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if device == 'cpu':
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
         cfg.optim_wrapper.pop('loss_scale', None)
-    Runner.from_cfg(cfg).train()
+    run_cfg = copy.deepcopy(cfg)  # the Runner does not validate (mmengine's loop would at the end)
+    run_cfg.val_cfg = run_cfg.val_dataloader = run_cfg.val_evaluator = None
+    Runner.from_cfg(run_cfg).train()
     check['train_minutes'] = (time.time() - start) / 60
     ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
     dumped = osp.join(args.out, 'config.py')
