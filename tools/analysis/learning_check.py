@@ -10,13 +10,14 @@ of the pretrained student beside its initialisation: one command for a machine w
 2. The step time at that batch sets how many iterations fit the budget, after the two evaluations.
 3. The config's rules, at that batch: lr by the linear rule (the config's lr x batch / its batch), a
    linear warm-up over the first 10 % then cosine to the end, the prototypes frozen for one epoch of the
-   data (``FreezeLastLayerHook(epochs=1)`` counts it at any batch), validation at iteration 0 and at the
-   end (the video set and the cross-scale persons, with CSM's collapse diagnostics).
-4. mmengine's Runner trains in ``<out>/work``; then ``eval_backbone.py`` compares the initialisation with
-   the last checkpoint: ``<out>/table.md`` and ``<out>/retrieval.json``, with ``<out>/check.json``
-   (batch, iterations, lr, step time, device).
+   data (``FreezeLastLayerHook(epochs=1)`` counts it at any batch).
+4. mmengine's Runner trains in ``<out>/work`` (no validation during the run); then ``eval_backbone.py``
+   compares the initialisation with the last checkpoint on the video set and the cross-scale persons,
+   with CSM's collapse diagnostics: ``<out>/table.md`` and ``<out>/retrieval.json``, with
+   ``<out>/check.json`` (batch, iterations, lr, step time, device).
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -108,7 +109,9 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
         dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup),
         dict(type='CosineAnnealingLR', T_max=max(1, iters - warmup), eta_min=lr * 0.02, by_epoch=False,
              begin=warmup, end=iters)]
-    cfg.train_cfg.update(max_iters=iters, val_interval=iters)
+    cfg.train_cfg.update(max_iters=iters, val_interval=iters + 1)  # evaluated after, by eval_backbone.py
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'ValBeforeTrainHook']
+    cfg.default_hooks.checkpoint.pop('save_best', None)
     cfg.default_hooks.checkpoint.update(interval=iters, max_keep_ckpts=1)
     cfg.default_hooks.logger.interval = max(1, min(10, iters // 20))
     loader = cfg.train_dataloader
@@ -136,8 +139,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     else:
         batch = cfg.train_dataloader.batch_size
         step = step_seconds(cfg, batch, device, amp)
-    # two evaluations (the initialisation and the end) of ~900 crops at 3 scales, ~0.25 s per 32 crops on
-    # a GPU; on a CPU they are measured in minutes: leave a third of the budget
+    # two evaluations (the initialisation and the end) of ~450 crops at 3 scales, seconds on a GPU; on a
+    # CPU they are measured in minutes: leave a third of the budget
     left = args.minutes * 60 - (time.time() - start)
     reserve = 60.0 if device == 'cuda' else left / 3
     iters = max(1, int((left - reserve) / step))
@@ -154,7 +157,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if device == 'cpu':
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
         cfg.optim_wrapper.pop('loss_scale', None)
-    Runner.from_cfg(cfg).train()
+    run_cfg = copy.deepcopy(cfg)  # the Runner does not validate (mmengine's loop would at the end)
+    run_cfg.val_cfg = run_cfg.val_dataloader = run_cfg.val_evaluator = None
+    Runner.from_cfg(run_cfg).train()
     check['train_minutes'] = (time.time() - start) / 60
     ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
     dumped = osp.join(args.out, 'config.py')
