@@ -17,9 +17,9 @@ from mmengine.registry import DefaultScope
 
 from saip_mm.registry import DATASETS, MODELS
 
-
 # the bare-resize ablation (with the anchor-teacher pairs it was measured with)
-ANCHOR_VIEWS_CFG = 'configs/pretrain/learning_signal/saip-anchor-views_vit-tiny-p16_1xb8-300it_demo-persons.py'
+ANCHOR_VIEWS_CFG = ('configs/pretrain/learning_signal/'
+                    'saip-anchor-views_vit-tiny-p16_1xb8-300it_demo-persons.py')
 
 
 def _demo_cfg(root):
