@@ -105,10 +105,11 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('OptimWrapper', 'AmpOptimWrapper')
         cfg.optim_wrapper.loss_scale = 'dynamic'
     warmup = max(1, iters // 10)
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup),
-        dict(type='CosineAnnealingLR', T_max=max(1, iters - warmup), eta_min=lr * 0.02, by_epoch=False,
-             begin=warmup, end=iters)]
+    schedule = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup)]
+    if iters > warmup:  # a run of one iteration (the test) is all warm-up
+        schedule.append(dict(type='CosineAnnealingLR', T_max=iters - warmup, eta_min=lr * 0.02,
+                             by_epoch=False, begin=warmup, end=iters))
+    cfg.param_scheduler = schedule
     cfg.train_cfg.update(max_iters=iters, val_interval=iters + 1)  # evaluated after, by eval_backbone.py
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'ValBeforeTrainHook']
     cfg.default_hooks.checkpoint.pop('save_best', None)
