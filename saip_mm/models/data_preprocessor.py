@@ -7,8 +7,9 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from .utils.host_counter import add_host_counter
 from .utils.masking import draw_patch_mask
-from .utils.randomness import step_generator
+from .utils.randomness import host_randint, host_uniform, step_generator
 from .utils.rescale import rescale
 
 IMAGE_KEYS = ('anchor', 'canvas')
@@ -111,7 +112,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         self.mask_ratio = mask_ratio
         self.mask_type = mask_type
         self.seed = seed
-        self.register_buffer('batches', torch.zeros((), dtype=torch.long))
+        add_host_counter(self, 'batches')  # batches prepared (saved in checkpoints; host side)
 
     def check_scale_set(self, anchor_size: Sequence[int]) -> None:
         """Refuse a scale of ``view_scale_set`` whose sides at ``anchor_size`` are not multiples of
@@ -127,9 +128,8 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
     def draw_scale(self, gen: torch.Generator) -> float:
         """One view scale: a member of ``view_scale_set`` or a point of ``view_scale_range``."""
         if self.view_scale_set:
-            return self.view_scale_set[int(torch.randint(len(self.view_scale_set), (1, ), generator=gen))]
-        low, high = self.view_scale_range
-        return low + (high - low) * float(torch.rand((), generator=gen))
+            return self.view_scale_set[host_randint(len(self.view_scale_set), gen)]
+        return host_uniform(*self.view_scale_range, gen)
 
     def normalize(self, imgs: Tensor) -> Tensor:
         imgs = imgs.to(self.device).float()
@@ -182,10 +182,10 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             sources = list(out['views']) + [anchor] * self.anchor_copies
         else:
             sources = [anchor] * self.num_views
-        if self.view_scale_set and int(self.batches) == 0:
+        if self.view_scale_set and self.batches.value == 0:
             self.check_scale_set(tuple(anchor.shape[-2:]))  # the actual anchor, once
-        gen = step_generator(self.seed, int(self.batches))
-        self.batches += 1
+        gen = step_generator(self.seed, self.batches.value)
+        self.batches.advance()
         views, masks = [], []
         for i, src in enumerate(sources):
             if i >= self.keep_views:

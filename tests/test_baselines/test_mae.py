@@ -93,7 +93,7 @@ def test_mae_loss_reads_the_masked_patches_only():
     masked_changed = torch.where(pixel_mask, noise, target)
     assert not torch.allclose(model.csr_head.loss(pred, masked_changed, mask), loss)
     # the encoder sees the visible patches only: new masked pixels give the same predictions
-    model.step.zero_()
+    model.step.reset()
     again, _, mask2 = model.forward_csr([masked_changed], {}, None)
     assert torch.equal(mask2, mask) and torch.allclose(again, pred, atol=1e-6)
 

@@ -57,7 +57,7 @@ class HAP(SAIP):
             tokens.append(q['final'][0])
         losses = dict(loss_csr=recon / len(masks), loss_align=self.align_head.loss(tokens[0], tokens[1]))
         self._check_finite(losses)
-        self.step += 1
+        self.step.advance()
         return losses
 
 

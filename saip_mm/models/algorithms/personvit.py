@@ -113,7 +113,7 @@ class PersonViT(SAIP):
         losses['loss_mim'] = self.loss_mim([student[i] for i in t_ids], teacher, [masks[i] for i in t_ids])
         losses.update({f'mim_{k}': v for k, v in getattr(self.mim_head, 'monitor', {}).items()})
         self._check_finite(losses)
-        self.step += 1
+        self.step.advance()
         return losses
 
     def encode_masked_views(self, images: List[Tensor], masks: Dict[int, Tensor]) -> Dict[int, dict]:

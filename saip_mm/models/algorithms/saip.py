@@ -19,8 +19,9 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from ..utils.host_counter import add_host_counter
 from ..utils.masking import blank_patches, code_encoder_mask, draw_patch_mask, masked_indices
-from ..utils.randomness import step_generator
+from ..utils.randomness import host_randint, step_generator
 from ..utils.retrieval import retrieval_features
 from ..utils.tokens import encode_views
 from .options import (
@@ -132,7 +133,7 @@ class SAIP(BaseSelfSupervisor):
         self.expert_proj = nn.ModuleDict(
             {lvl: self.expert.make_projection() for lvl in LEVELS} if self.expert is not None else {})
         self.seed = seed
-        self.register_buffer('step', torch.zeros((), dtype=torch.long))
+        add_host_counter(self, 'step')  # optimizer steps taken (saved in checkpoints, read on the host)
         if self.csr_cfg is not None:
             check_csr_memory(self.csr_cfg, self.csr_neck)
             share_mask_options(self.csr_cfg, self.data_preprocessor)
@@ -224,7 +225,7 @@ class SAIP(BaseSelfSupervisor):
         return dict(csm_bottleneck=self.csm_neck.bottleneck(student), csm_teacher_entropy=entropy)
 
     def _generator(self) -> torch.Generator:
-        return step_generator(self.seed, int(self.step))
+        return step_generator(self.seed, self.step.value)
 
     # several views, one encoder call per distinct size (``models/utils/tokens.py``)
     encode_views = staticmethod(encode_views)
@@ -284,7 +285,7 @@ class SAIP(BaseSelfSupervisor):
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
         losses = self.objective_losses(images, student, inputs)
         self._check_finite(losses)
-        self.step += 1
+        self.step.advance()
         return losses
 
     def objective_losses(self, images: List[Tensor], student: Dict[int, dict],
@@ -368,9 +369,9 @@ class SAIP(BaseSelfSupervisor):
         level, gen = cfg['level'], self._generator()
         t = cfg['view_index']
         if t is None:
-            t = int(torch.randint(len(views), (1, ), generator=gen)) if views else 0
+            t = host_randint(len(views), gen) if views else 0
         elif isinstance(t, (list, tuple)):  # a random one of these views each step
-            t = int(t[int(torch.randint(len(t), (1, ), generator=gen))]) % len(views)
+            t = int(t[host_randint(len(t), gen)]) % len(views)
         elif views:
             t = t % len(views)
         target = views[t] if views else images[0]
@@ -436,10 +437,14 @@ class SAIP(BaseSelfSupervisor):
         return self.css_neck(queries, self.expert_proj[level](canvas_out[level][1]), canvas_out['grid'])
 
     def _check_finite(self, losses: Dict[str, Tensor]) -> None:
+        # one host read per step for all terms; the per-term search runs only when one is not finite
+        sums = [v.detach().float().sum() for v in losses.values()]
+        if not sums or bool(torch.isfinite(torch.stack(sums)).all()):
+            return
         for name, value in losses.items():
             if not torch.isfinite(value).all():
                 raise FloatingPointError(
-                    f'{name} is not finite ({float(value)}) at model step {int(self.step)}; training '
+                    f'{name} is not finite ({float(value)}) at model step {self.step.value}; training '
                     'stopped. The last checkpoint in the work dir was written before this step.')
 
 

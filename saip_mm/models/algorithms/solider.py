@@ -123,7 +123,7 @@ class SOLIDER(SAIP):
         losses['sem_acc'] = self.sem_head.monitor['acc']
         losses['sem_labelled'] = torch.cat(valid).float().mean()
         self._check_finite(losses)
-        self.step += 1
+        self.step.advance()
         return losses
 
     def loss_sem(self, globals_: List[Tensor], student: List[dict], labels: List[Tensor],

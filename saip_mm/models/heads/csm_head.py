@@ -5,6 +5,7 @@ target of the student's log-softmax (τs) on every *other* view. The centre is a
 mean of the expert logits, averaged over all ranks; ``centering=dict(type='SinkhornKnoppCentering')``
 replaces it with Sinkhorn-Knopp equipartition (``models/utils/sinkhorn.py``).
 """
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -64,6 +65,11 @@ class CSMHead(BaseModule):
         # what a random teacher gives; csm_teacher_entropy_rel reads the current value against it
         # (-1 until the first batch)
         self.register_buffer('reference_entropy', torch.full((), -1.0))
+        self.reference_pending = True  # host-side: whether the buffer still waits for its first batch
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self.reference_pending = bool(self.reference_entropy < 0)  # once per load, not per step
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
              teacher_views: Sequence[int], student_views: Optional[Sequence[int]] = None,
@@ -85,9 +91,10 @@ class CSMHead(BaseModule):
         """
         if student_views is None:
             student_views = range(len(student_logits))
-        if self.reference_entropy < 0:
-            self.reference_entropy.fill_(self.collapse_monitor(self.caught_up_targets(
+        if self.reference_pending:
+            self.reference_entropy.copy_(self.collapse_monitor(self.caught_up_targets(
                 torch.cat(list(teacher_logits))))['teacher_entropy'])
+            self.reference_pending = False
         targets = self.targets(teacher_logits)
         scaled = [s / self.student_temp for s in student_logits]
         pairs = csm_pairs(teacher_views, student_views)
@@ -129,7 +136,7 @@ class CSMHead(BaseModule):
         * ``batch_entropy``: entropy of the batch-mean target / ln K. Near 0: one prototype wins for
           every image (sharpening wins).
         """
-        log_k = float(torch.log(torch.tensor(float(targets.shape[-1]))))
+        log_k = math.log(targets.shape[-1])
         ent = lambda p: -(p * torch.log(p.clamp(min=1e-12))).sum(-1)  # noqa: E731
         return dict(teacher_entropy=ent(targets).mean() / log_k, batch_entropy=ent(targets.mean(0)) / log_k)
 

@@ -59,12 +59,15 @@ class CSRHead(BaseModule):
         """
         target = self.target(images)
         if pred.shape[1] != target.shape[1]:  # masked patches only: a plain mean
-            idx = masked_indices(mask)
+            idx = masked_indices(mask, pred.shape[1])  # the count from the shape: no host read
             target = torch.gather(target, 1, idx[..., None].expand(-1, -1, target.shape[-1]))
             return self.loss_weight * self.loss_module(pred, target)
-        if not mask.any():  # nothing masked: nothing to reconstruct (keeps the graph, no 0/0)
-            return pred.sum() * 0.
-        return self.loss_weight * self.loss_module(pred, target, mask.to(pred.dtype))
+        # nothing masked: nothing to reconstruct, a zero loss that keeps the graph (every patch weighed
+        # instead of none, so no 0/0); decided on the device, without a host read
+        empty = ~mask.any()
+        weights = torch.where(empty, torch.ones_like(mask, dtype=pred.dtype), mask.to(pred.dtype))
+        loss = self.loss_module(pred, target, weights)
+        return self.loss_weight * torch.where(empty, loss * 0., loss)
 
 
 __all__: List[str] = ['CSRHead']

@@ -9,6 +9,8 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from .host_counter import add_host_counter
+
 
 @MODELS.register_module()
 class CosineEMAExpert(BaseAveragedModel):
@@ -16,7 +18,7 @@ class CosineEMAExpert(BaseAveragedModel):
     ``end_momentum`` along a half cosine over ``max_iters`` updates.
 
     ``expert = m · expert + (1 - m) · student``, with ``m(k) = end - (end - start)·(cos(πk/K) + 1)/2``
-    for update ``k`` (0-based, counted by the ``steps`` buffer, which is saved in checkpoints, so the
+    for update ``k`` (0-based, counted by ``steps``, a host counter saved in checkpoints, so the
     schedule continues after a resume). The authors' code indexed the schedule by the iteration within
     the epoch, which keeps ``m`` at its start value; here ``k`` is global.
 
@@ -35,6 +37,8 @@ class CosineEMAExpert(BaseAveragedModel):
                  max_iters: int = 1,
                  device: Optional[torch.device] = None) -> None:
         super().__init__(model, interval=1, device=device, update_buffers=True)
+        del self.steps  # mmengine's tensor buffer: a host counter instead (schedule reads, no device sync)
+        add_host_counter(self, 'steps')
         self.start_momentum = momentum
         self.end_momentum = end_momentum
         self.max_iters = max_iters
@@ -68,7 +72,7 @@ class CosineEMAExpert(BaseAveragedModel):
         for key, avg in self.avg_parameters.items():
             src = source[key].data.to(avg.device)
             if avg.dtype.is_floating_point:
-                self.avg_func(avg.data, src, int(self.steps))
+                self.avg_func(avg.data, src, self.steps.value)
             else:
                 avg.data.copy_(src)
-        self.steps += 1
+        self.steps.advance()

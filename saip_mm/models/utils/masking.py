@@ -140,12 +140,17 @@ def upsample_mask(mask: np.ndarray, src: Sequence[int], dst: Sequence[int]) -> n
     return mask.reshape(src)[rows[:, None], cols[None, :]].reshape(-1)
 
 
-def keep_indices(mask: Tensor) -> Tensor:
+def keep_indices(mask: Tensor, num_keep: Optional[int] = None) -> Tensor:
     """Indices ``(B, L_keep)`` of the unmasked patches of each row of a ``(B, L)`` mask, ascending.
 
+    ``num_keep``: the count per row when the caller knows it (e.g. from a tensor's shape). Without it,
+    the count is read from the mask and checked, which makes the host wait for the mask's device.
+
     Raises:
-        ValueError: If the rows keep different numbers of patches.
+        ValueError: If the rows keep different numbers of patches (checked without ``num_keep``).
     """
+    if num_keep is not None:
+        return torch.argsort(mask.to(torch.uint8), dim=1, stable=True)[:, :num_keep]
     counts = (~mask).sum(1)
     if counts.numel() and not bool((counts == counts[0]).all()):
         raise ValueError(f'every sample must keep the same number of patches, got {counts.tolist()}')
@@ -155,9 +160,10 @@ def keep_indices(mask: Tensor) -> Tensor:
     return order[:, :n_keep]
 
 
-def masked_indices(mask: Tensor) -> Tensor:
-    """Indices ``(B, L_masked)`` of the masked patches, ascending (equal counts per row)."""
-    return keep_indices(~mask)
+def masked_indices(mask: Tensor, num_masked: Optional[int] = None) -> Tensor:
+    """Indices ``(B, L_masked)`` of the masked patches, ascending (equal counts per row; ``num_masked``
+    as ``num_keep`` of :func:`keep_indices`)."""
+    return keep_indices(~mask, num_masked)
 
 
 def code_encoder_mask(mask: Tensor, mask_ratio: float) -> Tensor:

@@ -28,4 +28,15 @@ def step_generator(seed: int, step: int, rank: Optional[int] = None) -> torch.Ge
     return gen
 
 
-__all__ = ['step_generator']
+def host_randint(high: int, generator: torch.Generator) -> int:
+    """An integer in ``[0, high)`` from a CPU ``generator`` (a host draw: the tensor it reads is made here,
+    on the CPU, so it never waits for a device)."""
+    return int(torch.randint(high, (1, ), generator=generator).item())
+
+
+def host_uniform(low: float, high: float, generator: torch.Generator) -> float:
+    """A float in ``[low, high)`` from a CPU ``generator`` (a host draw, as :func:`host_randint`)."""
+    return low + (high - low) * float(torch.rand((), generator=generator).item())
+
+
+__all__ = ['host_randint', 'host_uniform', 'step_generator']

@@ -1,0 +1,95 @@
+"""Issue 28 §3: the training step does not make the host wait for the device. Counted on the CPU by
+saip_mm.utils.host_sync (what ``torch.cuda.set_sync_debug_mode`` reports on a GPU)."""
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from cfg_paths import DEMO_CFG
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+
+from saip_mm.models.utils.host_counter import HostCounter, add_host_counter
+from saip_mm.models.utils.masking import keep_indices
+from saip_mm.registry import DATASETS, MODELS
+from saip_mm.utils.host_sync import count_host_syncs
+
+# what stays, per step: the finiteness check of all loss terms at once (one read; a non-finite loss
+# must stop the run at its step), and the kept-patch count of each masked encoding (its size depends
+# on the mask)
+ALLOWED = {'saip_mm/models/algorithms/saip.py:_check_finite __bool__',
+           'saip_mm/models/utils/masking.py:keep_indices __bool__',
+           'saip_mm/models/utils/masking.py:keep_indices __int__'}
+
+
+def test_the_counter_sees_a_host_read():
+    mask = torch.zeros(2, 8, dtype=torch.bool)
+    mask[:, :3] = True
+    with count_host_syncs() as syncs:
+        keep_indices(mask)
+    assert syncs.total == 2  # the equal-count check and the count
+    with count_host_syncs() as syncs:
+        assert keep_indices(mask, num_keep=5).tolist() == [[3, 4, 5, 6, 7]] * 2
+    assert syncs.total == 0
+    assert torch.Tensor.item is not None and torch.nonzero.__module__ == 'torch'  # restored
+
+
+@pytest.mark.parametrize('name', ['paper', 'code-faithful'])
+def test_a_training_step_reads_the_device_once_per_objective_at_most(root, name):
+    path = DEMO_CFG if name == 'paper' else (
+        'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m-official-code.py')
+    cfg = Config.fromfile(osp.join(root, path))
+    demo = Config.fromfile(osp.join(root, DEMO_CFG))
+    cfg.train_dataloader.dataset.update(data_root=osp.join(root, 'demo/persons'), ann_file='list.txt',
+                                        background_dir='backgrounds')
+    cfg.model.csm.neck.update(demo.model.csm.neck)
+    cfg.model.csm.head.update(demo.model.csm.head)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+        model = MODELS.build(cfg.model)
+        optim = build_optim_wrapper(model, demo.optim_wrapper)
+    model.init_weights()
+    batch = pseudo_collate([dataset[i] for i in range(2)])
+    model.train_step(batch, optim)  # the first step sets one-off references
+    sdpa, calls = torch.nn.functional.scaled_dot_product_attention, []
+
+    def counted_sdpa(*args, **kwargs):  # the calls made by nn.MultiheadAttention (not the backbone's)
+        if sys._getframe(1).f_code.co_name == 'multi_head_attention_forward':
+            calls.append(args[0].shape)
+        return sdpa(*args, **kwargs)
+    torch.nn.functional.scaled_dot_product_attention = counted_sdpa
+    try:
+        with count_host_syncs() as syncs:
+            model.train_step(batch, optim)
+            model.update_expert()
+    finally:
+        torch.nn.functional.scaled_dot_product_attention = sdpa
+    # every decoder attention runs through the fused kernel (nn.MultiheadAttention, need_weights=False)
+    decoder_attn = [m for neck in (model.csr_neck, model.css_neck)
+                    for m in neck.modules() if isinstance(m, torch.nn.MultiheadAttention)]
+    assert decoder_attn and len(calls) >= len(decoder_attn)
+    assert set(syncs.sites) <= ALLOWED, syncs.sites
+    assert syncs.sites['saip_mm/models/algorithms/saip.py:_check_finite __bool__'] == 1
+    assert syncs.total <= 5, syncs.sites
+    assert model.step.value == 2 and model.expert.steps.value == 1  # the counters still count
+    assert model.data_preprocessor.batches.value == (2 if name == 'paper' else 0)  # draws view scales
+
+
+def test_host_counter_is_saved_and_reads_old_checkpoints():
+    holder = torch.nn.Module()
+    add_host_counter(holder, 'step')
+    for _ in range(3):
+        holder.step.advance()
+    state = holder.state_dict()
+    assert state['step._extra_state'] == 3
+    fresh = torch.nn.Module()
+    assert isinstance(add_host_counter(fresh, 'step'), HostCounter)
+    fresh.load_state_dict(state)
+    assert int(fresh.step) == 3
+    fresh.load_state_dict({'step': torch.tensor(7)})  # a tensor buffer of the same name (before)
+    assert fresh.step.value == 7
+    fresh.to(torch.float64)  # not a tensor: nothing moves or casts
+    assert fresh.step.value == 7
