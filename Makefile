@@ -3,21 +3,22 @@ VENV ?= $(if $(SAIP_VENV),$(SAIP_VENV),.venv)
 PY := $(VENV)/bin/python
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: install demo downstream-demo lint test test-fast benchmark learning-signal
+.PHONY: install demo downstream-demo lint test test-fast benchmark learning-signal learning-recipe
 
 install:
 	bash tools/install.sh
 
 DEMO_CFG := configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py
 
-# CPU demo pretraining on the embedded person set (retrieval on the video identity set at iterations
-# 0, 50, 100), export of the backbone, diagnostic PNGs, and the retrieval table: pretrained student vs
-# the random initialisation it started from.
+# CPU demo: SAIP under DINO's small-batch rules on the embedded person set (retrieval on the video
+# identity set and the cross-scale person score at iterations 0, 50, 100), export of the backbone,
+# diagnostic PNGs, and the retrieval table: pretrained student vs the random initialisation it started from.
+DEMO_RECIPE := configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py
 demo: install
-	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_DIR)
+	$(PY) tools/train.py $(DEMO_RECIPE) --work-dir $(DEMO_DIR)
 	$(PY) tools/model_converters/saip2backbone.py $(DEMO_DIR)/iter_100.pth $(DEMO_DIR)/saip_vit-tiny_backbone.pth
-	$(PY) tools/analysis/visualize_pretrain.py $(DEMO_DIR)/iter_100.pth --config $(DEMO_CFG) --out $(DEMO_DIR)/vis
-	$(PY) tools/analysis/eval_backbone.py none $(DEMO_DIR)/iter_100.pth --config $(DEMO_CFG) \
+	$(PY) tools/analysis/visualize_pretrain.py $(DEMO_DIR)/iter_100.pth --config $(DEMO_RECIPE) --out $(DEMO_DIR)/vis
+	$(PY) tools/analysis/eval_backbone.py none $(DEMO_DIR)/iter_100.pth --config $(DEMO_RECIPE) \
 		--json $(DEMO_DIR)/retrieval.json
 
 # every downstream config: a few CPU iterations + its real metric, from the demo's exported backbone
@@ -53,3 +54,13 @@ learning-signal: install
 		$(PY) tools/train.py configs/pretrain/learning_signal/$$c.py --work-dir $(LS_DIR)/$$c || exit 1; done
 	$(PY) tools/analysis/eval_backbone.py colour-histogram none $(foreach c,$(LS_CFGS),$(LS_DIR)/$(c)/iter_300.pth) \
 		--config $(DEMO_CFG) --invariance --json $(LS_DIR)/retrieval.json
+
+# docs/results.md (issue 26): under the demo's small-batch recipe and budget, each objective alone, DINO
+# and MAE beside SAIP (`make demo`), then one retrieval table with the cross-scale person score
+RECIPE_DIR ?= work_dirs/recipe
+RECIPE_CFGS := saip-recipe-csm-only saip-recipe-csr-only saip-recipe-css-only dino-recipe mae-recipe
+learning-recipe: install
+	for c in $(RECIPE_CFGS); do $(PY) tools/train.py \
+		configs/pretrain/learning_signal/$${c}_vit-tiny-p16_1xb8-100it_demo-persons.py --work-dir $(RECIPE_DIR)/$$c || exit 1; done
+	$(PY) tools/analysis/eval_backbone.py none $(foreach c,$(RECIPE_CFGS),$(RECIPE_DIR)/$(c)/iter_100.pth) \
+		--config $(DEMO_RECIPE) --json $(RECIPE_DIR)/retrieval.json

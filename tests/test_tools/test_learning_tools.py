@@ -88,3 +88,25 @@ def test_gpu_check_writes_its_tables(tmp_path):
     assert paper['shapes_per_100_batches'] <= 6 and paper['loader']['step_s'] > 0
     tables = set(gpu_check.runs(gpu_check.parse_args(['--out', 'x'])))
     assert tables == {'prebuilt_batch', 'loader', 'compile'}
+
+
+def test_make_demo_runs_the_small_batch_recipe():
+    """`make demo` trains the recipe config, and that config states DINO's rules at its own batch."""
+    import re
+
+    from mmengine.config import Config
+    with open(osp.join(ROOT, 'Makefile')) as f:
+        makefile = f.read()
+    recipe = re.search(r'^DEMO_RECIPE := (\S+)', makefile, re.M).group(1)
+    assert '$(PY) tools/train.py $(DEMO_RECIPE)' in makefile
+    cfg = Config.fromfile(osp.join(ROOT, recipe))
+    batch, iters = cfg.train_dataloader.batch_size, cfg.train_cfg.max_iters
+    lr = cfg.optim_wrapper.optimizer.lr
+    assert lr == pytest.approx(5e-4 * batch / 256)  # the linear rule from the paper's base
+    assert cfg.param_scheduler[0].end == iters // 10 and cfg.param_scheduler[-1].end == iters
+    assert cfg.param_scheduler[-1].eta_min == pytest.approx(0.02 * lr)
+    assert cfg.optim_wrapper.clip_grad.type == 'per_tensor'
+    assert cfg.model.expert.momentum == 0.9995 and cfg.model.csm.head.teacher_temp == 0.04
+    hooks = {h.type: h for h in cfg.custom_hooks}
+    assert 'TeacherTempWarmupHook' not in hooks and hooks['FreezeLastLayerHook'].epochs == 1
+    assert 'ValBeforeTrainHook' in hooks  # the table compares with the run's own initialisation
