@@ -36,6 +36,7 @@ def test_the_counter_sees_a_host_read():
     assert torch.Tensor.item is not None and torch.nonzero.__module__ == 'torch'  # restored
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ['paper', 'code-faithful'])
 def test_a_training_step_reads_the_device_once_per_objective_at_most(root, name):
     path = DEMO_CFG if name == 'paper' else (
