@@ -122,11 +122,13 @@ def build_model(cfg, checkpoint: str, source: str = 'student'):
     elif checkpoint != 'none':
         from saip_mm.utils.checkpoint import load_checkpoint
         state = load_checkpoint(checkpoint)['state']  # torch's safe loader; errors name the file
-        # the tensors (the loader keeps only those; step counters are ints, not needed to evaluate)
-        own = {k: v for k, v in model.state_dict().items() if torch.is_tensor(v)}
-        same = set(state) == set(own) and all(state[k].shape == own[k].shape for k in own)
+        # the weights; step counters (`*._extra_state`, ints in older checkpoints) are not needed here
+        def weights(sd):
+            return {k: v for k, v in sd.items() if torch.is_tensor(v) and not k.endswith('_extra_state')}
+        own, theirs = weights(model.state_dict()), weights(state)
+        same = set(theirs) == set(own) and all(theirs[k].shape == own[k].shape for k in own)
         if source == 'student' and same:
-            model.load_state_dict(state, strict=False)  # every tensor present: checked just above
+            model.load_state_dict(theirs, strict=False)  # every weight present: checked just above
             model.eval_cfg['csm_diagnostics'] = True
             return model.eval()
         prefix = PREFIXES[source]

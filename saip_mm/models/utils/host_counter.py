@@ -4,9 +4,12 @@
 A counter kept in a tensor buffer moves to the GPU with the model, and every ``int(counter)`` that
 picks a random stream or a schedule value then makes the host wait for the device. This counter is a
 Python ``int``: reading it costs nothing, and it is saved as the module's extra state
-(``<name>._extra_state`` in the state dict), so a resumed run continues from it. Made with
+(``<name>._extra_state`` in the state dict, a 0-d int64 tensor on the CPU: mmengine broadcasts every
+state-dict entry at the start of a distributed run and accepts only tensors), so a resumed run continues
+from it. Made with
 :func:`add_host_counter`, a checkpoint written before this counter (a ``<name>`` tensor buffer) loads too.
 """
+import torch
 import torch.nn as nn
 
 
@@ -26,8 +29,8 @@ class HostCounter(nn.Module):
     def __int__(self) -> int:
         return self.value
 
-    def get_extra_state(self) -> int:
-        return self.value
+    def get_extra_state(self) -> torch.Tensor:
+        return torch.tensor(self.value, dtype=torch.int64)
 
     def set_extra_state(self, state) -> None:
         self.value = int(state)
