@@ -44,6 +44,7 @@ def main() -> None:
         with open(args.out, 'w') as f:
             json.dump({k: float(v) if hasattr(v, '__float__') else v for k, v in metrics.items()}, f,
                       indent=2)
+    cli.end_distributed()
 
 
 if __name__ == '__main__':

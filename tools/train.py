@@ -96,6 +96,7 @@ def main() -> None:
     prepare_runtime(cfg)
     runner = cli.build_runner(cfg)
     runner.train()
+    cli.end_distributed()
 
 
 if __name__ == '__main__':

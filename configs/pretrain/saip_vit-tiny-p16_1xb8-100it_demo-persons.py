@@ -4,7 +4,9 @@ _base_ = ['./saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/datase
 
 # found from the config's own folder, so that the demo runs from any working directory (mim too)
 data_root = '{{ fileDirname }}/../../demo/persons'
+# the CPU photometric path (train_pipeline; photometric=None), as docs/results.md measured the demo
 model = dict(
+    data_preprocessor=dict(photometric=None),
     csm=dict(neck=dict(hidden_channels=512, out_channels=4096), head=dict(out_channels=4096)),
     csr=dict(neck=dict(embed_dims=128, depth=2, num_heads=4)),
     css=dict(neck=dict(embed_dims=128, depth=1, num_heads=4)),
@@ -14,7 +16,8 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     pin_memory=False,
-    dataset=dict(data_root=data_root, ann_file='list.txt', background_dir='backgrounds'),
+    dataset=dict(data_root=data_root, ann_file='list.txt', background_dir='backgrounds',
+                 pipeline=_base_.train_pipeline),
 )
 optim_wrapper = dict(type='OptimWrapper', _delete_=True, constructor='TrainableOptimWrapperConstructor',
                      optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),

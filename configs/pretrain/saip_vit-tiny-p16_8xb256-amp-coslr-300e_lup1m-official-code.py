@@ -28,7 +28,10 @@
 _base_ = './saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
 
 model = dict(
-    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0),
+    # the CPU photometric path: its derived views (the shrunk g1, the rescaled l6 and g2) and its canvas
+    # reuse augmented pixels of several crops, which one parameter set per image cannot reproduce
+    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0,
+                           photometric=None),
     backbone=dict(cls_token_std=0.02),
     csm=dict(teacher_views=[0, 1], student_views=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
              neck=dict(init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform'))),

@@ -6,3 +6,8 @@ _base_ = [
     './_base_/schedules/adamw_300e.py',
     './_base_/default_runtime.py',
 ]
+
+# DINO's photometric augmentation runs in the data preprocessor, on the GPU, per sample (issue 28 §2); the
+# workers decode, crop, flip and paste. The CPU path: photometric=None with the dataset's train_pipeline
+model = dict(data_preprocessor=dict(photometric={{_base_.device_photometric}}))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.device_aug_pipeline}}))

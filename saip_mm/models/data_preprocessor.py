@@ -1,5 +1,5 @@
 """Batching and normalisation of SAIP inputs (anchor, scaled views, canvas, masks, targets)."""
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseDataPreprocessor
@@ -66,6 +66,12 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             place); 0.75 when nothing sets it.
         mask_type (str, optional): ``'random'`` or ``'block'`` (``models/utils/masking.py``); ``None``
             (default): the algorithm sets it (``model.csr.mask_type``); ``'random'`` when nothing does.
+        photometric (dict, optional): DINO's photometric augmentation made here, on the model's device,
+            per sample (``BatchPhotometricAugment`` configs), instead of in the pipeline's workers:
+            ``anchor`` (one config), ``views`` (one config or ``None`` per pipeline view, in order) and
+            ``canvas`` (``'anchor'``: the anchor's own parameters, as the canvas holds the anchor's person;
+            a config; or ``None``). Applied in training only, before the views are rescaled. ``None``
+            (default): the pipeline augments (the CPU path).
         seed (int): Seed of the batch-level draws; they are drawn from ``(seed, rank, batch counter)``
             and the counter is saved with the model, so a resumed run repeats them. Defaults to 0.
     """
@@ -84,6 +90,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                  size_divisor: int = 16,
                  mask_ratio: Optional[float] = None,
                  mask_type: Optional[str] = None,
+                 photometric: Optional[dict] = None,
                  seed: int = 0) -> None:
         super().__init__()
         self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
@@ -112,6 +119,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         self.mask_ratio = mask_ratio
         self.mask_type = mask_type
         self.seed = seed
+        self.photometric = self.build_photometric(photometric) if photometric else None
         add_host_counter(self, 'batches')  # batches prepared (saved in checkpoints; host side)
 
     def check_scale_set(self, anchor_size: Sequence[int]) -> None:
@@ -125,6 +133,24 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                                  f'{sides[0]:g}x{sides[1]:g} for a {h}x{w} anchor, not multiples of '
                                  f'{self.size_divisor}')
 
+    @staticmethod
+    def build_photometric(cfg: dict) -> Dict[str, object]:
+        """``{'anchor': aug or None, 'views': [aug or None, ...], 'canvas': aug, 'anchor' or None}``."""
+        unknown = set(cfg) - {'anchor', 'views', 'canvas'}
+        if unknown:
+            raise KeyError(f'model.data_preprocessor.photometric: unknown key(s) {sorted(unknown)}; '
+                           "expected 'anchor', 'views', 'canvas'")
+
+        def build(aug):
+            return MODELS.build(aug) if isinstance(aug, dict) else aug
+
+        canvas = cfg.get('canvas')
+        if canvas is not None and not isinstance(canvas, dict) and canvas != 'anchor':
+            raise ValueError("model.data_preprocessor.photometric.canvas must be 'anchor', a config or None, "
+                             f'got {canvas!r}')
+        return dict(anchor=build(cfg.get('anchor')), views=[build(a) for a in cfg.get('views') or []],
+                    canvas=build(canvas))
+
     def draw_scale(self, gen: torch.Generator) -> float:
         """One view scale: a member of ``view_scale_set`` or a point of ``view_scale_range``."""
         if self.view_scale_set:
@@ -132,7 +158,7 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         return host_uniform(*self.view_scale_range, gen)
 
     def normalize(self, imgs: Tensor) -> Tensor:
-        imgs = imgs.to(self.device).float()
+        imgs = imgs.to(self.device, non_blocking=True).float()
         if self.bgr_to_rgb:
             imgs = imgs[:, [2, 1, 0]]
         return (imgs - self.mean) / self.std
@@ -156,21 +182,60 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             images = torch.stack([img.reshape(img.shape[-3:]) for img in inputs])
             return dict(inputs=self.normalize(images), data_samples=data.get('data_samples'))
         out: Dict[str, object] = {}
-        for key in IMAGE_KEYS:
-            if key in inputs:
-                out[key] = self.normalize(torch.stack(list(inputs[key])))
+        images: Dict[str, Union[Tensor, List[Tensor]]] = {key: torch.stack(list(inputs[key]))
+                                                          for key in IMAGE_KEYS if key in inputs}
         if 'views' in inputs:
-            out['views'] = [self.normalize(torch.stack(list(v))) for v in inputs['views']]
+            images['views'] = [torch.stack(list(v)) for v in inputs['views']]
+        batch_draws = training and (self.view_scale_range is not None or bool(self.view_scale_set)
+                                    or self.photometric is not None)
+        first_batch = self.batches.value == 0
+        gen = step_generator(self.seed, self.batches.value) if batch_draws else None
+        if batch_draws:
+            self.batches.advance()
+        if training and self.photometric is not None:
+            self._augment(images, gen)
+        for key in IMAGE_KEYS:
+            if key in images:
+                out[key] = self.normalize(images[key])
+        if 'views' in images:
+            out['views'] = [self.normalize(v) for v in images['views']]
         for key in MASK_KEYS:
             if key in inputs:
                 out[key] = [torch.stack(list(m)).to(self.device) for m in inputs[key]]
         if 'canvas_target' in inputs:
             out['canvas_target'] = torch.stack(list(inputs['canvas_target'])).to(self.device)
         if (self.view_scale_range is not None or self.view_scale_set) and training:
-            self._batch_views(out)
+            self._batch_views(out, gen, first_batch)
         return dict(inputs=out, data_samples=data.get('data_samples'))
 
-    def _batch_views(self, out: Dict[str, object]) -> None:
+    def _augment(self, images: Dict[str, object], gen: torch.Generator) -> None:
+        """The device-side photometric augmentation (``photometric``), in place of ``images``' entries;
+        parameters drawn in a fixed order: anchor, views, canvas."""
+        aug = self.photometric
+        views = images.get('views') or []
+        if len(aug['views']) > len(views):
+            raise ValueError(f"model.data_preprocessor.photometric.views has {len(aug['views'])} entries, but "
+                             f'the pipeline gives {len(views)} view(s)')
+        anchor_params = None
+        if aug['anchor'] is not None and 'anchor' in images:
+            anchor = images['anchor'].to(self.device, non_blocking=True).float()
+            anchor_params = aug['anchor'].draw(anchor.shape[0], gen)
+            images['anchor'] = aug['anchor'].apply(anchor, anchor_params)
+        for i, view_aug in enumerate(aug['views']):
+            if view_aug is not None:
+                view = views[i].to(self.device, non_blocking=True).float()
+                views[i] = view_aug(view, gen)
+        if aug['canvas'] is not None and 'canvas' in images:
+            canvas = images['canvas'].to(self.device, non_blocking=True).float()
+            if aug['canvas'] == 'anchor':
+                if anchor_params is None:
+                    raise ValueError("model.data_preprocessor.photometric.canvas='anchor' needs an anchor "
+                                     'augmentation (photometric.anchor)')
+                images['canvas'] = aug['anchor'].apply(canvas, anchor_params)
+            else:
+                images['canvas'] = aug['canvas'](canvas, gen)
+
+    def _batch_views(self, out: Dict[str, object], gen: torch.Generator, first_batch: bool) -> None:
         anchor: Tensor = out['anchor']
         if self.view_source == 'views':
             if not out.get('views'):
@@ -182,10 +247,8 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             sources = list(out['views']) + [anchor] * self.anchor_copies
         else:
             sources = [anchor] * self.num_views
-        if self.view_scale_set and self.batches.value == 0:
+        if self.view_scale_set and first_batch:
             self.check_scale_set(tuple(anchor.shape[-2:]))  # the actual anchor, once
-        gen = step_generator(self.seed, self.batches.value)
-        self.batches.advance()
         views, masks = [], []
         for i, src in enumerate(sources):
             if i >= self.keep_views:

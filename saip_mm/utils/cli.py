@@ -48,12 +48,12 @@ def preflight_or_exit(cfg: Config, config_path: str, mode: str, tool: str, prefl
                       checkpoint: Optional[str] = None) -> None:
     """Run ``saip_mm.utils.preflight`` on a merged config: a missing data path (or ``checkpoint``) ends
     the process with one line; with ``preflight_only`` an ``ok`` line ends it after the checks."""
-    from .preflight import PreflightError, preflight
+    from .preflight import ConfigConflictError, PreflightError, preflight
     try:
         if checkpoint and '://' not in checkpoint and not osp.isfile(checkpoint):
             raise PreflightError(f'checkpoint {checkpoint}: no such file')
         preflight(cfg, config_path, mode)
-    except PreflightError as err:
+    except (PreflightError, ConfigConflictError) as err:
         sys.exit(f'{tool}: {err}')
     if preflight_only:
         print(f'{tool}: preflight ok: {config_path} and the data it names exist')
@@ -73,7 +73,21 @@ def build_runner(cfg: Config):
     from mmengine.runner import Runner
 
     from saip_mm.registry import RUNNERS
+
+    from .preflight import check_augmentation_placement
+    check_augmentation_placement(cfg)  # refused before anything is built
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
+def end_distributed() -> None:
+    """Leave a distributed job cleanly: wait for every rank, then tear the process group down. A rank that
+    exits while another still writes its last checkpoint otherwise leaves gloo's threads running at
+    interpreter exit, which aborts the process ("terminate called without an active exception") and
+    fails the whole job after training finished."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 USER_ERRORS = (FileExistsError, FileNotFoundError, KeyError, ValueError)

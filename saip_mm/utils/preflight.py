@@ -141,11 +141,57 @@ def loaders_used(cfg: Config, mode: str) -> List[str]:
     return ['train_dataloader', 'val_dataloader'] + extra
 
 
+class ConfigConflictError(ValueError):
+    """Two parts of a config ask for the same work (e.g. an augmentation applied twice); one line."""
+
+
+# pipeline transforms that SAIPDataPreprocessor(photometric=...) makes on the device instead
+PHOTOMETRIC_TRANSFORMS = ('ColorJitter', 'RandomGrayscale', 'GaussianBlur', 'Solarize')
+
+
+def _transforms(node, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(config key, transform config)`` of every transform of a pipeline, nested ones included
+    (``MultiView``'s and ``RandomApply``'s ``transforms``)."""
+    if isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from _transforms(item, f'{key}.{i}')
+    elif isinstance(node, dict):
+        if 'type' in node:
+            yield key, node
+        if 'transforms' in node:
+            yield from _transforms(node['transforms'], f'{key}.transforms')
+
+
+def check_augmentation_placement(cfg: Config) -> None:
+    """Refuse a photometric augmentation asked of the data preprocessor (``model.data_preprocessor.
+    photometric``) while the training pipeline still applies it on the CPU: it would be applied twice.
+
+    Raises:
+        ConfigConflictError: Naming both keys.
+    """
+    pre = (cfg.get('model') or {}).get('data_preprocessor') or {}
+    loader = cfg.get('train_dataloader') or {}
+    if not pre.get('photometric') or not isinstance(loader.get('dataset'), dict):
+        return
+    dataset, key = loader['dataset'], 'train_dataloader.dataset'
+    while 'pipeline' not in dataset and isinstance(dataset.get('dataset'), dict):  # dataset wrappers
+        dataset, key = dataset['dataset'], key + '.dataset'
+    for at, transform in _transforms(dataset.get('pipeline') or [], key + '.pipeline'):
+        name = str(transform['type']).split('.')[-1]
+        if name in PHOTOMETRIC_TRANSFORMS:
+            raise ConfigConflictError(
+                f'model.data_preprocessor.photometric augments on the device, but {at} ({name}) still does '
+                'it in the pipeline (it would be applied twice); remove one: photometric=None for the CPU '
+                'path, or a pipeline without the photometric transforms (device_aug_pipeline)')
+
+
 def preflight(cfg: Config, config_path: str, mode: str = 'train',
               loaders: Optional[List[str]] = None) -> None:
     """All checks of a ``train`` / ``test`` command on a loaded and merged config (module docstring)."""
+    if mode == 'train':
+        check_augmentation_placement(cfg)
     check_data(cfg, config_path, loaders or loaders_used(cfg, mode))
 
 
-__all__ = ['PreflightError', 'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
+__all__ = ['PreflightError', 'ConfigConflictError', 'check_augmentation_placement', 'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
            'resolve_config']

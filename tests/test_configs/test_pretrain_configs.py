@@ -23,10 +23,14 @@ def _list_len(ds) -> int:
 @pytest.mark.parametrize('config', CONFIGS)
 def test_pretrain_config_resolves(config):
     from saip_mm.registry import MODELS
+    from saip_mm.utils.preflight import check_augmentation_placement
     cfg = Config.fromfile(osp.join(ROOT, config))
     assert cfg.model.type in ('SAIP', 'PersonViT', 'HAP', 'SOLIDER')
     assert MODELS.get(cfg.model.type) is not None
     assert cfg.train_dataloader.batch_size > 0
+    check_augmentation_placement(cfg)  # the photometric augmentation in one place (pipeline or device)
+    if cfg.model.data_preprocessor.get('photometric'):  # the device path: SAIP's pipeline without it
+        assert cfg.model.type == 'SAIP' and cfg.model.csm is not None, config
 
 
 @pytest.mark.parametrize('config', RUNNABLE)

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from cfg_paths import DEMO_CFG
+from cfg_paths import DEMO_CFG, NO_VALIDATION
 from mmengine.registry import DefaultScope
 
 from saip_mm.datasets import MixedPersonDataset, PersonCropDataset
@@ -115,7 +115,8 @@ def test_runner_logs_two_skipped_images(tree, root, tmp_path):
            f'train_dataloader.dataset.data_root={tree}', 'train_dataloader.dataset.ann_file=',
            'train_dataloader.dataset.background_dir=None', 'train_dataloader.batch_size=4',
            'train_dataloader.sampler.shuffle=False', 'train_dataloader.dataset.num_mix=0',
-           'train_cfg.max_iters=2', 'custom_hooks.1.interval=2', 'model.csr=None', 'model.css=None']
+           'train_cfg.max_iters=2', 'custom_hooks.1.interval=2', 'model.csr=None', 'model.css=None',
+           *NO_VALIDATION]
     out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600,
                          env=dict(os.environ, PYTHONPATH=root))
     assert out.returncode == 0, out.stderr[-3000:]

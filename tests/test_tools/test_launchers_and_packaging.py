@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import torch
-from cfg_paths import DEMO_CFG, PAPER_CFG
+from cfg_paths import DEMO_CFG, NO_VALIDATION, PAPER_CFG
 
 TINY = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
-        'default_hooks.checkpoint.interval=2']
+        'default_hooks.checkpoint.interval=2', *NO_VALIDATION]
 
 
 def _env(root):

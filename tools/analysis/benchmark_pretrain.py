@@ -43,6 +43,10 @@ PRESETS = {
     'hap': 'configs/baselines/hap/hap_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
     'solider': 'configs/baselines/solider/solider_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py',
 }
+# the paper preset with DINO's photometric augmentation in the pipeline's workers (the CPU path, before
+# issue 28 moved it into the data preprocessor)
+CPU_AUG = {'paper-cpu-aug': 'paper'}
+PRESETS.update({name: PRESETS[base] for name, base in CPU_AUG.items()})
 # the baselines on the hierarchical students (through the token adapter): '<method>-<student>'
 PRESETS.update({f'{method}-{student}':
                 f'configs/baselines/{method}/{method}_{student}_8xb256-amp-coslr-300e_lup1m.py'
@@ -85,6 +89,9 @@ def build(preset: str, batch: int, device: str, with_cfg: bool = False):
     from saip_mm.utils import register_all_modules
     register_all_modules()
     cfg = Config.fromfile(osp.join(ROOT, PRESETS[preset]))
+    if preset in CPU_AUG:
+        cfg.model.data_preprocessor.photometric = None
+        cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
     ds_cfg = cfg.train_dataloader.dataset
     # every preset reads the embedded demo crops here, so only the model and pipeline differ (the
     # crops with keypoints for a preset that needs them: HAP)

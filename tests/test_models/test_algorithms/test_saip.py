@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from cfg_paths import DEMO_CFG
+from cfg_paths import DEMO_CFG, NO_VALIDATION
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
@@ -117,7 +117,7 @@ def _train_cmd(root, work_dir, iters, resume=False):
             '--cfg-options', f'train_cfg.max_iters={iters}',
             'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
             'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.max_keep_ckpts=10',
-            ]
+            *NO_VALIDATION]
 
 
 def _losses(work_dir):

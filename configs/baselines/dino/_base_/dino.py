@@ -5,7 +5,9 @@
 # (images 0 and 1), the student every crop; there is no anchor apart from the first global crop, no
 # canvas and no mask, so the dataset reads one image per sample.
 dino_model = dict(
-    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0),
+    # the pipeline augments (the CPU path; the presets' device-side augmentation is SAIP's pipeline's)
+    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0,
+                           photometric=None),
     csm=dict(teacher_views=[0, 1], student_views=None),
     csr=None,
     css=None,

@@ -7,7 +7,9 @@
 mae_csr = dict(level='final', query_encoder='student', kv='none', view_index=None, mask_ratio=0.75,
                mask_type='random', encode_masked='drop', neck=dict(layout='self', memory=False))
 mae_model = dict(
-    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0),
+    # the pipeline augments (the CPU path; the presets' device-side augmentation is SAIP's pipeline's)
+    data_preprocessor=dict(view_scale_range=None, view_scale_set=None, keep_views=0, anchor_copies=0,
+                           photometric=None),
     csm=None,
     csr=mae_csr,
     css=None,

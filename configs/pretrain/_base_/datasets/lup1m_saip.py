@@ -9,15 +9,17 @@
 dataset_type = 'PersonCropDataset'
 data_root = 'data/LUP1M'
 
-# DINO's photometric augmentation (shared with the code-faithful preset)
+# DINO's photometric augmentation (shared with the code-faithful preset); its values, for both paths
+colour_jitter = dict(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
+grey_weights = (0.114, 0.587, 0.2989)  # BGR
+blur_sigma = (0.1, 2.0)
+flip = dict(type='RandomFlip', prob=0.5, direction='horizontal')
 flip_jitter_gray = [
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomApply', prob=0.8, transforms=[
-        dict(type='mmpretrain.ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)]),
-    dict(type='mmpretrain.RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.2989)),
+    flip,
+    dict(type='RandomApply', prob=0.8, transforms=[dict(type='mmpretrain.ColorJitter', **colour_jitter)]),
+    dict(type='mmpretrain.RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=grey_weights),
 ]
-blur = dict(type='mmpretrain.GaussianBlur', magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=1.0)
+blur = dict(type='mmpretrain.GaussianBlur', magnitude_range=blur_sigma, magnitude_std='inf', prob=1.0)
 solarize = dict(type='mmpretrain.Solarize', thr=128, prob=0.2)
 # a person crop: random-resized crop (area 0.8-1, width/height 0.4-0.6) to 256x128
 person_crop = dict(type='mmpretrain.RandomResizedCrop', scale=(256, 128), crop_ratio_range=(0.8, 1.0),
@@ -28,6 +30,15 @@ global1_aug = [person_crop, *flip_jitter_gray, blur]
 global2_aug = [person_crop, *flip_jitter_gray, dict(blur, prob=0.1), solarize]
 local_aug = [dict(person_crop, scale=(128, 64), crop_ratio_range=(0.05, 0.8)), *flip_jitter_gray,
              dict(blur, prob=0.5)]
+
+# The same augmentation on the model's device (issue 28 §2): the workers only decode, crop, flip and
+# paste; SAIPDataPreprocessor(photometric=device_photometric) draws every parameter per sample and
+# applies it to the batch (saip_mm/models/batch_augment.py). The canvas takes the anchor's parameters
+# (it holds the anchor's person, which the CPU path pastes after augmenting it).
+global1_device = dict(type='BatchPhotometricAugment', jitter_prob=0.8, **colour_jitter, grey_prob=0.2,
+                      grey_weights=grey_weights, blur_prob=1.0, blur_sigma=blur_sigma)
+global2_device = dict(global1_device, blur_prob=0.1, solarize_prob=0.2, solarize_threshold=128)
+local_device = dict(global1_device, blur_prob=0.5)
 
 # DINO's multi-crop (the DINO-based baselines, configs/baselines): 2 global crops 256x128 + 8 local crops
 # 128x64 (the person aspect ratio); the first global crop is the anchor, the others the views
@@ -56,6 +67,14 @@ train_dataloader = dict(
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline),
 )
+
+# train_pipeline with the photometric augmentation on the device (the paper preset's; the demo and the
+# learning-signal configs keep train_pipeline, as measured in docs/results.md)
+device_aug_pipeline = [
+    dict(type='mmpretrain.MultiView', num_views=[1, 3], transforms=[[person_crop, flip], [person_crop, flip]]),
+    *train_pipeline[1:],
+]
+device_photometric = dict(anchor=global1_device, views=[global2_device] * 3, canvas='anchor')
 
 # The anchor-teacher pairing (the paper preset before 2026-12-03, an ablation now): the anchor g1 and two
 # independent multi-resolution views only (with anchor_teacher_pairing of the model base)

@@ -46,5 +46,5 @@ model = dict(
 # The anchor-teacher pairing (the paper preset before 2026-12-03, an ablation now): the expert on the
 # anchor alone, the student on it and two independently augmented views at their scales, 2 CSM pairs and
 # none of the same pixels (with anchor_teacher_pipeline of the dataset base)
-anchor_teacher_pairing = dict(data_preprocessor=dict(keep_views=0, anchor_copies=0), csm=dict(teacher_views=[0]),
+anchor_teacher_pairing = dict(data_preprocessor=dict(keep_views=0, anchor_copies=0, photometric=None), csm=dict(teacher_views=[0]),
                               csr=dict(view_index=None), css=dict(query_views=None))
