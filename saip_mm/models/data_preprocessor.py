@@ -214,8 +214,8 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         aug = self.photometric
         views = images.get('views') or []
         if len(aug['views']) > len(views):
-            raise ValueError(f"model.data_preprocessor.photometric.views has {len(aug['views'])} entries, but "
-                             f'the pipeline gives {len(views)} view(s)')
+            raise ValueError(f"model.data_preprocessor.photometric.views has {len(aug['views'])} entries, "
+                             f'but the pipeline gives {len(views)} view(s)')
         anchor_params = None
         if aug['anchor'] is not None and 'anchor' in images:
             anchor = images['anchor'].to(self.device, non_blocking=True).float()

@@ -193,5 +193,6 @@ def preflight(cfg: Config, config_path: str, mode: str = 'train',
     check_data(cfg, config_path, loaders or loaders_used(cfg, mode))
 
 
-__all__ = ['PreflightError', 'ConfigConflictError', 'check_augmentation_placement', 'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
+__all__ = ['PreflightError', 'ConfigConflictError', 'check_augmentation_placement',
+           'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
            'resolve_config']

@@ -10,11 +10,11 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from cfg_paths import DEMO_CFG, PAPER_CFG, ROOT
 from mmcv.image import photometric as cpu_ops
 from mmengine.config import Config
 from mmpretrain.datasets.transforms import GaussianBlur, Solarize
 
-from cfg_paths import DEMO_CFG, PAPER_CFG, ROOT
 from saip_mm.models.batch_augment import BatchPhotometricAugment
 from saip_mm.models.utils import photometric as P
 from saip_mm.utils.preflight import ConfigConflictError, check_augmentation_placement
@@ -41,7 +41,8 @@ def _diff(cpu: np.ndarray, device: torch.Tensor) -> float:
      lambda x: P.adjust_contrast(x, torch.tensor([0.65]))),
     ('saturation', lambda i: cpu_ops.adjust_color(i, 2.0, backend='pillow'),
      lambda x: P.adjust_saturation(x, torch.tensor([2.0]))),
-    ('hue', lambda i: cpu_ops.adjust_hue(i, -0.09, backend='pillow'), lambda x: P.adjust_hue(x, torch.tensor([-0.09]))),
+    ('hue', lambda i: cpu_ops.adjust_hue(i, -0.09, backend='pillow'),
+     lambda x: P.adjust_hue(x, torch.tensor([-0.09]))),
     ('grey', lambda i: np.dstack([(np.array(GREY) / sum(GREY) * i).sum(2).astype('uint8')] * 3),
      lambda x: P.to_grey(x, torch.tensor([True]), GREY)),
     ('blur', lambda i: GaussianBlur(radius=1.6, prob=1.0).transform(dict(img=i.copy()))['img'],
@@ -107,7 +108,8 @@ def test_augmented_images_have_the_cpu_paths_distribution(person):
     np.random.seed(0)
     cpu = [RandomApply([ColorJitter(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)], prob=0.8),
            RandomGrayscale(prob=0.2, keep_channels=True, channel_weights=GREY),
-           GaussianBlur(magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=0.1), Solarize(thr=128, prob=0.2)]
+           GaussianBlur(magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=0.1),
+           Solarize(thr=128, prob=0.2)]
     cpu_out = []
     for _ in range(n):
         r = dict(img=img.copy())
@@ -157,7 +159,8 @@ def test_data_preprocessor_augments_in_training_reproducibly(person):
     assert 0 < solarized.sum() < 6  # per sample
     # the canvas has the anchor's own draws (it holds the anchor's person)
     assert torch.equal(solarized, (out['canvas'] - ref['canvas']).flatten(1).abs().amax(1) > 1e-4)
-    assert not torch.allclose(out['views'][0], ref['views'][0]) and torch.equal(out['views'][1], ref['views'][1])
+    assert not torch.allclose(out['views'][0], ref['views'][0])
+    assert torch.equal(out['views'][1], ref['views'][1])
     assert pre.batches.value == 1
     # evaluation: no augmentation; a second model with the same seed and counter draws the same
     assert torch.equal(pre(_batch(person), training=False)['inputs']['anchor'], ref['anchor'])

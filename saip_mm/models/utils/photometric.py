@@ -66,7 +66,8 @@ def _bgr_to_hsv(images: Tensor):
     hue = torch.where(maxc == r, ((g - b) / safe) % 6,
                       torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4)) / 6
     hue = torch.where(delta > 0, hue, torch.zeros_like(hue))
-    sat = torch.where(maxc > 0, delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)), torch.zeros_like(maxc))
+    safe_max = torch.where(maxc > 0, maxc, torch.ones_like(maxc))
+    sat = torch.where(maxc > 0, delta / safe_max, torch.zeros_like(maxc))
     return hue, sat, maxc
 
 
@@ -104,8 +105,10 @@ def gaussian_blur(images: Tensor, sigma: Tensor, apply: Tensor, max_sigma: float
     kernel = torch.exp(-0.5 * (taps.view(1, -1) / sigma.view(-1, 1).clamp_min(1e-3)) ** 2)
     kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B * C, K)
     x = images.reshape(1, b * c, h, w)
-    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode='replicate'), kernel.view(b * c, 1, -1, 1), groups=b * c)
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode='replicate'), kernel.view(b * c, 1, 1, -1), groups=b * c)
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode='replicate'), kernel.view(b * c, 1, -1, 1),
+                 groups=b * c)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode='replicate'), kernel.view(b * c, 1, 1, -1),
+                 groups=b * c)
     return torch.where(_per_sample(apply), x.view(b, c, h, w), images)
 
 
