@@ -1,6 +1,6 @@
 # Code-faithful preset: the authors' released code where it differs from the paper (its data
 # pipeline and CSR, paper §III-B),
-# view for view and objective for objective (README "Where we differ" lists what still differs).
+# view for view and objective for objective (docs/differences.md lists what still differs).
 #
 # Images (ids as SAIP numbers them: 0 = anchor, then the views in this order):
 #   0      g1   global crop 256x128 (the anchor)            student + expert (CSM), CSR keys/values, CSS query
