@@ -46,7 +46,7 @@ optim_wrapper = dict(clip_grad=None)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook'), _base_.milestone_checkpoint]
 
 _pipeline = [
-    dict(type='mmpretrain.MultiView', num_views=[1, 1, 7],
+    dict(type='SharedMultiView', num_views=[1, 1, 7],
          transforms=[{{_base_.global1_aug}}, {{_base_.global2_aug}}, {{_base_.local_aug}}]),
     dict(type='AssignViews'),  # anchor = g1; views[0] = g2, views[1..7] = l0..l6
     # views[8] = the anchor shrunk to 128x64 (nearest)

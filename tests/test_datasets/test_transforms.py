@@ -210,3 +210,46 @@ def test_paper_views_are_independent_augmentations(root):
 
     bare, independent = diff_back('anchor'), diff_back('views')
     assert independent > 4 * bare, (bare, independent)
+
+
+def test_shared_multi_view_makes_mmpretrains_views_without_copies(root, person_images, background_image):
+    """SharedMultiView gives the views mmpretrain's MultiView gives from the same draws (DINO's CPU
+    augmentations included), leaves the sample and its extra images unchanged, and refuses a view
+    transform that writes into them in place."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmpretrain.datasets.transforms import MultiView
+
+    from saip_mm.datasets.transforms import SharedMultiView
+    from saip_mm.registry import TRANSFORMS
+    from saip_mm.utils import register_all_modules
+    register_all_modules()
+    base = Config.fromfile(osp.join(root, 'configs/pretrain/_base_/datasets/lup1m_saip.py'))
+    groups = [base.global1_aug, base.global2_aug, base.local_aug]
+    with TRANSFORMS.switch_scope_and_registry('saip_mm'):
+        ours = SharedMultiView(transforms=groups, num_views=[1, 2, 3])
+        theirs = MultiView(transforms=groups, num_views=[1, 2, 3])
+
+    def sample():
+        return dict(img=person_images[0].copy(), background=background_image.copy(),
+                    mix_results=[dict(img=person_images[1].copy())])
+
+    import random
+    for seed in range(3):  # numpy's stream and Python's (mmcv's RandomGrayscale draws from the latter)
+        np.random.seed(seed), random.seed(seed)
+        a = ours(sample())
+        np.random.seed(seed), random.seed(seed)
+        b = theirs(sample())
+        assert len(a['img']) == 6 and all(np.array_equal(x, y) for x, y in zip(a['img'], b['img']))
+    s = sample()
+    ours(s)
+    assert np.array_equal(s['background'], background_image) and s['background'].flags.writeable
+    assert np.array_equal(s['mix_results'][0]['img'], person_images[1])
+
+    def zero_in_place(results):
+        results['img'][:] = 0
+        return results
+
+    with pytest.raises(ValueError, match='read-only'):
+        SharedMultiView(transforms=[[zero_in_place]], num_views=[2])(sample())

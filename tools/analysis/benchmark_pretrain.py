@@ -75,11 +75,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--peak-tflops', type=float, default=None,
                    help='the device\'s peak TFLOP/s for the utilisation (default: known GPUs, dense '
                         'fp16/bf16)')
+    p.add_argument('--demo-backgrounds', action='store_true',
+                   help="canvas backgrounds from the demo's 768x576 video frames (default: the config's "
+                        'background_dir; the LUP1M presets have none and paste onto a random other crop)')
     p.add_argument('--_one', nargs=2, metavar=('PRESET', 'BATCH'), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
-def build(preset: str, batch: int, device: str, with_cfg: bool = False):
+def build(preset: str, batch: int, device: str, with_cfg: bool = False, demo_backgrounds: bool = False):
     import torch
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
@@ -94,13 +97,15 @@ def build(preset: str, batch: int, device: str, with_cfg: bool = False):
         cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
     ds_cfg = cfg.train_dataloader.dataset
     # every preset reads the embedded demo crops here, so only the model and pipeline differ (the
-    # crops with keypoints for a preset that needs them: HAP)
+    # crops with keypoints for a preset that needs them: HAP). The canvas background is what the config
+    # says (the LUP1M presets: a random other crop); --demo-backgrounds uses the demo's 768x576 video
+    # frames (the rows of docs/benchmarks.md before 2026-12-03 did)
     if ds_cfg.get('keypoint_file'):
         ds_cfg.update(data_root=osp.join(ROOT, 'demo/hp_persons'), ann_file='list.txt',
                       keypoint_file='keypoints.json', background_dir=None)
     else:
         ds_cfg.update(data_root=osp.join(ROOT, 'demo/persons'), ann_file='list.txt',
-                      background_dir='backgrounds')
+                      background_dir='backgrounds' if demo_backgrounds else ds_cfg.get('background_dir'))
     with DefaultScope.overwrite_default_scope('saip_mm'):
         dataset = DATASETS.build(ds_cfg)
         model = MODELS.build(cfg.model).to(device)
@@ -175,7 +180,8 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     import numpy as np
     np.random.seed(0)
     device = args.device or ('cuda' if _cuda() else 'cpu')
-    cfg, dataset, model, data, torch = build(preset, batch, device, with_cfg=True)
+    cfg, dataset, model, data, torch = build(preset, batch, device, with_cfg=True,
+                                             demo_backgrounds=args.demo_backgrounds)
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     from mmengine.optim import build_optim_wrapper
@@ -281,6 +287,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                 cmd += ['--workers', str(args.workers)]
             if args.compile:
                 cmd.append('--compile')
+            if args.demo_backgrounds:
+                cmd.append('--demo-backgrounds')
             if args.peak_tflops:
                 cmd += ['--peak-tflops', str(args.peak_tflops)]
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))

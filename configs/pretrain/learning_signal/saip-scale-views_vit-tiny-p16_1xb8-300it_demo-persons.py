@@ -7,5 +7,5 @@ _base_ = ['./saip-recipe_vit-tiny-p16_1xb8-300it_demo-persons.py']
 model = dict(data_preprocessor=dict(keep_views=1, anchor_copies=2), csr=dict(view_index=[1, 2]),
              css=dict(query_views=[2, 3]))
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='mmpretrain.MultiView', num_views=[1, 1], transforms=[_base_.global1_aug, _base_.global2_aug]),
+    dict(type='SharedMultiView', num_views=[1, 1], transforms=[_base_.global1_aug, _base_.global2_aug]),
     *_base_.train_pipeline[1:]]))

@@ -43,14 +43,14 @@ local_device = dict(global1_device, blur_prob=0.5)
 # DINO's multi-crop (the DINO-based baselines, configs/baselines): 2 global crops 256x128 + 8 local crops
 # 128x64 (the person aspect ratio); the first global crop is the anchor, the others the views
 dino_multicrop_pipeline = [
-    dict(type='mmpretrain.MultiView', num_views=[1, 1, 8], transforms=[global1_aug, global2_aug, local_aug]),
+    dict(type='SharedMultiView', num_views=[1, 1, 8], transforms=[global1_aug, global2_aug, local_aug]),
     dict(type='AssignViews'),
     dict(type='PackPretrainInputs'),
 ]
 
 train_pipeline = [
     # anchor = DINO's first global view g1; then g2 and two multi-resolution views (its second global view)
-    dict(type='mmpretrain.MultiView', num_views=[1, 3], transforms=[global1_aug, global2_aug]),
+    dict(type='SharedMultiView', num_views=[1, 3], transforms=[global1_aug, global2_aug]),
     dict(type='AssignViews'),
     dict(type='CopyPasteCanvas', canvas_size=(224, 224), max_instances=3, min_instances=1,
          height_range=(0.4, 0.9), allow_overlap=True, alpha=1.0),
@@ -71,7 +71,7 @@ train_dataloader = dict(
 # train_pipeline with the photometric augmentation on the device (the paper preset's; the demo and the
 # learning-signal configs keep train_pipeline, as measured in docs/results.md)
 device_aug_pipeline = [
-    dict(type='mmpretrain.MultiView', num_views=[1, 3], transforms=[[person_crop, flip], [person_crop, flip]]),
+    dict(type='SharedMultiView', num_views=[1, 3], transforms=[[person_crop, flip], [person_crop, flip]]),
     *train_pipeline[1:],
 ]
 device_photometric = dict(anchor=global1_device, views=[global2_device] * 3, canvas='anchor')
@@ -79,6 +79,6 @@ device_photometric = dict(anchor=global1_device, views=[global2_device] * 3, can
 # The anchor-teacher pairing (the paper preset before 2026-12-03, an ablation now): the anchor g1 and two
 # independent multi-resolution views only (with anchor_teacher_pairing of the model base)
 anchor_teacher_pipeline = [
-    dict(type='mmpretrain.MultiView', num_views=[1, 2], transforms=[global1_aug, global2_aug]),
+    dict(type='SharedMultiView', num_views=[1, 2], transforms=[global1_aug, global2_aug]),
     *train_pipeline[1:],
 ]
