@@ -148,6 +148,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         if canvas is not None and not isinstance(canvas, dict) and canvas != 'anchor':
             raise ValueError("model.data_preprocessor.photometric.canvas must be 'anchor', a config or None, "
                              f'got {canvas!r}')
+        if canvas == 'anchor' and not cfg.get('anchor'):
+            raise ValueError("model.data_preprocessor.photometric.canvas='anchor' needs an anchor "
+                             'augmentation (photometric.anchor)')
         return dict(anchor=build(cfg.get('anchor')), views=[build(a) for a in cfg.get('views') or []],
                     canvas=build(canvas))
 
@@ -157,8 +160,12 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             return self.view_scale_set[host_randint(len(self.view_scale_set), gen)]
         return host_uniform(*self.view_scale_range, gen)
 
+    def to_float(self, imgs: Tensor) -> Tensor:
+        """uint8 images as float 0–255 on the model's device."""
+        return imgs.to(self.device, non_blocking=True).float()
+
     def normalize(self, imgs: Tensor) -> Tensor:
-        imgs = imgs.to(self.device, non_blocking=True).float()
+        imgs = self.to_float(imgs)
         if self.bgr_to_rgb:
             imgs = imgs[:, [2, 1, 0]]
         return (imgs - self.mean) / self.std
@@ -218,19 +225,15 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                              f'but the pipeline gives {len(views)} view(s)')
         anchor_params = None
         if aug['anchor'] is not None and 'anchor' in images:
-            anchor = images['anchor'].to(self.device, non_blocking=True).float()
+            anchor = self.to_float(images['anchor'])
             anchor_params = aug['anchor'].draw(anchor.shape[0], gen)
             images['anchor'] = aug['anchor'].apply(anchor, anchor_params)
         for i, view_aug in enumerate(aug['views']):
             if view_aug is not None:
-                view = views[i].to(self.device, non_blocking=True).float()
-                views[i] = view_aug(view, gen)
+                views[i] = view_aug(self.to_float(views[i]), gen)
         if aug['canvas'] is not None and 'canvas' in images:
-            canvas = images['canvas'].to(self.device, non_blocking=True).float()
-            if aug['canvas'] == 'anchor':
-                if anchor_params is None:
-                    raise ValueError("model.data_preprocessor.photometric.canvas='anchor' needs an anchor "
-                                     'augmentation (photometric.anchor)')
+            canvas = self.to_float(images['canvas'])
+            if aug['canvas'] == 'anchor':  # the anchor's own parameters (checked at build time)
                 images['canvas'] = aug['anchor'].apply(canvas, anchor_params)
             else:
                 images['canvas'] = aug['canvas'](canvas, gen)

@@ -73,9 +73,6 @@ def build_runner(cfg: Config):
     from mmengine.runner import Runner
 
     from saip_mm.registry import RUNNERS
-
-    from .preflight import check_augmentation_placement
-    check_augmentation_placement(cfg)  # refused before anything is built
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 

@@ -170,6 +170,8 @@ def test_data_preprocessor_augments_in_training_reproducibly(person):
         SAIPDataPreprocessor(photometric=dict(views=[recipe] * 3))(_batch(person), training=True)
     with pytest.raises(KeyError, match='unknown key'):
         SAIPDataPreprocessor(photometric=dict(anchors=recipe))
+    with pytest.raises(ValueError, match="canvas='anchor' needs an anchor augmentation"):
+        SAIPDataPreprocessor(photometric=dict(views=[recipe], canvas='anchor'))  # refused at build time
 
 
 def test_paper_preset_augments_on_the_device_and_a_double_one_is_refused():
