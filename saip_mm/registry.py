@@ -49,3 +49,6 @@ EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope=SCOPE)
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE)
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope=SCOPE)
 LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope=SCOPE)
+# the downstream tasks of the deployment path (saip_mm/deployment/tasks.py): task -> exporter, output
+# contract, metric; not an mmengine registry (nothing of mmengine builds them)
+DOWNSTREAM_TASKS = Registry('downstream task', scope=SCOPE, locations=['saip_mm.deployment.tasks'])

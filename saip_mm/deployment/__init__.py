@@ -1,5 +1,4 @@
 from .onnx_export import (
-                          TASKS,
                           ExportWrapper,
                           build_for_export,
                           codec_scale,
@@ -11,6 +10,7 @@ from .onnx_export import (
                           preprocess,
                           verify,
 )
+from .tasks import DownstreamTask, get_task, task_names
 
-__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'codec_scale', 'export_onnx', 'heatmap_maximum',
-           'input_spec', 'load_config', 'load_state', 'preprocess', 'verify']
+__all__ = ['DownstreamTask', 'ExportWrapper', 'build_for_export', 'codec_scale', 'export_onnx', 'get_task',
+           'heatmap_maximum', 'input_spec', 'load_config', 'load_state', 'preprocess', 'task_names', 'verify']

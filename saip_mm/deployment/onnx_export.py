@@ -6,17 +6,12 @@ models). The exported graph takes a normalised ``float32`` batch ``(N, 3, H, W)`
 (mean, std, channel order, size) is written into the ONNX metadata, so that an application needs
 nothing from OpenMMLab to feed it.
 
-Outputs per task:
-
-* ``backbone``: the student's global feature ``(N, C)`` (ViT: final-norm class token; ConvNet: the
-  pooled last stage), from a pretraining config and a SAIP or exported checkpoint;
-* ``reid``: the L2-normalised embedding ``(N, C)``;
-* ``attribute``: sigmoid scores ``(N, num_attributes)``;
-* ``pose``: heatmaps ``(N, K, H/4, W/4)`` (a SimCC head such as RTMPose's: its x and y
-  classification vectors concatenated, ``(N, K, Wx + Wy)``); with ``keypoints`` (heatmap heads), also
-  ``keypoints`` ``(N, K, 2)`` (x, y in input pixels: the heatmap maximum, scaled as the config's codec
-  scales it, without the codec's sub-pixel refinement) and ``scores`` ``(N, K)`` (the maximum);
-* ``seg``: class logits at the input size ``(N, num_classes, H, W)``.
+The outputs of each task (its output contract), how it is built and scored are its entry in
+``saip_mm/deployment/tasks.py`` (``DOWNSTREAM_TASKS``): ``backbone`` (a pretraining config and a SAIP or
+exported checkpoint: the student's global feature), ``reid``, ``attribute``, ``pose``, ``seg``. With
+``keypoints`` (heatmap pose heads) the outputs also hold ``keypoints`` ``(N, K, 2)`` (x, y in input
+pixels: the heatmap maximum, scaled as the config's codec scales it, without the codec's sub-pixel
+refinement) and ``scores`` ``(N, K)`` (the maximum).
 """
 import json
 import os.path as osp
@@ -25,33 +20,31 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from mmengine.utils import import_modules_from_strings
 
 from ..utils.checkpoint import load_checkpoint
-from ..utils.launcher import replace_sync_bn
+from .tasks import get_task
 
-TASKS = ('backbone', 'reid', 'attribute', 'pose', 'seg')
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
 
 class ExportWrapper(nn.Module):
-    """A model's inference path as one tensor in, one tensor out (see the module docstring).
+    """A model's inference path as one tensor in, one tensor out: its task's output contract
+    (``DownstreamTask.forward``).
 
     Args:
         model (nn.Module): The built model (the student encoder for ``backbone``).
-        task (str): One of ``TASKS``.
-        pool (bool): ``backbone`` only: average-pool the last feature map (ConvNet students).
-        keypoint_scale (tuple, optional): ``pose`` only: (sx, sy) from heatmap cells to input pixels;
-            given, the outputs also hold the decoded ``keypoints`` and ``scores`` (see ``codec_scale``).
+        task (str | DownstreamTask): A registered task (``saip_mm/deployment/tasks.py``).
+        keypoint_scale (tuple, optional): Tasks with ``keypoints`` only: (sx, sy) from heatmap cells to
+            input pixels; given, the outputs also hold the decoded ``keypoints`` and ``scores`` (see
+            ``codec_scale``).
     """
 
-    def __init__(self, model: nn.Module, task: str, pool: bool = False,
-                 keypoint_scale: Optional[Tuple[float, float]] = None) -> None:
+    def __init__(self, model: nn.Module, task, keypoint_scale: Optional[Tuple[float, float]] = None) -> None:
         super().__init__()
-        self.model, self.task, self.pool = model, task, pool
+        self.model, self.entry = model, get_task(task)
+        self.task = self.entry.name
         self.keypoint_scale = keypoint_scale
 
     @property
@@ -59,21 +52,9 @@ class ExportWrapper(nn.Module):
         return ['output', 'keypoints', 'scores'] if self.keypoint_scale else ['output']
 
     def forward(self, x: torch.Tensor):
-        """Args: x ``(N, 3, H, W)`` normalised. Returns: the task's output (module docstring); a tuple
-        (heatmaps, keypoints, scores) when decoding keypoints."""
-        out = self.model(x) if self.task == 'backbone' else self.model(x, None, mode='tensor')
-        if self.task == 'pose' and isinstance(out, (tuple, list)) and len(out) == 2:
-            out = torch.cat(out, dim=-1)  # SimCC (x, y) vectors: one output
-        elif isinstance(out, (tuple, list)):
-            out = out[-1]
-        if self.task == 'backbone' and self.pool:
-            out = out.mean(dim=(2, 3))
-        elif self.task == 'reid':
-            out = F.normalize(out, dim=1)
-        elif self.task == 'attribute':
-            out = out.sigmoid()
-        elif self.task == 'seg':
-            out = F.interpolate(out, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        """Args: x ``(N, 3, H, W)`` normalised. Returns: the task's output; a tuple (heatmaps, keypoints,
+        scores) when decoding keypoints."""
+        out = self.entry.forward(self.model, x)
         if self.keypoint_scale:
             return (out, ) + heatmap_maximum(out, self.keypoint_scale)
         return out
@@ -119,28 +100,6 @@ def load_state(path: str) -> Dict[str, torch.Tensor]:
     return load_checkpoint(path)['state']
 
 
-def _load_strict(model: nn.Module, state: Dict[str, torch.Tensor], path: str) -> None:
-    def show(keys: List[str]) -> str:
-        return ', '.join(keys[:8]) + (f' … ({len(keys)} in all)' if len(keys) > 8 else '')
-    own = model.state_dict()
-    wrong = [f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}' for k, v in state.items()
-             if k in own and v.shape != own[k].shape]
-    if wrong:  # e.g. a head trained for another number of identities / classes
-        raise ValueError(f'{path} does not match the config: {len(wrong)} tensor(s) of another shape '
-                         f'(checkpoint vs config) [{show(wrong)}]; use the config it was trained with')
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise KeyError(f'{path} does not match the config: missing {len(result.missing_keys)} key(s)'
-                       f' [{show(result.missing_keys)}], unexpected {len(result.unexpected_keys)}'
-                       f' [{show(result.unexpected_keys)}]')
-
-
-def _build(cfg_model: dict, scope: str) -> nn.Module:
-    from mmengine.registry import MODELS
-    with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(cfg_model)
-
-
 def load_config(config: str) -> Config:
     """A config file, or an upstream one named ``package::path`` (``mmpose::body_2d_keypoint/…``)."""
     if '::' in config:
@@ -165,10 +124,9 @@ def build_for_export(config: str, checkpoint: Optional[str], task: str,
     Raises:
         KeyError: If the checkpoint's keys do not match the model (names the missing ones).
     """
-    if task not in TASKS:
-        raise ValueError(f'--task must be one of {TASKS}, got {task!r}')
-    if keypoints and task != 'pose':
-        raise ValueError(f'decoded keypoints are a pose output, not {task}')
+    entry = get_task(task)
+    if keypoints and not entry.keypoints:
+        raise ValueError(f'decoded keypoints are a pose output, not {entry.name}')
     import saip_mm.datasets  # noqa: F401  (registers the modules configs name)
     import saip_mm.evaluation  # noqa: F401
     import saip_mm.models  # noqa: F401
@@ -178,42 +136,16 @@ def build_for_export(config: str, checkpoint: Optional[str], task: str,
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     state = load_state(checkpoint) if checkpoint is not None else None
-    if task == 'backbone':
-        student = cfg.model.backbone.copy()
-        pool = student.get('type') == 'TokenAdapter'
-        prefix = 'backbone.encoder.' if pool and any(k.startswith('backbone.encoder.') for k in state or ()) \
-            else 'backbone.'
-        if pool:
-            student = student.encoder
-        else:
-            student.update(out_type='cls_token')
-        model = _build(student, 'saip_mm')
-        if state is not None:
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            _load_strict(model, state, checkpoint)
-        return ExportWrapper(model, task, pool=pool).eval(), cfg
-    for key in ('backbone', 'neck'):  # the checkpoint holds the weights: no pretrained loading
-        if isinstance(cfg.model.get(key), dict):
-            cfg.model[key].pop('init_cfg', None)
-    replace_sync_bn(cfg.model)  # inference on one device: SyncBN is BN with running statistics
-    model = _build(cfg.model, cfg.get('default_scope', 'saip_mm'))
-    if state is not None:
-        _load_strict(model, state, checkpoint)
+    model = entry.build(cfg, state, checkpoint)
     scale = codec_scale(cfg.codec) if keypoints else None
-    return ExportWrapper(model, task, keypoint_scale=scale).eval(), cfg
+    return ExportWrapper(model, entry, keypoint_scale=scale).eval(), cfg
 
 
 def input_spec(cfg: Config, task: str, shape: Optional[Sequence[int]] = None) -> dict:
     """How to feed the exported model: ``size`` (H, W), ``mean``, ``std`` (0–255 scale) and
     ``channel_order`` ('RGB' or 'BGR') of the normalised input, from the config."""
     if shape is None:
-        if task == 'pose':
-            w, h = cfg.codec.input_size
-            shape = (h, w)
-        elif task == 'seg':
-            shape = tuple(cfg.crop_size)
-        else:
-            shape = (256, 128)
+        shape = get_task(task).input_size(cfg)
     pre = cfg.model.get('data_preprocessor') or {}
     rgb = pre.get('bgr_to_rgb', pre.get('to_rgb', True))
     return dict(size=[int(shape[0]), int(shape[1])], mean=list(pre.get('mean', IMAGENET['mean'])),
@@ -298,5 +230,5 @@ def verify(wrapper: ExportWrapper, onnx_path: str, batch: np.ndarray) -> dict:
     return out
 
 
-__all__ = ['TASKS', 'ExportWrapper', 'build_for_export', 'codec_scale', 'export_onnx', 'heatmap_maximum',
-           'input_spec', 'load_config', 'load_state', 'preprocess', 'verify']
+__all__ = ['ExportWrapper', 'build_for_export', 'codec_scale', 'export_onnx', 'heatmap_maximum', 'input_spec',
+           'load_config', 'load_state', 'preprocess', 'verify']

@@ -3,21 +3,18 @@
 A downstream config's own test loop (the real mmengine ``Runner``, its dataset, pipeline, data
 preprocessor, post-processing and evaluator) runs once per runtime. In each run, the part of the model
 that the ONNX file holds is replaced by a callable (normalised batch in, ``ExportWrapper`` output out):
-
-* ``pose``: ``extract_feat`` passes the input through and ``head.forward`` returns the runtime's heatmaps
-  (mmpose's flip test and UDP decoding run as usual on them);
-* ``attribute``: the same, with the runtime's sigmoid scores turned back into logits for
-  ``head.predict``;
-* ``seg``: ``encode_decode`` returns the runtime's logits at the input size. A graph exported with a
-  static spatial size gets the input zero-padded at the bottom / right and its logits cropped back,
-  for both runtimes, so that the two compute the same thing.
+the task's entry decides where (``DownstreamTask.route_through``, ``saip_mm/deployment/tasks.py``; e.g.
+pose: ``extract_feat`` passes the input through and ``head.forward`` returns the runtime's heatmaps, so
+mmpose's flip test and decoding run as usual). A segmentation graph exported with a static spatial size
+gets the input zero-padded at the bottom / right and its logits cropped back, for both runtimes, so that
+the two compute the same thing.
 
 So any difference between the two metrics comes from the runtime alone.
 """
 import copy
 import tempfile
 import uuid
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,22 +22,26 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from torch import Tensor
 
+from .tasks import get_task, task_names
+
 Run = Callable[[Tensor], Tensor]
-METRIC_TASKS = ('pose', 'attribute', 'seg')
+
+
+def metric_tasks() -> List[str]:
+    """The registered tasks scored by their config's test loop (``metric='loop'``)."""
+    return [name for name in task_names() if get_task(name).metric == 'loop']
 
 
 def route_through(model: torch.nn.Module, task: str, run: Run) -> None:
-    """Make ``model``'s test-time inference call ``run`` for the exported part (module docstring)."""
-    if task == 'pose':
-        model.extract_feat = lambda inputs: inputs
-        model.head.forward = run
-    elif task == 'attribute':
-        model.extract_feat = lambda inputs: inputs
-        model.head.forward = lambda x: torch.logit(run(x), eps=1e-7)  # head.predict applies the sigmoid
-    elif task == 'seg':
-        model.encode_decode = lambda inputs, metas: run(inputs)
-    else:
-        raise ValueError(f'task metric from a test loop: one of {METRIC_TASKS}, got {task!r}')
+    """Make ``model``'s test-time inference call ``run`` for the exported part (module docstring).
+
+    Raises:
+        ValueError: For a task without a test-loop metric.
+    """
+    entry = get_task(task)
+    if entry.metric != 'loop':
+        raise ValueError(f'task metric from a test loop: one of {tuple(metric_tasks())}, got {task!r}')
+    entry.route_through(model, run)
 
 
 def padded_to(run: Run, size: Optional[Sequence[int]]) -> Run:
@@ -76,7 +77,7 @@ def loop_metrics(cfg: Config, task: str, run: Run, work_dir: Optional[str] = Non
     Args:
         cfg (Config): A downstream config whose ``test_dataloader`` / ``test_evaluator`` point at the
             data to score (e.g. the project's sample sets, through ``cfg_options``).
-        task (str): One of ``METRIC_TASKS``.
+        task (str): A task with a test-loop metric (``metric_tasks()``).
         run (callable): Normalised batch ``(N, 3, H, W)`` -> the exported model's output.
         work_dir (str, optional): Where the runner logs; by default a temporary folder, removed when
             the loop ends.
@@ -121,4 +122,4 @@ def metrics_by_runtime(cfg: Config, task: str, wrapper: torch.nn.Module, onnx_pa
             for name, run in (('pytorch', first), ('onnx_fp32', onnx_run(onnx_path, threads)))}
 
 
-__all__ = ['METRIC_TASKS', 'loop_metrics', 'metrics_by_runtime', 'padded_to', 'route_through', 'static_size']
+__all__ = ['loop_metrics', 'metric_tasks', 'metrics_by_runtime', 'padded_to', 'route_through', 'static_size']

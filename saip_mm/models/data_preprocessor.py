@@ -8,7 +8,7 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from .utils.host_counter import add_host_counter
-from .utils.masking import draw_patch_mask
+from .utils.masking import draw_patch_mask, exact_mask_count
 from .utils.randomness import host_randint, host_uniform, step_generator
 from .utils.rescale import rescale
 
@@ -16,6 +16,13 @@ IMAGE_KEYS = ('anchor', 'canvas')
 VIEW_SOURCES = ('views', 'anchor')
 # lists of per-view patch masks: the views' (CSR), or several masks of the anchor (HAP's part masks)
 MASK_KEYS = ('view_masks', 'part_masks')
+
+
+def common_count(counts: Sequence[int]) -> Optional[int]:
+    """The one masked count of a batch's rows (``PackSAIPInputs``' per-sample counts), or ``None`` when
+    they differ (then the model counts from the mask, and refuses a drop-encoding of unequal rows)."""
+    counts = [int(c) for c in counts]
+    return counts[0] if counts and all(c == counts[0] for c in counts) else None
 
 
 @MODELS.register_module()
@@ -182,7 +189,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
 
         Returns:
             dict: ``inputs`` (dict of batched tensors, or one ``(B, 3, H, W)`` tensor for a plain
-            batch) and ``data_samples``.
+            batch) and ``data_samples``. With masks, ``inputs['mask_counts']`` maps each mask key to the
+            masked count per row of each mask (``None`` where the rows differ or the pipeline gave no
+            count), known on the host without reading the masks.
         """
         inputs = data['inputs']
         if not isinstance(inputs, dict):  # plain image batch (evaluation: PackInputs / PackReIDInputs)
@@ -209,6 +218,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         for key in MASK_KEYS:
             if key in inputs:
                 out[key] = [torch.stack(list(m)).to(self.device) for m in inputs[key]]
+                counts = inputs.get('mask_counts', {}).get(key)  # per mask, per sample (the pipeline's)
+                out.setdefault('mask_counts', {})[key] = (
+                    [common_count(c) for c in counts] if counts else [None] * len(out[key]))
         if 'canvas_target' in inputs:
             out['canvas_target'] = torch.stack(list(inputs['canvas_target'])).to(self.device)
         if (self.view_scale_range is not None or self.view_scale_set) and training:
@@ -263,3 +275,4 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
                                          self.device))
         out['views'] = views
         out['view_masks'] = masks
+        out.setdefault('mask_counts', {})['view_masks'] = [exact_mask_count(m.shape[1], ratio) for m in masks]

@@ -13,6 +13,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
+from saip_mm.engine.hooks import resolve_schedules
+from saip_mm.models.heads import CSMHead
+from saip_mm.models.utils import ConstantValue
 from saip_mm.registry import DATASETS, MODELS
 
 POSE_CFG = 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py'
@@ -45,6 +48,10 @@ def losses_on_repeated_batch(model, batch: dict, steps: int = 12, lr: float = 5e
     optim = build_optim_wrapper(model, dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=lr),
                                             clip_grad=dict(max_norm=3.0)))
     model.train()
+    resolve_schedules(model, steps, steps)  # what SchedulesHook gives a run of `steps`
+    for head in [m for m in model.modules() if isinstance(m, CSMHead)]:
+        # τt held at its start, as these loops always ran it: the same batch, equally sharp targets
+        head.teacher_temp = ConstantValue(head.teacher_temp_at(0))
     logs = []
     for _ in range(steps):
         log = model.train_step(batch, optim)

@@ -25,8 +25,12 @@ def test_dino_is_csm_alone_on_two_global_and_eight_local_crops():
         assert cfg.model.csr is None and cfg.model.css is None
         assert cfg.model.csm.teacher_views == [0, 1] and cfg.model.csm.student_views is None
         hooks = {h.type: h for h in cfg.custom_hooks}
-        assert {'ExpertEMAHook', 'FreezeLastLayerHook', 'TeacherTempWarmupHook'} <= set(hooks)
-        assert hooks['TeacherTempWarmupHook'].end == 0.07 and cfg.optim_wrapper.clip_grad.max_norm == 3.0
+        assert {'ExpertEMAHook', 'FreezeLastLayerHook'} <= set(hooks) and 'TeacherTempWarmupHook' not in hooks
+        tau = cfg.model.csm.head.teacher_temp  # the head's own warm-up schedule (issue 29 §3)
+        assert tau.type == 'LinearWarmup' and (tau.start, tau.end) == (0.04, 0.07)
+        assert tau.get('warmup_epochs' if path == FULL else 'warmup_iters') == (30 if path == FULL else 10)
+        assert cfg.default_hooks.schedules.type == 'SchedulesHook'
+        assert cfg.optim_wrapper.clip_grad.max_norm == 3.0
     _, model, batch = _model_and_data(2)
     inputs = model.data_preprocessor(batch, True)['inputs']
     sizes = [tuple(inputs['anchor'].shape[-2:])] + [tuple(v.shape[-2:]) for v in inputs['views']]

@@ -27,6 +27,7 @@ from saip_mm.datasets.transforms.human_parts import (
     part_guided_mask,
 )
 from saip_mm.registry import DATASETS, MODELS
+from saip_mm.utils.host_sync import count_host_syncs
 
 FULL = 'configs/baselines/hap/hap_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
 DEMO = 'configs/baselines/hap/hap_vit-tiny-p16_1xb8-100it_demo-persons.py'
@@ -168,10 +169,14 @@ def test_hap_config_and_dataset_give_two_part_masks_per_image():
     assert cfg.train_dataloader.dataset.pipeline[0].crop_ratio_range == (0.8, 1.0)
     _, model, batch = model_and_data(DEMO, 4)
     inputs = model.data_preprocessor(batch, True)['inputs']
-    assert set(inputs) == {'anchor', 'part_masks'} and len(inputs['part_masks']) == 2
+    assert set(inputs) == {'anchor', 'part_masks', 'mask_counts'} and len(inputs['part_masks']) == 2
     for m in inputs['part_masks']:
         assert m.shape == (4, 128) and (m.sum(1) == 64).all()
+    assert inputs['mask_counts'] == {'part_masks': [64, 64]}  # counted in the workers
     assert not torch.equal(*inputs['part_masks'])
+    with count_host_syncs() as syncs:  # the counts reach the encoder: it does not read the masks back
+        model.loss(inputs)
+    assert set(syncs.sites) == {'saip_mm/models/algorithms/saip.py:_check_finite __bool__'}, syncs.sites
     # the alignment is lower for the true pairs than for shuffled ones
     model.eval()
     z = [model.reconstruct(inputs['anchor'], m)[1]['final'][0] for m in inputs['part_masks']]

@@ -29,8 +29,9 @@ def test_personvit_config_is_dino_plus_masked_patch_distillation():
     assert cfg.model.type == 'PersonViT' and cfg.model.csm.teacher_views == [0, 1]
     assert cfg.model.mim.head.type == 'PatchDistillHead' and cfg.model.mim.head.loss_weight == 1.0
     assert cfg.model.csm.head.get('loss_weight', 1.0) == 1.0  # lambda1 = lambda2 = 1
-    assert {'ExpertEMAHook', 'FreezeLastLayerHook', 'TeacherTempWarmupHook'} <= {
-        h.type for h in cfg.custom_hooks}
+    assert {'ExpertEMAHook', 'FreezeLastLayerHook'} <= {h.type for h in cfg.custom_hooks}
+    assert cfg.model.mim.head.teacher_temp == cfg.model.csm.head.teacher_temp  # both warmed up alike
+    assert cfg.model.mim.head.teacher_temp.type == 'LinearWarmup'
     _, model, _ = model_and_data(DEMO, 1)
     # the teacher mirrors the patch projector; the mask token is the algorithm's, not the backbone's
     assert hasattr(model.expert.module, 'mim_neck') and 'mask_token' not in model.backbone.state_dict()
@@ -120,7 +121,9 @@ class _Prototypes(Hook):
         m = runner.model
         self.store.append((m.csm_neck.last_layer.weight.detach().clone(),
                            m.mim_neck.last_layer.weight.detach().clone(),
-                           m.csm_head.teacher_temp, m.mim_head.teacher_temp,
+                           # τt of the iteration just run (the model's step has moved past it)
+                           m.csm_head.teacher_temp_at(max(m.step.value - 1, 0)),
+                           m.mim_head.teacher_temp_at(max(m.step.value - 1, 0)),
                            m.backbone.ln1.weight.detach().clone(), m.mask_token.detach().clone()))
 
     def before_train(self, runner) -> None:

@@ -42,16 +42,45 @@ def _cfg(root, work_dir, iters, hooks):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('length', [dict(warmup_iters=4), dict(warmup_epochs=1)])
-def test_teacher_temperature_warmup(root, tmp_path, length):
-    runner = Runner.from_cfg(_cfg(root, tmp_path, 3, [
-        dict(type='TeacherTempWarmupHook', start=0.04, end=0.07, **length)]))
+@pytest.mark.parametrize('length', [dict(warmup_iters=4), dict(warmup_epochs=1), None])
+def test_teacher_temperature_has_one_owner(root, tmp_path, length):
+    """τt is the CSM head's: a warm-up schedule (its epoch length from SchedulesHook) is read at the
+    algorithm's step, and a number stays that number (no hook writes it); the old hook is refused."""
+    cfg = _cfg(root, tmp_path, 3, [])
+    cfg.model.csm.head.teacher_temp = 0.05 if length is None else dict(
+        type='LinearWarmup', start=0.04, end=0.07, **length)
+    runner = Runner.from_cfg(cfg)
     runner.train()
-    # the last iteration (index 2) ran with 0.04 + 0.03 * 2 / warm-up iterations (an epoch: the loader's
-    # length, 216 batches of 2 of the 431 demo crops)
+    logged = list(runner.message_hub.get_scalar('train/csm_teacher_temp').data[0])
+    if length is None:
+        assert logged == pytest.approx([0.05] * 3)
+        return
+    # iteration i ran with 0.04 + 0.03 * i / warm-up iterations (an epoch: the loader's length, 216
+    # batches of 2 of the 431 demo crops)
     iters = length.get('warmup_iters') or len(runner.train_dataloader)
     assert iters in (4, 216)
-    assert runner.model.csm_head.teacher_temp == pytest.approx(0.04 + 0.03 * 2 / iters)
+    assert logged == pytest.approx([0.04 + 0.03 * i / iters for i in range(3)])
+    old = _cfg(root, tmp_path / 'old', 3, [dict(type='TeacherTempWarmupHook', start=0.04, end=0.07)])
+    with pytest.raises(ValueError, match=r"TeacherTempWarmupHook was removed.*dict\(type='LinearWarmup'"):
+        Runner.from_cfg(old).train()
+
+
+def test_a_schedule_without_its_run_length_is_refused():
+    from saip_mm.models.utils.expert_ema import CosineEMAExpert
+    from saip_mm.models.utils.schedules import LinearWarmup, build_schedule
+    warm = LinearWarmup(0.04, 0.07, warmup_epochs=2)
+    with pytest.raises(ValueError, match='SchedulesHook'):
+        warm.value_at(0)
+    warm.resolve(iters_per_epoch=5, run_length=100)
+    assert warm.value_at(5) == pytest.approx(0.055) and warm.value_at(50) == pytest.approx(0.07)
+    expert = CosineEMAExpert(torch.nn.Linear(2, 2))  # over the run: needs the run's length
+    with pytest.raises(ValueError, match='SchedulesHook'):
+        expert.momentum_at(0)
+    expert.momentum.resolve(1, 10)
+    assert expert.momentum_at(0) == pytest.approx(0.996) and expert.momentum_at(10) == 1.0
+    assert build_schedule(0.1).value_at(7) == 0.1
+    with pytest.raises(ValueError, match='exactly one of'):
+        LinearWarmup(0.04, 0.07)
 
 
 @pytest.mark.slow

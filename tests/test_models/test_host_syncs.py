@@ -11,17 +11,16 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
+from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.models.utils.host_counter import HostCounter, add_host_counter
 from saip_mm.models.utils.masking import keep_indices
 from saip_mm.registry import DATASETS, MODELS
 from saip_mm.utils.host_sync import count_host_syncs
 
 # what stays, per step: the finiteness check of all loss terms at once (one read; a non-finite loss
-# must stop the run at its step), and the kept-patch count of each masked encoding (its size depends
-# on the mask)
-ALLOWED = {'saip_mm/models/algorithms/saip.py:_check_finite __bool__',
-           'saip_mm/models/utils/masking.py:keep_indices __bool__',
-           'saip_mm/models/utils/masking.py:keep_indices __int__'}
+# must stop the run at its step). A masked encoding's kept-patch count comes with its mask (drawn with an
+# exact count, or counted by PackSAIPInputs in the worker), not from reading the mask back.
+ALLOWED = {'saip_mm/models/algorithms/saip.py:_check_finite __bool__'}
 
 
 def test_the_counter_sees_a_host_read():
@@ -53,6 +52,7 @@ def test_a_training_step_reads_the_device_once_per_objective_at_most(root, name)
         model = MODELS.build(cfg.model)
         optim = build_optim_wrapper(model, demo.optim_wrapper)
     model.init_weights()
+    resolve_schedules(model, 2, 2)  # what SchedulesHook gives a 2-step run
     batch = pseudo_collate([dataset[i] for i in range(2)])
     model.train_step(batch, optim)  # the first step sets one-off references
     sdpa, calls = torch.nn.functional.scaled_dot_product_attention, []
@@ -73,8 +73,7 @@ def test_a_training_step_reads_the_device_once_per_objective_at_most(root, name)
                     for m in neck.modules() if isinstance(m, torch.nn.MultiheadAttention)]
     assert decoder_attn and len(calls) >= len(decoder_attn)
     assert set(syncs.sites) <= ALLOWED, syncs.sites
-    assert syncs.sites['saip_mm/models/algorithms/saip.py:_check_finite __bool__'] == 1
-    assert syncs.total <= 5, syncs.sites
+    assert syncs.total == 1, syncs.sites
     assert model.step.value == 2 and model.expert.steps.value == 1  # the counters still count
     assert model.data_preprocessor.batches.value == (2 if name == 'paper' else 0)  # draws view scales
 
@@ -96,3 +95,37 @@ def test_host_counter_is_saved_and_reads_old_checkpoints():
     assert fresh.step.value == 7
     fresh.to(torch.float64)  # not a tensor: nothing moves or casts
     assert fresh.step.value == 7
+
+
+def test_mask_counts_flow_from_the_workers_and_give_the_same_tokens(root):
+    """PackSAIPInputs counts each mask in the worker; the preprocessor passes one count per mask when the
+    batch's rows agree (None when they differ); the encoder given the count gathers what it gathers
+    when it reads the mask itself, with no host read."""
+    from saip_mm.datasets.transforms.formatting import PackSAIPInputs
+    from saip_mm.models.backbones.saip_vit import SAIPViT
+    from saip_mm.models.data_preprocessor import SAIPDataPreprocessor
+    gen = torch.Generator().manual_seed(0)
+    img = torch.randint(0, 255, (64, 32, 3), generator=gen).numpy().astype('uint8')
+    pack = PackSAIPInputs()
+
+    def sample(counts):
+        masks = []
+        for n in counts:
+            m = torch.zeros(8, dtype=torch.bool)
+            m[torch.randperm(8, generator=gen)[:n]] = True
+            masks.append(m.numpy())
+        return pack(dict(img=img, view_masks=masks))
+    pre = SAIPDataPreprocessor()
+    out = pre(pseudo_collate([sample([6, 4]), sample([6, 5])]), False)['inputs']
+    assert out['mask_counts'] == {'view_masks': [6, None]}
+    vit = SAIPViT(arch='deit-tiny', img_size=(64, 32))
+    vit.eval()
+    mask = out['view_masks'][0]
+    with count_host_syncs() as syncs:
+        given = vit.forward_tokens(out['anchor'], mask=mask, num_masked=6)
+    assert syncs.total == 0
+    read = vit.forward_tokens(out['anchor'], mask=mask)
+    assert torch.equal(given['keep'], read['keep']) and given['keep'].shape == (2, 2)
+    assert torch.allclose(given['final'][1], read['final'][1])
+    with pytest.raises(ValueError, match='same number of patches'):  # unequal rows, no count: refused
+        vit.forward_tokens(out['anchor'], mask=out['view_masks'][1])

@@ -53,7 +53,7 @@ def test_a_mistyped_reid_set_stops_before_the_export(tmp_path):
         _export('--random-init', '--task', 'backbone', '--out', str(tmp_path / 'a.onnx'), '--int8',
                 '--reid-data', 'demo/vtest_reidd')
     assert not (tmp_path / 'a.onnx').exists() and time.time() - start < 20
-    with pytest.warns(UserWarning, match='--reid-data is read for the backbone and reid tasks only'):
+    with pytest.warns(UserWarning, match=r'--reid-data is read for the retrieval tasks'):
         pytorch2onnx.check_inputs(pytorch2onnx.parse_args(
             [osp.join(ROOT, DEMO_CFG), '--random-init', '--task', 'pose', '--out', 'p.onnx', '--reid-data',
              REID]))

@@ -138,7 +138,7 @@ def distinct_shapes(model, data, batches: int = 100) -> int:
             inputs = model.data_preprocessor(data, True)['inputs']
             for value in inputs.values():
                 for t in value if isinstance(value, list) else [value]:
-                    if t.dim() == 4:
+                    if isinstance(t, torch.Tensor) and t.dim() == 4:
                         shapes.add(tuple(t.shape[-2:]))
     return len(shapes)
 
@@ -154,6 +154,8 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
         workers = plan_cpu(type(cfg)(dict(train_dataloader=dict(num_workers='auto'))))['workers']
     loader_cfg.update(num_workers=workers, persistent_workers=workers > 0, pin_memory=device == 'cuda')
     it = iter(Runner.build_dataloader(loader_cfg, seed=0))
+    from saip_mm.engine.hooks import resolve_schedules
+    resolve_schedules(model, args.steps + 1, args.steps + 1)  # what SchedulesHook gives a run this long
     model.train_step(next(it), optim)  # warm-up (and the workers' start)
     data_t = step_t = 0.
     for _ in range(args.steps):
@@ -193,6 +195,8 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     shapes = distinct_shapes(model, data)
     if args.compile:
         model.backbone.forward_tokens = torch.compile(model.backbone.forward_tokens)
+    from saip_mm.engine.hooks import resolve_schedules
+    resolve_schedules(model, args.steps + 1, args.steps + 1)  # what SchedulesHook gives a run this long
     model.train_step(data, optim)  # warm-up
     if device == 'cuda':
         torch.cuda.synchronize()

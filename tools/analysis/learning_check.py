@@ -71,6 +71,8 @@ def step_seconds(cfg, batch: int, device: str, amp: bool, steps: int = 2) -> flo
     """Seconds per training step at ``batch`` (after one warm-up step); raises the device's
     out-of-memory error when it does not fit."""
     model, optim, data, torch = build_step(cfg, batch, device, amp)
+    from saip_mm.engine.hooks import resolve_schedules
+    resolve_schedules(model, steps + 1, steps + 1)  # what SchedulesHook gives a run this long
     model.train()
     model.train_step(data, optim)
     if device == 'cuda':

@@ -31,7 +31,7 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
-    from saip_mm.deployment import TASKS
+    from saip_mm.deployment import get_task, task_names
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?', default=None,
@@ -39,7 +39,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--random-init', action='store_true',
                    help='export the config\'s random initialisation instead of a checkpoint (latency, '
                         'graph checks); without it a checkpoint is required')
-    p.add_argument('--task', required=True, choices=TASKS)
+    p.add_argument('--task', required=True,
+                   help='a registered downstream task (saip_mm/deployment/tasks.py, or one that the config '
+                        'registers through custom_imports): '
+                        + '; '.join(f'{n}: {get_task(n).description}' for n in task_names()))
     p.add_argument('--out', required=True, help='output .onnx file')
     p.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input size (default: the config)')
     p.add_argument('--opset', type=int, default=17)
@@ -73,6 +76,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--keypoints', action='store_true',
                    help='pose: also output keypoints (N, K, 2) in input pixels and scores (N, K)')
     args = p.parse_args(argv)
+    import_config_modules(args.config)  # a task the config's custom_imports register
+    if args.task not in task_names():
+        p.error(f"argument --task: invalid choice: {args.task!r} (choose from {', '.join(task_names())})")
     args.checkpoint = args.checkpoint or None  # "" (an unset shell variable) is no checkpoint
     if args.random_init == (args.checkpoint is not None):
         p.error('give a CHECKPOINT, or --random-init for the random initialisation (not both)'
@@ -81,21 +87,35 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
+def import_config_modules(config: str) -> None:
+    """Import the ``custom_imports`` of a config file (what registers a project's own task); nothing for
+    an upstream ``package::path`` config or a missing file (the export names that one)."""
+    from mmengine.config import Config
+    from mmengine.utils import import_modules_from_strings
+    if '::' in config or not osp.isfile(config):
+        return
+    imports = Config.fromfile(config).get('custom_imports')
+    if imports:
+        import_modules_from_strings(**imports)
+
+
 def check_inputs(args: argparse.Namespace) -> None:
     """Fail before any export on a data folder that the requested report needs and that is not there:
     the retrieval set for backbone / reid (--verify, --int8, --fp16, --openvino), --images for
     --verify, --calib for --int8."""
     import warnings
 
+    from saip_mm.deployment import get_task
     from saip_mm.deployment.quantize import check_market_layout, image_paths
     forms = args.int8 or args.fp16 or args.openvino
-    if args.task in ('backbone', 'reid'):
+    if get_task(args.task).metric == 'retrieval':
         explicit = args.reid_data is not None
         args.reid_data = args.reid_data or osp.join(ROOT, 'demo', 'vtest_reid')
         if args.verify or forms or explicit:
             check_market_layout(args.reid_data)
     elif args.reid_data is not None:
-        warnings.warn(f'--reid-data is read for the backbone and reid tasks only; ignored for {args.task}')
+        warnings.warn(f'--reid-data is read for the retrieval tasks (backbone, reid) only; ignored for '
+                      f'{args.task}')
     if args.verify or forms:
         image_paths(args.images)  # raises naming the folder when it holds no image
     if args.int8:
@@ -104,7 +124,7 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    from saip_mm.deployment import build_for_export, export_onnx, input_spec, preprocess, verify
+    from saip_mm.deployment import build_for_export, export_onnx, get_task, input_spec, preprocess, verify
     from saip_mm.deployment.convert import openvino_available, simplify
     if args.openvino and not openvino_available():
         raise SystemExit('--openvino needs the optional package openvino (pip install openvino)')
@@ -138,7 +158,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
             os.remove(args.out)
             raise SystemExit(f'{args.out}: onnxruntime differs from PyTorch by {result["rel_diff"]:.3g} '
                              f'of the output scale (> {args.rtol}); the file was removed')
-    metric = args.task in ('backbone', 'reid')
+    entry = get_task(args.task)
+    metric = entry.metric == 'retrieval'
     if args.verify and metric:  # the same task metric from both runtimes
         import torch
 
@@ -149,12 +170,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
                                     onnx_fp32=retrieval(onnx_runner(args.out), args.reid_data, spec))
         for name, figures in report['metric'].items():
             print(f"{name:>9}: Rank-1 {figures['R1']:.1f}  mAP {figures['mAP']:.2f}  ({args.reid_data})")
-    if args.verify and args.task in ('pose', 'seg', 'attribute'):
+    if args.verify and entry.metric == 'loop':
         report['metric'] = task_metric(args, cfg, wrapper)
     measure = None
     if metric:
         from saip_mm.deployment.quantize import retrieval
-        measure = ('mAP', 1.0, lambda run: retrieval(run, args.reid_data, spec))
+        measure = entry.main_metric + (lambda run: retrieval(run, args.reid_data, spec), )
     elif report.get('metric'):
         measure = loop_measure(args, cfg)
     int8_scheme = None
@@ -221,16 +242,14 @@ def other_forms(args: argparse.Namespace, spec: dict, int8_scheme: Optional[dict
     return forms
 
 
-MAIN_METRIC = {'pose': ('coco/AP', 100.0), 'seg': ('mIoU', 1.0), 'attribute': ('attribute/mA', 1.0)}
-
-
 def loop_measure(args: argparse.Namespace, cfg) -> tuple:
     """(key, points per unit, run -> the config's test-loop metrics) for a pose / seg / attribute form."""
     import numpy as np
     import torch
 
+    from saip_mm.deployment import get_task
     from saip_mm.deployment.task_metric import loop_metrics, padded_to, static_size
-    key, points = MAIN_METRIC[args.task]
+    key, points = get_task(args.task).main_metric
     size = static_size(args.out)
 
     def measure(run) -> dict:

@@ -3,6 +3,6 @@
 #   python tools/train.py configs/baselines/dino/dino_vit-tiny-p16_1xb8-100it_demo-persons.py
 _base_ = ['../../pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py', './_base_/dino.py']
 
-model = _base_.dino_model
+model = _base_.dino_demo_model
 train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
 custom_hooks = _base_.dino_demo_hooks

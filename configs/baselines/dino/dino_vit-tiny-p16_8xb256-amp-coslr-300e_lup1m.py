@@ -3,6 +3,6 @@
 #   tools/dist_train.sh configs/baselines/dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py 8
 _base_ = ['../../pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/dino.py']
 
-model = _base_.dino_model
+model = _base_.dino_warmup_model
 train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
 custom_hooks = _base_.dino_hooks + [_base_.milestone_checkpoint]

@@ -5,6 +5,6 @@
 _base_ = ['../../pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', '../dino/_base_/dino.py',
           '../mae/_base_/mae.py']
 
-model = dict(_base_.dino_model, csr=_base_.mae_dino_csr)
+model = dict(_base_.dino_warmup_model, csr=_base_.mae_dino_csr)
 train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
 custom_hooks = _base_.dino_hooks + [_base_.milestone_checkpoint]

@@ -4,3 +4,4 @@
 _base_ = ['../dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/personvit.py']
 
 model = _base_.personvit_model
+model.mim.head.teacher_temp = _base_.dino_teacher_temp  # warmed up as the CSM head's (iBOT)

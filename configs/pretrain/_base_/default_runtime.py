@@ -9,6 +9,8 @@ default_hooks = dict(
     # milestone hook below
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # gives the model's value schedules (τt warm-up, EMA momentum ramp) the epoch and run lengths
+    schedules=dict(type='SchedulesHook'),
 )
 # keeps epochs 100/200/300 (a named value: the presets and baselines that set their own hooks take it)
 milestone_checkpoint = dict(type='CheckpointHook', interval=100, max_keep_ckpts=-1, save_last=False,

@@ -12,7 +12,8 @@ _base_ = ['./dino_vit-tiny-p16_1xb8-300it_demo-persons.py']
 
 # DINO's init of the ViT's Linear layers (truncated normal 0.02; the paper preset's is Xavier-uniform)
 model = dict(backbone=dict(init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
-                                     dict(type='Kaiming', layer='Conv2d', mode='fan_in', nonlinearity='linear')]))
+                                     dict(type='Kaiming', layer='Conv2d', mode='fan_in', nonlinearity='linear')]),
+             csm=dict(head=dict(teacher_temp=0.04)))  # no warm-up (--warmup_teacher_temp_epochs 0)
 # DINO's per-tensor clipping at 3; lr 5e-4, no warm-up, cosine to 1e-6 over the 318 iterations
 optim_wrapper = dict(type='PerTensorClipOptimWrapper', clip_grad=dict(type='per_tensor', max_norm=3.0))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=318, eta_min=1e-6, by_epoch=False, begin=0, end=318)]

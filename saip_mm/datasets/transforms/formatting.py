@@ -55,7 +55,10 @@ class PackPretrainInputs(BaseTransform):
                 inputs[key] = [_chw(v) for v in results[key]]
         for key in self.mask_keys:
             if key in results:
-                inputs[key] = [torch.from_numpy(np.asarray(m, dtype=bool)) for m in results[key]]
+                masks = [np.asarray(m, dtype=bool) for m in results[key]]
+                inputs[key] = [torch.from_numpy(m) for m in masks]
+                # counted here, in the worker: the model gathers kept patches without reading masks back
+                inputs.setdefault('mask_counts', {})[key] = [int(np.count_nonzero(m)) for m in masks]
         for key in self.target_keys:
             if key in results:
                 inputs[key] = torch.from_numpy(np.asarray(results[key], dtype=np.float32))

@@ -14,7 +14,8 @@ def unwrap(model):
 @HOOKS.register_module()
 class ExpertEMAHook(Hook):
     """Update the expert after every optimizer step (not every forward: with gradient accumulation
-    several forwards make one step), and set its cosine schedule to the run's number of steps.
+    several forwards make one step) and log its momentum (the expert's own schedule; ``SchedulesHook``
+    gives it the run's length).
     """
     priority = 'NORMAL'
 
@@ -23,8 +24,6 @@ class ExpertEMAHook(Hook):
         if getattr(model, 'expert', None) is None:
             raise ValueError(f'ExpertEMAHook: {type(model).__name__} has no expert (model.expert=None, '
                              'e.g. MAE); remove the hook from custom_hooks')
-        accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
-        model.expert.max_iters = max(1, runner.max_iters // max(1, accumulate))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:

@@ -41,7 +41,7 @@ class HAP(SAIP):
 
         Args:
             inputs (dict): ``anchor`` ``(B, 3, H, W)`` and ``part_masks``: a list of bool ``(B, L)``,
-                one per masked view (``HumanPartMask``).
+                one per masked view (``HumanPartMask``), with ``mask_counts['part_masks']``.
 
         Raises:
             KeyError: Without ``part_masks`` (the pipeline lacks ``HumanPartMask``).
@@ -50,9 +50,10 @@ class HAP(SAIP):
             raise KeyError("HAP needs 'part_masks' from the pipeline (HumanPartMask after the crop)")
         image = inputs['anchor']
         masks = [m.to(image.device) for m in inputs['part_masks']]
+        counts = inputs.get('mask_counts', {}).get('part_masks') or [None] * len(masks)
         recon, tokens = 0., []
-        for mask in masks:
-            pred, q = self.reconstruct(image, mask)
+        for mask, count in zip(masks, counts):
+            pred, q = self.reconstruct(image, mask, num_masked=count)
             recon = recon + self.csr_head.loss(pred, image, mask)
             tokens.append(q['final'][0])
         losses = dict(loss_csr=recon / len(masks), loss_align=self.align_head.loss(tokens[0], tokens[1]))

@@ -132,7 +132,7 @@ class PersonViT(SAIP):
         s_logits = [self.mim_neck(s[level][1][m]) for s, m in zip(student, masks)]
         with torch.no_grad():
             t_logits = [self.expert.module.mim_neck(t[level][1]) for t in teacher]
-        return self.mim_head.loss(s_logits, t_logits, masks)
+        return self.mim_head.loss(s_logits, t_logits, masks, step=self.step.value)
 
 
 __all__: List[str] = ['PersonViT']

@@ -20,7 +20,13 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from ..utils.host_counter import add_host_counter
-from ..utils.masking import blank_patches, code_encoder_mask, draw_patch_mask, masked_indices
+from ..utils.masking import (
+    blank_patches,
+    code_encoder_mask,
+    draw_patch_mask,
+    exact_mask_count,
+    masked_indices,
+)
 from ..utils.randomness import host_randint, step_generator
 from ..utils.retrieval import retrieval_features
 from ..utils.tokens import encode_views
@@ -220,7 +226,7 @@ class SAIP(BaseSelfSupervisor):
         student = self.backbone.forward_tokens(inputs)[level][0]
         expert = self.expert.module
         teacher = self.expert_proj[level](expert.backbone.forward_tokens(inputs)[level][0])
-        targets = self.csm_head.caught_up_targets(expert.csm_neck(teacher))
+        targets = self.csm_head.caught_up_targets(expert.csm_neck(teacher), self.step.value)
         entropy = -(targets * torch.log(targets.clamp(min=1e-12))).sum(-1) / math.log(targets.shape[-1])
         return dict(csm_bottleneck=self.csm_neck.bottleneck(student), csm_teacher_entropy=entropy)
 
@@ -273,7 +279,8 @@ class SAIP(BaseSelfSupervisor):
         Args:
             inputs (dict): From ``SAIPDataPreprocessor``: ``anchor (B,3,H,W)``, optional ``views``
                 (list of ``(B,3,Ht,Wt)``; none for a one-image pipeline, e.g. MAE's), optional
-                ``view_masks`` (list of bool ``(B, Lt)``), ``canvas`` ``(B,3,Hc,Wc)`` and
+                ``view_masks`` (list of bool ``(B, Lt)``) with ``mask_counts['view_masks']`` (their
+                masked count per row, or None where unknown), ``canvas`` ``(B,3,Hc,Wc)`` and
                 ``canvas_target`` ``(B, rows, cols)`` or ``(B, Q, rows, cols)``.
             data_samples (list, optional): Unused.
 
@@ -307,7 +314,8 @@ class SAIP(BaseSelfSupervisor):
             # logged, not summed (no 'loss' in the name): the collapse monitor of CSMHead
             losses.update({f'csm_{k}': v for k, v in self.csm_head.monitor.items()})
         if self.csr_cfg is not None:
-            losses['loss_csr'] = self.loss_csr(images, student, inputs.get('view_masks'))
+            losses['loss_csr'] = self.loss_csr(images, student, inputs.get('view_masks'),
+                                               inputs.get('mask_counts', {}).get('view_masks'))
         if self.css_cfg is not None:
             losses['loss_css'] = self.loss_css(images, student, inputs['canvas'],
                                                inputs['canvas_target'])
@@ -322,7 +330,8 @@ class SAIP(BaseSelfSupervisor):
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
         out = {}
         if self.csr_cfg is not None:
-            out['csr'] = self.forward_csr(images, student, inputs.get('view_masks'))
+            out['csr'] = self.forward_csr(images, student, inputs.get('view_masks'),
+                                          inputs.get('mask_counts', {}).get('view_masks'))
         if self.css_cfg is not None:
             out['css'] = (self.forward_css(images, student, inputs['canvas']), inputs['canvas'],
                           inputs['canvas_target'])
@@ -350,21 +359,23 @@ class SAIP(BaseSelfSupervisor):
             proj = self.expert_proj[level]
             t_logits = self.project(expert.csm_neck, [proj(out[level][0]) for out in t_out])
         loss = self.csm_head.loss(s_logits, t_logits, t_ids, s_ids,
-                                  student_bottleneck=bottleneck[:tokens[0].shape[0]])
+                                  student_bottleneck=bottleneck[:tokens[0].shape[0]], step=self.step.value)
         if self.koleo is not None:  # each view's batch holds different images: spread them apart
             koleo = torch.stack([self.koleo(t) for t in tokens]).mean()
             self.csm_head.monitor['koleo'] = koleo.detach() / self.koleo.loss_weight
             loss = loss + koleo
         return loss
 
-    def loss_csr(self, images: List[Tensor], student: Dict[int, dict],
-                 masks: Optional[List[Tensor]]) -> Tensor:
+    def loss_csr(self, images: List[Tensor], student: Dict[int, dict], masks: Optional[List[Tensor]],
+                 counts: Optional[List[Optional[int]]] = None) -> Tensor:
         """Eq. 2: reconstruct the masked patches of one view from the anchor's tokens."""
-        return self.csr_head.loss(*self.forward_csr(images, student, masks))
+        return self.csr_head.loss(*self.forward_csr(images, student, masks, counts))
 
-    def forward_csr(self, images: List[Tensor], student: Dict[int, dict],
-                    masks: Optional[List[Tensor]]) -> tuple:
-        """CSR's decoder pass: ``(pred (B, L_masked, p*p*3), target view (B, 3, H, W), mask (B, L))``."""
+    def forward_csr(self, images: List[Tensor], student: Dict[int, dict], masks: Optional[List[Tensor]],
+                    counts: Optional[List[Optional[int]]] = None) -> tuple:
+        """CSR's decoder pass: ``(pred (B, L_masked, p*p*3), target view (B, 3, H, W), mask (B, L))``.
+        ``masks``: the views' masks from the batch (else drawn here); ``counts``: their masked count per
+        row where the preprocessor knows it (``mask_counts``; ``None``: read from the mask)."""
         cfg, views = self.csr_cfg, images[1:]
         level, gen = cfg['level'], self._generator()
         t = cfg['view_index']
@@ -378,18 +389,22 @@ class SAIP(BaseSelfSupervisor):
         grid = (target.shape[-2] // self.csr_head.patch_size, target.shape[-1] // self.csr_head.patch_size)
         if masks:
             mask = masks[t].to(target.device)
+            num_masked = counts[t] if counts else None
         else:
             mask = draw_patch_mask(cfg['mask_type'], target.shape[0], grid, cfg['mask_ratio'], gen,
                                    target.device)
+            num_masked = exact_mask_count(grid[0] * grid[1], cfg['mask_ratio'])
         kv = None  # kv='none' (MAE): the decoder attends to the view's own tokens only
         if cfg['kv'] != 'none':
             anchor = student[0][level]
             kv = anchor[1] if cfg['kv'] == 'patches' else anchor[0][:, None]
-        return self.reconstruct(target, mask, kv)[0], target, mask
+        return self.reconstruct(target, mask, kv, num_masked)[0], target, mask
 
-    def reconstruct(self, target: Tensor, mask: Tensor, kv: Optional[Tensor] = None) -> tuple:
+    def reconstruct(self, target: Tensor, mask: Tensor, kv: Optional[Tensor] = None,
+                    num_masked: Optional[int] = None) -> tuple:
         """Encode the visible patches of ``target`` ``(B, 3, H, W)`` under ``mask`` ``(B, L)`` and decode
-        the masked ones (with keys/values ``kv`` ``(B, L0, C)``, or none for MAE).
+        the masked ones (with keys/values ``kv`` ``(B, L0, C)``, or none for MAE). ``num_masked``: the
+        mask's count per row when known (the encoder then gathers without a host read of the mask).
 
         Returns:
             tuple: ``pred`` ``(B, L_masked or L, p*p*3)`` and the query encoder's tokens.
@@ -399,18 +414,19 @@ class SAIP(BaseSelfSupervisor):
         grid = (target.shape[-2] // self.csr_head.patch_size, target.shape[-1] // self.csr_head.patch_size)
         mode = cfg['encode_masked']
         if mode == 'all':
-            image, enc_mask = blank_patches(target, mask, grid), None
-        elif mode == 'code':
+            image, enc_mask, enc_masked = blank_patches(target, mask, grid), None, None
+        elif mode == 'code':  # a fixed kept count: int(L * (1 - mask_ratio))
             image, enc_mask = target, code_encoder_mask(mask, cfg['mask_ratio'])
+            enc_masked = mask.shape[1] - int(mask.shape[1] * (1 - cfg['mask_ratio']))
         else:
-            image, enc_mask = target, mask
+            image, enc_mask, enc_masked = target, mask, num_masked
         if cfg['query_encoder'] == 'expert':
             with torch.no_grad():
-                q = self.expert.module.backbone.forward_tokens(image, mask=enc_mask)
+                q = self.expert.module.backbone.forward_tokens(image, mask=enc_mask, num_masked=enc_masked)
             proj = self.expert_proj[level]
             queries, own = proj(q[level][1]), proj(q[level][0])
         else:
-            q = self.backbone.forward_tokens(image, mask=enc_mask)
+            q = self.backbone.forward_tokens(image, mask=enc_mask, num_masked=enc_masked)
             queries, own = q[level][1], q[level][0]
         own = own if cfg['query_global'] else None
         if mode == 'all':  # every patch is a query; all are predicted (the loss weighs the masked ones)
@@ -419,8 +435,8 @@ class SAIP(BaseSelfSupervisor):
         elif mode == 'code':  # all predicted: the loss's mask and the encoder's differ
             pred = self.csr_neck(queries, q['keep'], q['grid'], kv, query_global=own)
         else:
-            pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked_indices(mask),
-                                 query_global=own)
+            masked = masked_indices(mask, mask.shape[1] - q['keep'].shape[1])  # the count from the shape
+            pred = self.csr_neck(queries, q['keep'], q['grid'], kv, predict=masked, query_global=own)
         return pred, q
 
     def loss_css(self, images: List[Tensor], student: Dict[int, dict], canvas: Tensor,

@@ -140,7 +140,8 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
                                 mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
 
     def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None, mask_token: Optional[Tensor] = None,
-                       semantic_weight: Optional[Union[float, Tensor]] = None) -> StudentTokens:
+                       semantic_weight: Optional[Union[float, Tensor]] = None,
+                       num_masked: Optional[int] = None) -> StudentTokens:
         """Encode an image batch into the student token contract (``models/utils/tokens.py``).
 
         Args:
@@ -153,15 +154,19 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
                 the algorithm, so the backbone's parameters stay those of a plain ViT.
             semantic_weight (float | Tensor, optional): λ for this call, a scalar or one per image
                 ``(B,)`` (SOLIDER); needs the controller. ``None``: the config's ``semantic_weight``.
+            num_masked (int, optional): The masked count per row of ``mask``, when the caller knows it
+                (a mask drawn with an exact count): the kept patches are then gathered without the host
+                reading the mask (``keep_indices``). ``None``: counted from the mask (and checked).
 
         Returns:
             StudentTokens: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
             ``grid``: (rows, cols); ``keep``: indices ``(B, L_vis)`` of the kept patches or None.
         """
         with self.semantic_weight_for(semantic_weight, x.shape[0], x.device):
-            return self._encode(x, mask, mask_token)
+            return self._encode(x, mask, mask_token, num_masked)
 
-    def _encode(self, x: Tensor, mask: Optional[Tensor], mask_token: Optional[Tensor]) -> StudentTokens:
+    def _encode(self, x: Tensor, mask: Optional[Tensor], mask_token: Optional[Tensor],
+                num_masked: Optional[int] = None) -> StudentTokens:
         tokens, grid = self.patch_embed(x)
         grid = tuple(grid)
         pos = self.grid_pos_embed(grid)
@@ -172,7 +177,7 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
         tokens = tokens + pos[:, n:]
         keep = None
         if mask is not None:
-            keep = keep_indices(mask)
+            keep = keep_indices(mask, None if num_masked is None else mask.shape[1] - num_masked)
             tokens = torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
         cls = (self.cls_token + pos[:, :n]).expand(tokens.shape[0], -1, -1)
         h = self.pre_norm(self.drop_after_pos(torch.cat([cls, tokens], dim=1)))

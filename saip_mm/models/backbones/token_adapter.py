@@ -122,7 +122,8 @@ class TokenAdapter(BaseModule):
             self._stage_out = output
 
     def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None,
-                       semantic_weight: Optional[Union[float, Tensor]] = None) -> StudentTokens:
+                       semantic_weight: Optional[Union[float, Tensor]] = None,
+                       num_masked: Optional[int] = None) -> StudentTokens:
         """The student token contract (``models/utils/tokens.py``).
 
         Args:
@@ -130,27 +131,29 @@ class TokenAdapter(BaseModule):
             mask (Tensor, optional): Boolean ``(B, L)`` over the stride-16 grid, True = masked.
             semantic_weight (float | Tensor, optional): SOLIDER's λ for this call (a scalar or ``(B,)``);
                 needs an encoder with a semantic controller. None: the encoder's configured λ.
+            num_masked (int, optional): The masked count per row of ``mask`` when known (no host read
+                of the mask, ``SAIPViT.forward_tokens``); ``None``: counted from the mask.
 
         Returns:
             StudentTokens: ``final`` = ``(global (B, D), patch tokens (B, L_vis, D))``; ``mid`` the same
             (``mid='final'``) or with the un-normalised patch tokens (``'pre_norm'``); ``grid``, ``keep``.
         """
         if semantic_weight is None:
-            return self._encode(x, mask)
+            return self._encode(x, mask, num_masked)
         if self.semantic_controller is None:  # also an encoder without the mixin
             raise ValueError(f'semantic_weight given, but the {type(self.encoder).__name__} encoder has no '
                              'semantic controller (build it with semantic_weight=<default λ>)')
         with self.encoder.semantic_weight_for(semantic_weight, x.shape[0], x.device):
-            return self._encode(x, mask)
+            return self._encode(x, mask, num_masked)
 
-    def _encode(self, x: Tensor, mask: Optional[Tensor]) -> StudentTokens:
+    def _encode(self, x: Tensor, mask: Optional[Tensor], num_masked: Optional[int] = None) -> StudentTokens:
         b, _, h, w = x.shape
         if h % self.patch_size or w % self.patch_size:
             raise ValueError(f'image size {h}x{w} is not a multiple of {self.patch_size}')
         grid = (h // self.patch_size, w // self.patch_size)
         keep = None
         if mask is not None:
-            keep = keep_indices(mask)
+            keep = keep_indices(mask, None if num_masked is None else mask.shape[1] - num_masked)
             self._visible = (~mask).to(x.dtype).view(b, 1, *grid)
             x = x * self.visible_at(self._visible, (h, w))
         try:

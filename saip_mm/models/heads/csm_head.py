@@ -6,7 +6,7 @@ mean of the expert logits, averaged over all ranks; ``centering=dict(type='Sinkh
 replaces it with Sinkhorn-Knopp equipartition (``models/utils/sinkhorn.py``).
 """
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +15,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
+
+from ..utils.schedules import ConstantValue, build_schedule
 
 
 @MODELS.register_module()
@@ -28,7 +30,10 @@ class CSMHead(BaseModule):
     Args:
         out_channels (int): Number of prototypes (size of the centre). Defaults to 65536.
         student_temp (float): τs. Defaults to 0.1.
-        teacher_temp (float): τt; a hook may warm it up. Defaults to 0.04.
+        teacher_temp (float | dict): τt: a number, or a schedule over the algorithm's steps, e.g. DINO's
+            warm-up ``dict(type='LinearWarmup', start=0.04, end=0.07, warmup_epochs=30)``
+            (``models/utils/schedules.py``). The head is its one owner: ``loss`` evaluates it at the step
+            the algorithm passes. Defaults to 0.04.
         center_momentum (float): EMA momentum of the centre. Defaults to 0.9.
         loss (dict): The per-pair loss, called as ``loss(student_logits / τs, target)`` with a soft target
             ``(B, K)`` and expected to return the batch mean. Defaults to
@@ -43,14 +48,14 @@ class CSMHead(BaseModule):
     def __init__(self,
                  out_channels: int = 65536,
                  student_temp: float = 0.1,
-                 teacher_temp: float = 0.04,
+                 teacher_temp: Union[float, dict] = 0.04,
                  center_momentum: float = 0.9,
                  loss: dict = dict(type='mmpretrain.CrossEntropyLoss', use_soft=True),
                  loss_weight: float = 1.0,
                  centering: Optional[dict] = None) -> None:
         super().__init__()
         self.student_temp = student_temp
-        self.teacher_temp = teacher_temp
+        self.teacher_temp = build_schedule(teacher_temp)
         self.center_momentum = center_momentum
         self.loss_module = MODELS.build(loss)
         self.loss_weight = loss_weight
@@ -73,7 +78,7 @@ class CSMHead(BaseModule):
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
              teacher_views: Sequence[int], student_views: Optional[Sequence[int]] = None,
-             student_bottleneck: Optional[Tensor] = None) -> Tensor:
+             student_bottleneck: Optional[Tensor] = None, step: Optional[int] = None) -> Tensor:
         """Cross-entropy between every (expert view, student view) pair of different images.
 
         Args:
@@ -85,17 +90,19 @@ class CSMHead(BaseModule):
             student_bottleneck (Tensor, optional): The student's L2-normalised bottleneck features
                 ``(B, D)`` of one view (different images); logged as ``bottleneck_cos``, their mean
                 pairwise cosine (towards 1: every image maps to the same point).
+            step (int, optional): The algorithm's step, at which τt is read (needed by a τt schedule).
 
         Returns:
             Tensor: The weighted mean cross-entropy over all pairs with different views.
         """
         if student_views is None:
             student_views = range(len(student_logits))
+        tau = self.teacher_temp_at(step)
         if self.reference_pending:
             self.reference_entropy.copy_(self.collapse_monitor(self.caught_up_targets(
-                torch.cat(list(teacher_logits))))['teacher_entropy'])
+                torch.cat(list(teacher_logits)), step))['teacher_entropy'])
             self.reference_pending = False
-        targets = self.targets(teacher_logits)
+        targets = self.targets(teacher_logits, tau)
         scaled = [s / self.student_temp for s in student_logits]
         pairs = csm_pairs(teacher_views, student_views)
         if not pairs:
@@ -104,27 +111,40 @@ class CSMHead(BaseModule):
         pairs = len(pairs)
         self.monitor = self.collapse_monitor(torch.cat(targets))
         self.monitor['teacher_entropy_rel'] = self.monitor['teacher_entropy'] / self.reference_entropy
+        self.monitor['teacher_temp'] = torch.tensor(tau)
         if student_bottleneck is not None:
             self.monitor['bottleneck_cos'] = mean_pairwise_cosine(student_bottleneck.detach())
         if self.centering is None:
             self.update_center(torch.cat(list(teacher_logits)))
         return self.loss_weight * total / pairs
 
-    def targets(self, teacher_logits: Sequence[Tensor]) -> List[Tensor]:
+    def teacher_temp_at(self, step: Optional[int]) -> float:
+        """τt at the algorithm's ``step`` (a constant τt needs none).
+
+        Raises:
+            ValueError: A τt schedule read without a step.
+        """
+        if step is None and not isinstance(self.teacher_temp, ConstantValue):
+            raise ValueError(f'{type(self).__name__}: teacher_temp is a schedule ({self.teacher_temp}); the '
+                             'caller must pass the step')
+        return self.teacher_temp.value_at(0 if step is None else step)
+
+    def targets(self, teacher_logits: Sequence[Tensor], tau: float) -> List[Tensor]:
         """The soft targets ``(B, K)`` of each teacher view: ``softmax((t - centre) / τt)``, or the
         ``centering`` unit's (which also advances its own state, e.g. a queue)."""
         if self.centering is not None:
-            return [t.detach() for t in self.centering.targets(list(teacher_logits), self.teacher_temp)]
-        return [F.softmax((t - self.center) / self.teacher_temp, dim=-1).detach() for t in teacher_logits]
+            return [t.detach() for t in self.centering.targets(list(teacher_logits), tau)]
+        return [F.softmax((t - self.center) / tau, dim=-1).detach() for t in teacher_logits]
 
     @torch.no_grad()
-    def caught_up_targets(self, teacher_logits: Tensor) -> Tensor:
-        """Targets of ``teacher_logits`` ``(N, K)`` as if the centring had caught up on them (the EMA
-        centre = their mean; Sinkhorn-Knopp on them alone), changing no state: the reference that the
-        relative teacher entropy and the validation loop read."""
+    def caught_up_targets(self, teacher_logits: Tensor, step: Optional[int] = None) -> Tensor:
+        """Targets of ``teacher_logits`` ``(N, K)`` at τt of ``step``, as if the centring had caught up
+        on them (the EMA centre = their mean; Sinkhorn-Knopp on them alone), changing no state: the
+        reference that the relative teacher entropy and the validation loop read."""
+        tau = self.teacher_temp_at(step)
         if self.centering is not None:
-            return self.centering.caught_up_targets(teacher_logits, self.teacher_temp)
-        return F.softmax((teacher_logits - teacher_logits.mean(0, keepdim=True)) / self.teacher_temp, dim=-1)
+            return self.centering.caught_up_targets(teacher_logits, tau)
+        return F.softmax((teacher_logits - teacher_logits.mean(0, keepdim=True)) / tau, dim=-1)
 
     @staticmethod
     @torch.no_grad()

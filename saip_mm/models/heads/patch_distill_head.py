@@ -31,7 +31,7 @@ class PatchDistillHead(CSMHead):
         super().__init__(*args, **kwargs)
 
     def loss(self, student_logits: Sequence[Tensor], teacher_logits: Sequence[Tensor],
-             masks: Sequence[Tensor]) -> Tensor:
+             masks: Sequence[Tensor], step: Optional[int] = None) -> Tensor:
         """Per view, the cross-entropy at the masked positions, averaged per image over its masked
         patches, then over the images (an image without masked patches adds 0) and the views.
 
@@ -41,14 +41,15 @@ class PatchDistillHead(CSMHead):
             teacher_logits (list[Tensor]): Per view, the teacher's logits at every position of the
                 intact view ``(B, L, K)`` (all of them update the centre).
             masks (list[Tensor]): Per view, boolean ``(B, L)``, True = masked for the student.
+            step (int, optional): The algorithm's step, at which τt is read (``CSMHead.loss``).
 
         Returns:
             Tensor: The weighted loss.
         """
-        total = 0.
+        total, tau = 0., self.teacher_temp_at(step)
         targets = []
         for s, t, mask in zip(student_logits, teacher_logits, masks):
-            target = F.softmax((t[mask] - self.center) / self.teacher_temp, dim=-1).detach()
+            target = F.softmax((t[mask] - self.center) / tau, dim=-1).detach()
             counts = mask.sum(1, keepdim=True).expand_as(mask)[mask].to(s.dtype)
             # each image's masked patches weigh 1 / its count: per-image mean, then mean over the batch
             total = total + self.loss_module(s / self.student_temp, target, weight=1. / counts,

@@ -1,5 +1,4 @@
 """EMA expert encoder with a cosine momentum schedule over *global* iterations (paper §III-A, appendix A)."""
-import math
 from typing import Optional
 
 import torch
@@ -10,12 +9,14 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from .host_counter import add_host_counter
+from .schedules import CosineRamp
 
 
 @MODELS.register_module()
 class CosineEMAExpert(BaseAveragedModel):
     """Exponential moving average of the student with momentum rising from ``momentum`` to
-    ``end_momentum`` along a half cosine over ``max_iters`` updates.
+    ``end_momentum`` along a half cosine over ``iters`` updates (``CosineRamp``, by default over the
+    whole run).
 
     ``expert = m · expert + (1 - m) · student``, with ``m(k) = end - (end - start)·(cos(πk/K) + 1)/2``
     for update ``k`` (0-based, counted by ``steps``, a host counter saved in checkpoints, so the
@@ -25,29 +26,26 @@ class CosineEMAExpert(BaseAveragedModel):
     Args:
         model (nn.Module): The student modules to average (deep-copied, frozen).
         momentum (float): Momentum at the first update. Defaults to 0.996.
-        end_momentum (float): Momentum at ``max_iters``. Defaults to 1.
-        max_iters (int): Length of the schedule; the training hook sets it to the run's total
-            optimizer steps. Defaults to 1.
+        end_momentum (float): Momentum at ``iters``. Defaults to 1.
+        iters (int, optional): Length of the schedule in updates; ``None`` (default): the run's optimizer
+            steps, which ``SchedulesHook`` gives the schedule before training (the only value a hook
+            sets; a run without it is refused at the first update).
     """
 
     def __init__(self,
                  model: nn.Module,
                  momentum: float = 0.996,
                  end_momentum: float = 1.0,
-                 max_iters: int = 1,
+                 iters: Optional[int] = None,
                  device: Optional[torch.device] = None) -> None:
         super().__init__(model, interval=1, device=device, update_buffers=True)
         del self.steps  # mmengine's tensor buffer: a host counter instead (schedule reads, no device sync)
         add_host_counter(self, 'steps')
-        self.start_momentum = momentum
-        self.end_momentum = end_momentum
-        self.max_iters = max_iters
+        self.momentum = CosineRamp(momentum, end_momentum, iters)
 
     def momentum_at(self, step: int) -> float:
         """The momentum ``m`` of update number ``step``."""
-        progress = min(max(step, 0) / max(self.max_iters, 1), 1.0)
-        return self.end_momentum - (self.end_momentum - self.start_momentum) * (
-            math.cos(math.pi * progress) + 1) / 2
+        return self.momentum.value_at(step)
 
     def avg_func(self, averaged_param: Tensor, source_param: Tensor, steps: int) -> None:
         momentum = self.momentum_at(int(steps))

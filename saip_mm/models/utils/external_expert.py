@@ -35,8 +35,8 @@ class FrozenEncoder(nn.Module):
         return self
 
     @torch.no_grad()
-    def forward_tokens(self, x, mask=None) -> StudentTokens:
-        return self.encoder.forward_tokens(x, mask=mask)
+    def forward_tokens(self, x, mask=None, num_masked=None) -> StudentTokens:
+        return self.encoder.forward_tokens(x, mask=mask, num_masked=num_masked)
 
 
 @MODELS.register_module()

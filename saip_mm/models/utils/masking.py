@@ -13,6 +13,11 @@ import torch
 from torch import Tensor
 
 
+def exact_mask_count(num_patches: int, ratio: float) -> int:
+    """The masked count per row of every mask drawn here: ``round(ratio * num_patches)``."""
+    return int(round(ratio * num_patches))
+
+
 def random_patch_mask(batch: int, num_patches: int, ratio: float,
                       generator: Optional[torch.Generator] = None,
                       device: Optional[torch.device] = None) -> Tensor:
@@ -30,7 +35,7 @@ def random_patch_mask(batch: int, num_patches: int, ratio: float,
     """
     if not 0 <= ratio < 1:
         raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
-    n_mask = int(round(ratio * num_patches))
+    n_mask = exact_mask_count(num_patches, ratio)
     noise = torch.rand(batch, num_patches, generator=generator)
     ranks = noise.argsort(1).argsort(1)
     return (ranks < n_mask).to(device)
@@ -66,7 +71,7 @@ def block_patch_mask(batch: int, grid: Sequence[int], ratio: float,
     if not 0 <= ratio < 1:
         raise ValueError(f'mask ratio must be in [0, 1), got {ratio}')
     rows, cols = int(grid[0]), int(grid[1])
-    n_mask = int(round(ratio * rows * cols)) if num_masked is None else int(num_masked)
+    n_mask = exact_mask_count(rows * cols, ratio) if num_masked is None else int(num_masked)
     log_lo, log_hi = math.log(aspect_range[0]), math.log(aspect_range[1])
     out = torch.zeros(batch, rows, cols, dtype=torch.bool)
     if start is not None:
@@ -198,6 +203,7 @@ def blank_patches(images: Tensor, mask: Tensor, grid: Sequence[int]) -> Tensor:
 
 
 __all__: List[str] = [
-    'MASK_TYPES', 'blank_patches', 'block_patch_mask', 'code_encoder_mask', 'draw_patch_mask', 'keep_indices',
-    'masked_indices', 'numpy_patch_mask', 'random_patch_mask', 'upsample_mask'
+    'MASK_TYPES', 'blank_patches', 'block_patch_mask', 'code_encoder_mask', 'draw_patch_mask',
+    'exact_mask_count', 'keep_indices', 'masked_indices', 'numpy_patch_mask', 'random_patch_mask',
+    'upsample_mask'
 ]

@@ -49,11 +49,13 @@ def test_each_image_goes_where_the_code_sends_it(preset):
     def spy(name, encoder):
         original = encoder.forward_tokens
 
-        def wrapped(x, mask=None):
+        def wrapped(x, mask=None, num_masked=None):
             kept = None if mask is None else int((~mask[0]).sum())
             calls[name].append((x.shape[0] // 2, tuple(x.shape[2:]), kept))
             seen[(name, tuple(x.shape[2:]))] = (x, mask)
-            return original(x, mask=mask)
+            if num_masked is not None:  # the count given with a mask is the mask's
+                assert (mask.sum(1) == num_masked).all()
+            return original(x, mask=mask, num_masked=num_masked)
         encoder.forward_tokens = wrapped
 
     spy('student', model.backbone)

@@ -15,6 +15,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
+from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.registry import DATASETS, MODELS
 
 # the bare-resize ablation (with the anchor-teacher pairs it was measured with)
@@ -52,7 +53,7 @@ def _overfit(root, batch, steps=40, model_cfg=None, **model_overrides):
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    model.expert.max_iters = steps
+    resolve_schedules(model, steps, steps)  # what SchedulesHook gives a run of `steps`
     optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-3)))
     history = []
     for _ in range(steps):

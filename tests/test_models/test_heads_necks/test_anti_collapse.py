@@ -11,6 +11,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
+from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.models.heads import CSMHead
 from saip_mm.models.heads.csm_head import mean_pairwise_cosine
 from saip_mm.models.losses import KoLeoLoss
@@ -173,6 +174,7 @@ def test_saip_with_every_anti_collapse_option(demo_batch):
         model = MODELS.build(cfg.model)
     model.init_weights()
     optim = build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-4)))
+    resolve_schedules(model, 2, 2)
     for _ in range(2):
         log = model.train_step(demo_batch, optim)
         model.update_expert()

@@ -72,7 +72,7 @@ def test_center_all_reduced_across_two_gloo_ranks(tmp_path, root):
 
 
 def test_ema_momentum_cosine_schedule():
-    ema = CosineEMAExpert(nn.Linear(2, 2), momentum=0.996, end_momentum=1.0, max_iters=100)
+    ema = CosineEMAExpert(nn.Linear(2, 2), momentum=0.996, end_momentum=1.0, iters=100)
     assert math.isclose(ema.momentum_at(0), 0.996)
     assert math.isclose(ema.momentum_at(50), 0.998)
     assert math.isclose(ema.momentum_at(100), 1.0)
@@ -81,7 +81,7 @@ def test_ema_momentum_cosine_schedule():
 
 def test_ema_update_uses_global_step():
     student = nn.Linear(2, 1, bias=False)
-    ema = CosineEMAExpert(student, momentum=0.5, end_momentum=1.0, max_iters=2)
+    ema = CosineEMAExpert(student, momentum=0.5, end_momentum=1.0, iters=2)
     with torch.no_grad():
         ema.module.weight.zero_()
         student.weight.fill_(1.0)

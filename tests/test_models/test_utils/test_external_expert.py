@@ -10,6 +10,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
+from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.registry import DATASETS, MODELS
 
 DEMO = DEMO_CFG
@@ -72,6 +73,7 @@ def test_expert_frozen_student_and_projection_learn(root, expert_ckpt):
     expert0, student0, proj0 = snap(encoder), snap(model.backbone), snap(model.expert_proj)
     head0 = snap(model.expert.module.csm_neck)
     model.train()
+    resolve_schedules(model, 5, 5)
     for _ in range(5):
         log = model.train_step(batch, optim)
         model.update_expert()

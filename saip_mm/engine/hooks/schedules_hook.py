@@ -1,0 +1,34 @@
+"""Give the model's value schedules the lengths that only the run knows (issue 29 §3)."""
+from mmengine.hooks import Hook
+
+from saip_mm.registry import HOOKS
+
+from .expert_ema_hook import unwrap
+
+
+def resolve_schedules(model, iters_per_epoch: int, run_length: int) -> list:
+    """Give every schedule of ``model`` (``models/utils/schedules.py``) the length of an epoch in
+    iterations and of the run in optimizer steps; returns the schedules (also for loops without a Runner:
+    benchmarks, tests)."""
+    from saip_mm.models.utils.schedules import model_schedules
+    schedules = model_schedules(model)
+    for schedule in schedules:
+        schedule.resolve(iters_per_epoch, run_length)
+    return schedules
+
+
+@HOOKS.register_module()
+class SchedulesHook(Hook):
+    """Before training, tell every value schedule of the model (CSM's τt warm-up, the EMA expert's
+    momentum ramp, ...) how long an epoch and the run are; a ``warmup_epochs`` becomes iterations, a
+    ramp over "the run" its number of optimizer steps. Nothing per iteration: each schedule's owner reads
+    it at its own step. A default hook of ``configs/pretrain/_base_/default_runtime.py``."""
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
+        resolve_schedules(unwrap(runner.model), len(runner.train_dataloader),
+                          max(1, runner.max_iters // max(1, accumulate)))
+
+
+__all__ = ['SchedulesHook', 'resolve_schedules']

@@ -1,0 +1,132 @@
+"""Value schedules of the model (issue 29 §3: one owner per value).
+
+A schedule belongs to the unit whose value it is: CSM's teacher temperature τt to ``CSMHead(teacher_temp=
+...)``, the EMA momentum to ``CosineEMAExpert(momentum=..., end_momentum=...)``. The owner evaluates it at
+the step it is given (``value_at(step)``); no hook writes the value. What a config cannot know — the
+length of an epoch and of the run — ``SchedulesHook`` gives every schedule once, before training
+(``resolve``); a schedule that needs a length it was not given refuses to answer, naming the hook.
+
+Each schedule is an ``nn.Module`` without parameters or state, so that ``print(model)`` shows it where it
+acts and the hook finds it among the model's modules.
+"""
+import math
+from typing import List, Optional, Union
+
+import torch.nn as nn
+
+from saip_mm.registry import MODELS
+
+
+class ValueSchedule(nn.Module):
+    """A scalar as a function of the owner's step (subclasses: ``value_at``)."""
+
+    def resolve(self, iters_per_epoch: int, run_length: int) -> None:
+        """Take the lengths of an epoch (iterations) and of the run (optimizer steps); nothing here."""
+
+    def value_at(self, step: int) -> float:
+        raise NotImplementedError
+
+
+@MODELS.register_module()
+class ConstantValue(ValueSchedule):
+    """The same value at every step."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = float(value)
+
+    def value_at(self, step: int) -> float:
+        return self.value
+
+    def extra_repr(self) -> str:
+        return f'value={self.value}'
+
+
+@MODELS.register_module()
+class LinearWarmup(ValueSchedule):
+    """``start`` at step 0, rising linearly to ``end`` at the end of the warm-up, then ``end`` (DINO's τt:
+    0.04 → 0.07 over 30 epochs).
+
+    Args:
+        start (float): Value at step 0.
+        end (float): Value after the warm-up.
+        warmup_iters (int, optional): Warm-up length in steps.
+        warmup_epochs (float, optional): Warm-up length in epochs instead (converted with the epoch length
+            that ``SchedulesHook`` gives).
+    """
+
+    def __init__(self, start: float, end: float, warmup_iters: Optional[int] = None,
+                 warmup_epochs: Optional[float] = None) -> None:
+        super().__init__()
+        if (warmup_iters is None) == (warmup_epochs is None):
+            raise ValueError('LinearWarmup needs exactly one of warmup_iters, warmup_epochs')
+        self.start, self.end = float(start), float(end)
+        self.warmup_iters, self.warmup_epochs = warmup_iters, warmup_epochs
+
+    def resolve(self, iters_per_epoch: int, run_length: int) -> None:
+        if self.warmup_epochs is not None:
+            self.warmup_iters = int(round(self.warmup_epochs * iters_per_epoch))
+
+    def value_at(self, step: int) -> float:
+        if self.warmup_iters is None:
+            raise ValueError(f'LinearWarmup(warmup_epochs={self.warmup_epochs}) has no epoch length: add '
+                             "dict(type='SchedulesHook') to default_hooks (configs/pretrain/_base_/"
+                             'default_runtime.py has it)')
+        progress = min(max(step, 0) / max(self.warmup_iters, 1), 1.0)
+        return self.start + (self.end - self.start) * progress
+
+    def extra_repr(self) -> str:
+        length = f'warmup_epochs={self.warmup_epochs}' if self.warmup_epochs is not None else ''
+        return f'start={self.start}, end={self.end}, warmup_iters={self.warmup_iters}' + (
+            f', {length}' if length else '')
+
+
+@MODELS.register_module()
+class CosineRamp(ValueSchedule):
+    """From ``start`` to ``end`` along a half cosine over ``iters`` steps (BYOL / DINO's EMA momentum,
+    0.996 → 1), then ``end``.
+
+    Args:
+        start (float): Value at step 0.
+        end (float): Value at step ``iters``.
+        iters (int, optional): Length; ``None``: the run's length in optimizer steps (``SchedulesHook``).
+    """
+
+    def __init__(self, start: float, end: float, iters: Optional[int] = None) -> None:
+        super().__init__()
+        self.start, self.end = float(start), float(end)
+        self.iters, self.run_length = iters, None
+
+    def resolve(self, iters_per_epoch: int, run_length: int) -> None:
+        self.run_length = int(run_length)
+
+    def value_at(self, step: int) -> float:
+        length = self.iters if self.iters is not None else self.run_length
+        if length is None:
+            raise ValueError('CosineRamp(iters=None) runs over the whole run, whose length it was not given: '
+                             "add dict(type='SchedulesHook') to default_hooks (configs/pretrain/_base_/"
+                             'default_runtime.py has it), or set iters')
+        progress = min(max(step, 0) / max(length, 1), 1.0)
+        return self.end - (self.end - self.start) * (math.cos(math.pi * progress) + 1) / 2
+
+    def extra_repr(self) -> str:
+        return f'start={self.start}, end={self.end}, iters={self.iters or self.run_length or "run length"}'
+
+
+def build_schedule(value: Union[float, dict, ValueSchedule]) -> ValueSchedule:
+    """A schedule from a number (constant), a config dict (``dict(type='LinearWarmup', ...)``) or a
+    schedule (passed through)."""
+    if isinstance(value, ValueSchedule):
+        return value
+    if isinstance(value, dict):
+        return MODELS.build(value)
+    return ConstantValue(value)
+
+
+def model_schedules(model: nn.Module) -> List[ValueSchedule]:
+    """Every schedule among ``model``'s modules."""
+    return [m for m in model.modules() if isinstance(m, ValueSchedule)]
+
+
+__all__ = ['ConstantValue', 'CosineRamp', 'LinearWarmup', 'ValueSchedule', 'build_schedule',
+           'model_schedules']
