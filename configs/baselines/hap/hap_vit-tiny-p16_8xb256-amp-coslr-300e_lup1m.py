@@ -2,9 +2,13 @@
 # 256 images, AMP). LUP1M has no keypoints: predict them first, as HAP does with ViTPose, into
 # data/LUP1M/keypoints.json (tools/dataset_converters/predict_keypoints.py).
 #   tools/dist_train.sh configs/baselines/hap/hap_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py 8
-_base_ = ['../mae/mae_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/hap.py']
+_base_ = ['../../pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', '../mae/_base_/mae.py',
+          './_base_/hap.py']
 
-model = dict(_base_.hap_model, csr=_base_.hap_prior_mask)
+model = _base_.mae_model
+model.update(_base_.hap_model)
+model.csr.update(_base_.hap_prior_mask)
 train_dataloader = dict(dataset=dict(keypoint_file='keypoints.json',
                                      pipeline=[dict(_base_.person_crop, **_base_.hap_crop)]
                                      + _base_.hap_pipeline_tail))
+custom_hooks = _base_.mae_hooks + [_base_.milestone_checkpoint]

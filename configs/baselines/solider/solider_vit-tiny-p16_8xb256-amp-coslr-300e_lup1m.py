@@ -3,6 +3,10 @@
 #   tools/dist_train.sh configs/baselines/solider/solider_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py 8
 # Fine-tuning: the exported backbone needs SAIPViT(semantic_weight=lambda) downstream, e.g.
 # configs/downstream/mmpose/td-hm_solider-vit-tiny-p16_8xb64-210e_coco-256x192.py (lambda 0.8).
-_base_ = ['../dino/dino_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', './_base_/solider.py']
+_base_ = ['../../pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py', '../dino/_base_/dino.py',
+          './_base_/solider.py']
 
 model = _base_.solider_model
+model.update(_base_.dino_warmup_model)
+train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
+custom_hooks = _base_.dino_hooks + [_base_.milestone_checkpoint]

@@ -9,3 +9,11 @@ tinyvit_5m_checkpoint = 'work_dirs/saip_tinyvit-5m_8xb256-amp-coslr-300e_lup1m/s
 tinyvit_5m_backbone = dict(_base_.last_stage, type='saip_mm.SAIPTinyViT', arch='5m', img_size=(256, 128),
                            init_cfg=dict(type='Pretrained', checkpoint=tinyvit_5m_checkpoint, prefix='backbone.'))
 tinyvit_5m_stride16 = dict(tinyvit_5m_backbone, out_indices=(1, ))
+# the UPerNet model (LIP, CIHP) on the stride-16 map through the simple feature pyramid:
+# `model = _base_.tinyvit_5m_upernet` in a child of the ViT one
+tinyvit_5m_upernet = dict(
+    backbone=tinyvit_5m_stride16,
+    neck=dict(_delete_=True, type='saip_mm.SimpleFeaturePyramid', in_channels=160, out_channels=160,
+              scale_factors=(4.0, 2.0, 1.0, 0.5), num_outs=4),
+    decode_head=dict(in_channels=[160] * 4),
+    auxiliary_head=dict(in_channels=160, in_index=2))

@@ -4,8 +4,4 @@
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_starnet-s3.pth
 _base_ = ['./upernet_vit-tiny-p16_mln_8xb4-80k_lip-473x473.py', '../_base_/starnet-s3.py']
 
-model = dict(
-    backbone={{_base_.starnet_s3_pyramid}},
-    neck=None,
-    decode_head=dict(in_channels=[32, 64, 128, 256]),
-    auxiliary_head=dict(in_channels=128, in_index=2))
+model = _base_.starnet_s3_upernet

@@ -5,9 +5,4 @@
 #       --cfg-options model.backbone.init_cfg.checkpoint=saip_tinyvit-5m.pth
 _base_ = ['./upernet_vit-tiny-p16_mln_8xb4-80k_lip-473x473.py', '../_base_/tinyvit-5m.py']
 
-model = dict(
-    backbone={{_base_.tinyvit_5m_stride16}},
-    neck=dict(_delete_=True, type='saip_mm.SimpleFeaturePyramid', in_channels=160, out_channels=160,
-              scale_factors=(4.0, 2.0, 1.0, 0.5), num_outs=4),
-    decode_head=dict(in_channels=[160] * 4),
-    auxiliary_head=dict(in_channels=160, in_index=2))
+model = _base_.tinyvit_5m_upernet

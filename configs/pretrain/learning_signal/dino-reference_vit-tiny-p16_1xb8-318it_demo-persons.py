@@ -8,7 +8,7 @@
 # --warmup_epochs 0 --min_lr 1e-6 --global_crops_scale 0.8 1.0 --local_crops_scale 0.05 0.8
 # --local_crops_number 8 --drop_path_rate 0 --num_workers 0 --seed 0 on demo/persons (431 crops, 53
 # iterations per epoch with drop_last, 318 in all).
-_base_ = ['./dino_vit-tiny-p16_1xb8-300it_demo-persons.py']
+_base_ = ['../../baselines/dino/dino_vit-tiny-p16_1xb8-100it_demo-persons.py', './_base_/schedule_300it.py']
 
 # DINO's init of the ViT's Linear layers (truncated normal 0.02; the paper preset's is Xavier-uniform)
 model = dict(backbone=dict(init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
@@ -17,7 +17,8 @@ model = dict(backbone=dict(init_cfg=[dict(type='TruncNormal', layer='Linear', st
 # DINO's per-tensor clipping at 3; lr 5e-4, no warm-up, cosine to 1e-6 over the 318 iterations
 optim_wrapper = dict(type='PerTensorClipOptimWrapper', clip_grad=dict(type='per_tensor', max_norm=3.0))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=318, eta_min=1e-6, by_epoch=False, begin=0, end=318)]
-train_cfg = dict(max_iters=318)
+train_cfg = dict(_base_.ls_train_cfg, max_iters=318)
+default_hooks = dict(checkpoint=_base_.ls_checkpoint)
 # τt fixed at 0.04 (no warm-up hook); the prototypes frozen for one epoch (53 iterations)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
                 dict(type='FreezeLastLayerHook', iters=53), dict(type='ProgressBarHook'),

@@ -7,7 +7,5 @@
 #   python tools/train.py configs/pretrain/learning_signal/saip-recipe_vit-tiny-p16_1xb8-300it_demo-persons.py
 _base_ = ['./saip_vit-tiny-p16_1xb8-300it_demo-persons.py']
 
-optim_wrapper = dict(type='PerTensorClipOptimWrapper', clip_grad=dict(type='per_tensor', max_norm=3.0))
-custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', epochs=1), dict(type='ProgressBarHook'),
-                dict(type='ValBeforeTrainHook')]
+optim_wrapper = _base_.ls_recipe_optim_wrapper
+custom_hooks = _base_.ls_recipe_hooks

@@ -2,7 +2,10 @@
 # crops g1 and g2 (the authors' code), the student on them and on g1 itself at two other scales in
 # [0.75, 1.5] (the same pixels, no independent augmentation): 6 CSM pairs, 2 of them same-pixel across
 # scales. CSS queries and the CSR view are the two rescaled copies.
-_base_ = ['./saip-recipe_vit-tiny-p16_1xb8-300it_demo-persons.py']
+_base_ = ['./saip_vit-tiny-p16_1xb8-300it_demo-persons.py']
+
+optim_wrapper = _base_.ls_recipe_optim_wrapper
+custom_hooks = _base_.ls_recipe_hooks
 
 model = dict(data_preprocessor=dict(keep_views=1, anchor_copies=2), csr=dict(view_index=[1, 2]),
              css=dict(query_views=[2, 3]))

@@ -7,3 +7,10 @@ ls_param_scheduler = [
 ]
 ls_train_cfg = dict(max_iters=300, val_interval=100)
 ls_checkpoint = dict(interval=100)
+# the recipe under DINO's small-batch rules (saip-recipe_*): each parameter tensor's gradient clipped at 3,
+# the prototypes frozen for one epoch of the data, no τt warm-up
+ls_recipe_optim_wrapper = dict(type='PerTensorClipOptimWrapper',
+                               clip_grad=dict(type='per_tensor', max_norm=3.0))
+ls_recipe_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
+                   dict(type='FreezeLastLayerHook', epochs=1), dict(type='ProgressBarHook'),
+                   dict(type='ValBeforeTrainHook')]
