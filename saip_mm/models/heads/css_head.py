@@ -1,15 +1,11 @@
 """Cross-scale search loss (paper §III-B, eq. 3): each view segments its person's box in the canvas."""
-from typing import List, Optional
+from typing import List
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from saip_mm.registry import MODELS
-
-# shorthands of ``loss``: the authors' code (BCE on the logits) and eq. 3 (squared error of the sigmoid)
-LOSS_TYPES = dict(bce=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
-                  mse=dict(type='SigmoidMSELoss'))
 
 
 @MODELS.register_module()
@@ -21,26 +17,21 @@ class CSSHead(BaseModule):
     return the mean over samples and grid cells.
 
     Args:
-        loss (dict, optional): The per-view loss. Defaults to
+        loss (dict): The per-view loss. Defaults to
             ``dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True)`` (BCE on soft targets, the
             authors' code); ``dict(type='SigmoidMSELoss')`` is eq. 3's squared error of the sigmoid.
-        loss_type (str, optional): Shorthand for ``loss``: ``'bce'`` or ``'mse'``. Give one of the two.
         view_reduction (str): How the N query views combine: ``'sum'`` (paper eq. 3 sums over t) or
             ``'mean'`` (their average, which keeps the loss scale independent of N). Defaults to
             ``'mean'``.
         loss_weight (float): Weight of ``loss_css``. Defaults to 1.
     """
 
-    def __init__(self, loss: Optional[dict] = None, loss_type: Optional[str] = None,
+    def __init__(self, loss: dict = dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
                  view_reduction: str = 'mean', loss_weight: float = 1.) -> None:
         super().__init__()
-        if loss is not None and loss_type is not None:
-            raise ValueError('CSSHead takes `loss` or its shorthand `loss_type`, not both')
-        if loss_type is not None and loss_type not in LOSS_TYPES:
-            raise ValueError(f'loss_type must be one of {sorted(LOSS_TYPES)}, got {loss_type!r}')
         if view_reduction not in ('sum', 'mean'):
             raise ValueError(f"view_reduction must be 'sum' or 'mean', got {view_reduction!r}")
-        self.loss_module = MODELS.build(loss or LOSS_TYPES[loss_type or 'bce'])
+        self.loss_module = MODELS.build(loss)
         self.view_reduction = view_reduction
         self.loss_weight = loss_weight
 
