@@ -68,11 +68,11 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         anchor_copies (int): Rescaled copies of the anchor appended to the views (``view_source='views'``).
             Defaults to 0.
         size_divisor (int): View sides are rounded to multiples of this. Defaults to 16.
-        mask_ratio (float, optional): Patch mask ratio of batch-level views. ``None`` (default): the
-            algorithm sets it (``SAIP`` copies ``model.csr.mask_ratio``, so the ratio lives in one
-            place); 0.75 when nothing sets it.
-        mask_type (str, optional): ``'random'`` or ``'block'`` (``models/utils/masking.py``); ``None``
-            (default): the algorithm sets it (``model.csr.mask_type``); ``'random'`` when nothing does.
+        mask_ratio (float, optional): Patch mask ratio of batch-level views. ``SAIP`` builds its
+            preprocessor with ``model.csr.mask_ratio`` (the ratio lives in one place; a different value
+            here is refused); 0.75 when nothing sets it.
+        mask_type (str, optional): ``'random'`` or ``'block'`` (``models/utils/masking.py``); ``SAIP``
+            passes ``model.csr.mask_type``; ``'random'`` when nothing does.
         photometric (dict, optional): DINO's photometric augmentation made here, on the model's device,
             per sample (``BatchPhotometricAugment`` configs), instead of in the pipeline's workers:
             ``anchor`` (one config), ``views`` (one config or ``None`` per pipeline view, in order) and

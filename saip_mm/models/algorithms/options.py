@@ -84,35 +84,38 @@ def expert_readers(csm: Optional[dict], csr: Optional[dict], css: Optional[dict]
 
 
 def check_csr_memory(csr: dict, neck) -> None:
-    """``kv='none'`` (MAE: no anchor) and a CSR decoder built without key/value layers go together.
+    """``kv='none'`` (MAE: no anchor) and a CSR decoder built without key/value layers go together (every
+    CSR neck states ``memory``: whether it reads anchor tokens).
 
     Raises:
         ValueError: When they disagree.
     """
-    memory = getattr(neck, 'memory', True)
-    if (csr['kv'] == 'none') == memory:
-        raise ValueError(f"model.csr.kv={csr['kv']!r} needs model.csr.neck.memory={not memory} (a "
-                         f"decoder {'without' if memory else 'with'} key/value inputs)")
+    if (csr['kv'] == 'none') == neck.memory:
+        raise ValueError(f"model.csr.kv={csr['kv']!r} needs model.csr.neck.memory={not neck.memory} (a "
+                         f"decoder {'without' if neck.memory else 'with'} key/value inputs)")
 
 
-def share_mask_options(csr: dict, preprocessor) -> None:
-    """Give CSR's ``mask_ratio`` and ``mask_type`` to the data preprocessor (which draws the masks of
-    batch-level views), so that ``model.csr`` is the one setting of each.
+def preprocessor_with_mask_options(csr: Optional[dict], preprocessor: dict) -> dict:
+    """The data preprocessor's config with CSR's ``mask_ratio`` and ``mask_type`` (it draws the masks of
+    batch-level views), so that ``model.csr`` is the one setting of each; they reach the preprocessor as
+    arguments when it is built.
 
     Raises:
-        ValueError: When the preprocessor sets a different value (refused rather than silently
+        ValueError: When the preprocessor's config sets a different value (refused rather than silently
             winning).
     """
+    if csr is None:
+        return preprocessor
+    out = dict(preprocessor)
     for key in ('mask_ratio', 'mask_type'):
-        if not hasattr(preprocessor, key):
-            continue
-        own = getattr(preprocessor, key)
+        own = out.get(key)
         if own is not None and own != csr[key]:
             raise ValueError(f'model.data_preprocessor.{key}={own} disagrees with '
                              f'model.csr.{key}={csr[key]}; set model.csr.{key} only')
-        setattr(preprocessor, key, csr[key])
+        out[key] = csr[key]
+    return out
 
 
 __all__ = ['EVAL_OPTIONS', 'LEVELS', 'OBJECTIVE_OPTIONS', 'OPTION_CHOICES', 'check_csr_memory',
-           'expert_readers', 'objective_options', 'share_mask_options',
+           'expert_readers', 'objective_options', 'preprocessor_with_mask_options',
            'validate_options']

@@ -36,7 +36,7 @@ from .options import (
     check_csr_memory,
     expert_readers,
     objective_options,
-    share_mask_options,
+    preprocessor_with_mask_options,
     validate_options,
 )
 
@@ -110,12 +110,14 @@ class SAIP(BaseSelfSupervisor):
                  eval_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        data_preprocessor = data_preprocessor or dict(type='SAIPDataPreprocessor')
-        super().__init__(backbone=backbone, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if csm is None and csr is None and css is None:
             raise ValueError('SAIP needs at least one of csm, csr, css')
-        self.csm_cfg, self.csr_cfg, self.css_cfg = (
+        csm_cfg, csr_cfg, css_cfg = (
             objective_options(name, c) for name, c in (('csm', csm), ('csr', csr), ('css', css)))
+        data_preprocessor = preprocessor_with_mask_options(
+            csr_cfg, data_preprocessor or dict(type='SAIPDataPreprocessor'))
+        super().__init__(backbone=backbone, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.csm_cfg, self.csr_cfg, self.css_cfg = csm_cfg, csr_cfg, css_cfg
         self.csm_neck = MODELS.build(csm['neck']) if csm else None
         self.csm_head = MODELS.build(csm['head']) if csm else None
         self.koleo = MODELS.build(self.csm_cfg['koleo']) if csm and self.csm_cfg['koleo'] else None
@@ -142,7 +144,6 @@ class SAIP(BaseSelfSupervisor):
         add_host_counter(self, 'step')  # optimizer steps taken (saved in checkpoints, read on the host)
         if self.csr_cfg is not None:
             check_csr_memory(self.csr_cfg, self.csr_neck)
-            share_mask_options(self.csr_cfg, self.data_preprocessor)
 
     def build_extra_units(self) -> None:
         """Build a subclass's own units before the expert is built (so that the expert can mirror
