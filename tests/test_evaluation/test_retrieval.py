@@ -173,14 +173,27 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     the end, keeps them in the checkpoint and picks the best one; ``eval_backbone.py`` gives the same
     figures for ``none`` (random init rebuilt from the config) and for the checkpoint; the
     visualization hook and tool write non-empty PNGs whose attention maps sum to 1."""
+    import shutil
+
     import eval_backbone
     import visualize_pretrain
     from mmengine.config import Config
     from mmengine.runner import Runner
+    # what is compared does not depend on the sets' size: a Market-layout subset of the video set (every
+    # query, every 2nd gallery and 3rd train image) and one jitter seed of the cross-scale persons (the
+    # demo validates on all of both: ~40 s a validation, four of them here)
+    reid = tmp_path / 'reid'
+    for part, step in (('query', 1), ('bounding_box_test', 2), ('bounding_box_train', 3)):
+        (reid / part).mkdir(parents=True)
+        for name in sorted(os.listdir(osp.join(REID, part)))[::step]:
+            shutil.copy(osp.join(REID, part, name), reid / part / name)
     cfg = Config.fromfile(DEMO_CFG)
+    cfg.val_cfg.extra_sets[0]['dataloader']['dataset']['seeds'] = (0, )
+    cfg.val_dataloader.dataset.data_root = str(reid)
+    config = str(tmp_path / 'config.py')
+    cfg.dump(config)  # the tools read the same sets
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_dataloader.dataset.data_root = osp.join(root, 'demo', 'persons')
-    cfg.val_dataloader.dataset.data_root = REID
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = 2
     cfg.default_hooks.checkpoint.interval = 2
@@ -201,8 +214,8 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     assert {osp.basename(p).split('_')[0] for p in vis} >= {'csr', 'css'}
     assert all(osp.getsize(p) > 1000 for p in vis)
 
-    table = eval_backbone.main(['none', osp.join(cfg.work_dir, 'iter_2.pth'), '--config', DEMO_CFG,
-                                '--data', REID, '--json', str(tmp_path / 'table.json')])
+    table = eval_backbone.main(['none', osp.join(cfg.work_dir, 'iter_2.pth'), '--config', config,
+                                '--data', str(reid), '--json', str(tmp_path / 'table.json')])
     for step, name in ((0, 'none'), (2, osp.join(cfg.work_dir, 'iter_2.pth'))):
         # the CSM collapse diagnostics too: the whole run (expert, projector, centre) is loaded
         for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos', 'csm_bottleneck_cos', 'csm_teacher_entropy'):
@@ -218,7 +231,7 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     assert stored['set']['queries'] >= 10 and stored['set']['skipped'] == []
 
     out = visualize_pretrain.main([osp.join(cfg.work_dir, 'iter_2.pth'), '--out', str(tmp_path / 'vis'),
-                                   '--config', DEMO_CFG, '--reid-data', REID])
+                                   '--config', config, '--reid-data', str(reid)])
     assert out['attention_sums'] and all(s == pytest.approx(1.0, abs=1e-4)
                                          for s in out['attention_sums'].values())
     for name in ('csr.png', 'css.png', 'tsne.png'):
