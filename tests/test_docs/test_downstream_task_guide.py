@@ -8,15 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from cfg_paths import ROOT
-from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
-from mmengine.utils import import_modules_from_strings
 from test_guides import _blocks
 
 from saip_mm.deployment import build_for_export, get_task, input_spec, preprocess, task_names
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'deployment'))
+sys.path.insert(0, osp.join(ROOT, 'tests', 'test_deployment'))
 from pytorch2onnx import main as export  # noqa: E402
+from test_onnx_export import _downstream_checkpoint  # noqa: E402
 
 GUIDE = 'docs/advanced_guides/add_a_downstream_task.md'
 EXAMPLE = 'projects/example_downstream_task'
@@ -43,26 +42,10 @@ def test_the_tasks_are_registered_entries():
         export([osp.join(ROOT, CONFIG), '--random-init', '--task', 'reid_flipped', '--out', 'x.onnx'])
 
 
-def _reid_checkpoint(tmp_path) -> str:
-    """A random (seed 0) model of the ReID config, saved as a runner saves it."""
-    from saip_mm.utils.launcher import replace_sync_bn
-    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
-    import_modules_from_strings(**cfg.custom_imports)
-    cfg.model.backbone.pop('init_cfg', None)
-    replace_sync_bn(cfg.model)
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        model = MODELS.build(cfg.model)
-    model.init_weights()
-    path = str(tmp_path / 'reid.pth')
-    torch.save(dict(state_dict=model.state_dict()), path)
-    return path
-
-
 @pytest.mark.slow
 def test_the_guide_task_exports_verifies_and_scores(tmp_path):
     import mmcv
-    ckpt = _reid_checkpoint(tmp_path)
+    ckpt = _downstream_checkpoint(tmp_path, 'reid')  # the project config's model is the ReID config's
     report = export([osp.join(ROOT, CONFIG), ckpt, '--task', 'reid_flip', '--verify',
                      '--out', str(tmp_path / 'flip.onnx')])
     assert report['verify']['rel_diff'] <= 1e-4 and report['outputs'] == ['output']
