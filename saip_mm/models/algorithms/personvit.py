@@ -9,7 +9,6 @@ A composition of SAIP's units plus one objective (PersonViT §3, eqs. 5–8):
   (``PatchDistillHead``: centred, sharpened, own centre);
 * eq. 8: ``L = λ1 L_dino + λ2 L_mim`` with λ1 = λ2 = 1 (the two heads' ``loss_weight``).
 """
-import inspect
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -18,6 +17,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from ..backbones.saip_vit import SAIPViT
 from ..utils.masking import draw_patch_mask
 from ..utils.tokens import split_tokens
 from .options import validate_options
@@ -51,7 +51,7 @@ class PersonViT(SAIP):
         super().__init__(expert=expert, **kwargs)
         if self.csm_cfg is None or self.expert is None:
             raise ValueError('PersonViT needs model.csm (the DINO loss) and an EMA expert')
-        if 'mask_token' not in inspect.signature(self.backbone.forward_tokens).parameters:
+        if not isinstance(self.backbone, SAIPViT):  # the student that takes a mask token
             raise ValueError(f'PersonViT masks patch embeddings with a mask token; '
                              f'{type(self.backbone).__name__}.forward_tokens takes none (use SAIPViT)')
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.backbone.embed_dims))

@@ -65,7 +65,7 @@ class SOLIDER(SAIP):
                 raise ValueError(f'model.semantic.{key} must be one of {LEVELS}, got {self.sem_cfg[key]!r}')
         if self.csm_cfg is None or self.expert is None:
             raise ValueError('SOLIDER needs model.csm (the DINO loss) and an EMA expert')
-        if getattr(self.backbone, 'semantic_controller', None) is None:
+        if self.backbone.semantic_controller is None:  # SAIPViT and TokenAdapter both state it
             raise ValueError(f'SOLIDER conditions the backbone on lambda; {type(self.backbone).__name__} '
                              'has no semantic controller (use SAIPViT with semantic_weight=<default lambda>, '
                              'or a TokenAdapter whose StarNet / SAIPTinyViT encoder has one)')
