@@ -8,7 +8,7 @@ one head:
   (eq. 2's L_recon);
 * ``InfoNCEAlignHead`` aligns the two views' normalised class tokens (§3.3, eq. 1), weight γ = 0.05.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from torch import Tensor
 
@@ -35,8 +35,7 @@ class HAP(SAIP):
                              'must be None')
         self.align_head = MODELS.build(align)
 
-    def loss(self, inputs: Dict[str, object], data_samples: Optional[list] = None,
-             **kwargs) -> Dict[str, Tensor]:
+    def step_losses(self, inputs: Dict[str, object]) -> Dict[str, Tensor]:
         """``loss_csr`` (the mean reconstruction loss of the masked views) and ``loss_align``.
 
         Args:
@@ -57,8 +56,6 @@ class HAP(SAIP):
             recon = recon + self.csr_head.loss(pred, image, mask)
             tokens.append(q['final'][0])
         losses = dict(loss_csr=recon / len(masks), loss_align=self.align_head.loss(tokens[0], tokens[1]))
-        self._check_finite(losses)
-        self.step.advance()
         return losses
 
 

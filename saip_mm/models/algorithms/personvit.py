@@ -9,7 +9,7 @@ A composition of SAIP's units plus one objective (PersonViT §3, eqs. 5–8):
   (``PatchDistillHead``: centred, sharpened, own centre);
 * eq. 8: ``L = λ1 L_dino + λ2 L_mim`` with λ1 = λ2 = 1 (the two heads' ``loss_weight``).
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
@@ -86,8 +86,7 @@ class PersonViT(SAIP):
             rows.append(draw_patch_mask(self.mim_cfg['mask_type'], 1, grid, ratio, generator)[0])
         return torch.stack(rows)
 
-    def loss(self, inputs: Dict[str, object], data_samples: Optional[list] = None,
-             **kwargs) -> Dict[str, Tensor]:
+    def step_losses(self, inputs: Dict[str, object]) -> Dict[str, Tensor]:
         """``loss_csm`` (DINO, eq. 4, on the masked global crops and intact local crops) and
         ``loss_mim`` (eq. 7), plus the collapse monitors of both heads (logged only).
 
@@ -109,11 +108,9 @@ class PersonViT(SAIP):
         with torch.no_grad():
             teacher = self.encode_views(self.expert.module.backbone, [images[i] for i in t_ids])
         losses = {'loss_csm': self.loss_csm(images, student, teacher)}
-        losses.update({f'csm_{k}': v for k, v in self.csm_head.monitor.items()})
+        losses.update(self.csm_monitors())
         losses['loss_mim'] = self.loss_mim([student[i] for i in t_ids], teacher, [masks[i] for i in t_ids])
         losses.update({f'mim_{k}': v for k, v in getattr(self.mim_head, 'monitor', {}).items()})
-        self._check_finite(losses)
-        self.step.advance()
         return losses
 
     def encode_masked_views(self, images: List[Tensor], masks: Dict[int, Tensor]) -> Dict[int, dict]:

@@ -275,7 +275,24 @@ class SAIP(BaseSelfSupervisor):
     # ---------------------------------------------------------------- loss (paper Fig. 3)
     def loss(self, inputs: Dict[str, object], data_samples: Optional[list] = None,
              **kwargs) -> Dict[str, Tensor]:
-        """Compute the enabled SAIP losses.
+        """The loss frame, the same for every method: the step's losses (``step_losses``), the
+        finiteness check of all terms at once, and the step counter (which the model-side draws and the
+        τt schedule read).
+
+        Args:
+            inputs (dict): The preprocessed batch (``step_losses``).
+            data_samples (list, optional): Unused.
+
+        Returns:
+            dict: ``loss_*`` terms (summed by mmengine) and logged-only scalars.
+        """
+        losses = self.step_losses(inputs)
+        self._check_finite(losses)
+        self.step.advance()
+        return losses
+
+    def step_losses(self, inputs: Dict[str, object]) -> Dict[str, Tensor]:
+        """Compute the enabled SAIP losses (a method with its own step overrides this, not ``loss``).
 
         Args:
             inputs (dict): From ``SAIPDataPreprocessor``: ``anchor (B,3,H,W)``, optional ``views``
@@ -283,7 +300,6 @@ class SAIP(BaseSelfSupervisor):
                 ``view_masks`` (list of bool ``(B, Lt)``) with ``mask_counts['view_masks']`` (their
                 masked count per row, or None where unknown), ``canvas`` ``(B,3,Hc,Wc)`` and
                 ``canvas_target`` ``(B, rows, cols)`` or ``(B, Q, rows, cols)``.
-            data_samples (list, optional): Unused.
 
         Returns:
             dict: ``loss_csm``, ``loss_csr``, ``loss_css`` for the enabled objectives.
@@ -291,10 +307,7 @@ class SAIP(BaseSelfSupervisor):
         images = [inputs['anchor']] + list(inputs.get('views', []))
         ids = self.student_views(len(images))
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids])))
-        losses = self.objective_losses(images, student, inputs)
-        self._check_finite(losses)
-        self.step.advance()
-        return losses
+        return self.objective_losses(images, student, inputs)
 
     def objective_losses(self, images: List[Tensor], student: Dict[int, dict],
                          inputs: Dict[str, object]) -> Dict[str, Tensor]:
@@ -313,7 +326,7 @@ class SAIP(BaseSelfSupervisor):
         if self.csm_cfg is not None:
             losses['loss_csm'] = self.loss_csm(images, student)
             # logged, not summed (no 'loss' in the name): the collapse monitor of CSMHead
-            losses.update({f'csm_{k}': v for k, v in self.csm_head.monitor.items()})
+            losses.update(self.csm_monitors())
         if self.csr_cfg is not None:
             losses['loss_csr'] = self.loss_csr(images, student, inputs.get('view_masks'),
                                                inputs.get('mask_counts', {}).get('view_masks'))
@@ -337,6 +350,11 @@ class SAIP(BaseSelfSupervisor):
             out['css'] = (self.forward_css(images, student, inputs['canvas']), inputs['canvas'],
                           inputs['canvas_target'])
         return out
+
+    def csm_monitors(self) -> Dict[str, Tensor]:
+        """The CSM head's collapse monitor of the last step as ``csm_*`` logs (no ``loss`` in the names:
+        logged, not summed)."""
+        return {f'csm_{k}': v for k, v in self.csm_head.monitor.items()}
 
     def teacher_ids(self, num_images: int) -> List[int]:
         """Images the expert encodes for CSM."""

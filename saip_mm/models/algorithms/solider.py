@@ -15,7 +15,7 @@ A composition of SAIP's units plus one head (SOLIDER §3; supplementary, Algorit
   masked copies into those labels, each image's term weighted by λ_i:
   ``L = α L_dino + λ_i (1 − α) L_sm`` (the two heads' ``loss_weight``).
 """
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from torch import Tensor
@@ -100,8 +100,7 @@ class SOLIDER(SAIP):
                               for tokens, t in zip(at_one, teacher)))
         return teacher, list(labels), list(valid)
 
-    def loss(self, inputs: Dict[str, object], data_samples: Optional[list] = None,
-             **kwargs) -> Dict[str, Tensor]:
+    def step_losses(self, inputs: Dict[str, object]) -> Dict[str, Tensor]:
         """``loss_csm`` (DINO at λ_i) and ``loss_sem`` (λ-weighted token classification), plus
         monitors (logged only): ``sem_acc``, ``sem_labelled`` (fraction of global crops with labels)
         and the CSM head's.
@@ -116,14 +115,12 @@ class SOLIDER(SAIP):
         ids = self.student_views(len(images))
         student = dict(zip(ids, self.encode_views(self.backbone, [images[i] for i in ids], [lam] * len(ids))))
         losses = {'loss_csm': self.loss_csm(images, student, teacher)}
-        losses.update({f'csm_{k}': v for k, v in self.csm_head.monitor.items()})
+        losses.update(self.csm_monitors())
         part = int(torch.randint(1, self.sem_cfg['num_parts'] + 1, (1, ), generator=gen))
         losses['loss_sem'] = self.loss_sem([images[i] for i in t_ids], [student[i] for i in t_ids],
                                            labels, valid, lam, part)
         losses['sem_acc'] = self.sem_head.monitor['acc']
         losses['sem_labelled'] = torch.cat(valid).float().mean()
-        self._check_finite(losses)
-        self.step.advance()
         return losses
 
     def loss_sem(self, globals_: List[Tensor], student: List[dict], labels: List[Tensor],
