@@ -10,6 +10,7 @@ Each schedule is an ``nn.Module`` without parameters or state, so that ``print(m
 acts and the hook finds it among the model's modules.
 """
 import math
+from abc import ABCMeta, abstractmethod
 from typing import List, Optional, Union
 
 import torch.nn as nn
@@ -17,14 +18,15 @@ import torch.nn as nn
 from saip_mm.registry import MODELS
 
 
-class ValueSchedule(nn.Module):
-    """A scalar as a function of the owner's step (subclasses: ``value_at``)."""
+class ValueSchedule(nn.Module, metaclass=ABCMeta):
+    """A scalar as a function of the owner's step (subclasses define ``value_at``)."""
 
     def resolve(self, iters_per_epoch: int, run_length: int) -> None:
         """Take the lengths of an epoch (iterations) and of the run (optimizer steps); nothing here."""
 
+    @abstractmethod
     def value_at(self, step: int) -> float:
-        raise NotImplementedError
+        """The value at ``step``."""
 
 
 @MODELS.register_module()
