@@ -132,3 +132,19 @@ def test_pillow_colour_notice_is_silenced_on_import(root):
             for name, extra in (('with', ', saip_mm'), ('without', ''))}
     assert 'pillow backend' in runs['without']
     assert 'pillow backend' not in runs['with']
+
+
+def test_a_config_is_formatted_once_then_remembered(monkeypatch):
+    """``Config.pretty_text`` (asked for six times by a Runner) runs yapf once per text, and the text is
+    the one yapf gives without the shim."""
+    import mmengine.config.config as config_module
+    from mmengine.config import Config
+    from yapf.yapflib.yapf_api import FormatCode
+    cfg = Config(dict(model=dict(type='Demo', widths=[64, 128, 256, 512], name='once'),
+                      marker=float(np.random.default_rng().random())))  # a text no other test formats
+    before = compat.format_config_code.cache_info()
+    texts = [cfg.pretty_text for _ in range(3)]
+    after = compat.format_config_code.cache_info()
+    assert after.misses - before.misses == 1 and after.hits - before.hits == 2
+    monkeypatch.setattr(config_module, 'FormatCode', FormatCode)  # mmengine as shipped
+    assert texts == [cfg.pretty_text] * 3
