@@ -140,11 +140,10 @@ def _losses(work_dir):
 def test_resume_after_kill_repeats_the_next_losses(root, tmp_path):
     env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS='1')
     ref_dir, run_dir = tmp_path / 'ref', tmp_path / 'run'
-    subprocess.run(_train_cmd(root, ref_dir, 6), check=True, env=env, cwd=root, timeout=900,
-                   capture_output=True)
-    ref = _losses(ref_dir)
-    assert sorted(ref) == [1, 2, 3, 4, 5, 6]
-
+    # the reference run and the run to kill go side by side (one thread each on the two cores)
+    ref_log = open(tmp_path / 'ref.log', 'w')
+    ref_proc = subprocess.Popen(_train_cmd(root, ref_dir, 6), env=env, cwd=root, stdout=ref_log,
+                                stderr=subprocess.STDOUT)
     proc = subprocess.Popen(_train_cmd(root, run_dir, 6), env=env, cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
@@ -155,6 +154,10 @@ def test_resume_after_kill_repeats_the_next_losses(root, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run_dir / 'iter_6.pth').exists()
+    assert ref_proc.wait(timeout=900) == 0, (tmp_path / 'ref.log').read_text()[-3000:]
+    ref_log.close()
+    ref = _losses(ref_dir)
+    assert sorted(ref) == [1, 2, 3, 4, 5, 6]
 
     out = subprocess.run(_train_cmd(root, run_dir, 6, resume=True), env=env, cwd=root,
                          timeout=900, capture_output=True, text=True)
