@@ -173,23 +173,13 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     the end, keeps them in the checkpoint and picks the best one; ``eval_backbone.py`` gives the same
     figures for ``none`` (random init rebuilt from the config) and for the checkpoint; the
     visualization hook and tool write non-empty PNGs whose attention maps sum to 1."""
-    import shutil
-
     import eval_backbone
     import visualize_pretrain
     from mmengine.config import Config
     from mmengine.runner import Runner
-    # what is compared does not depend on the sets' size: a Market-layout subset of the video set (every
-    # query, every 2nd gallery and 3rd train image) and one jitter seed of the cross-scale persons (the
-    # demo validates on all of both: ~40 s a validation, four of them here)
-    reid = tmp_path / 'reid'
-    for part, step in (('query', 1), ('bounding_box_test', 2), ('bounding_box_train', 3)):
-        (reid / part).mkdir(parents=True)
-        for name in sorted(os.listdir(osp.join(REID, part)))[::step]:
-            shutil.copy(osp.join(REID, part, name), reid / part / name)
+    from val_sets import small_val_sets
     cfg = Config.fromfile(DEMO_CFG)
-    cfg.val_cfg.extra_sets[0]['dataloader']['dataset']['seeds'] = (0, )
-    cfg.val_dataloader.dataset.data_root = str(reid)
+    reid = small_val_sets(cfg, tmp_path)  # what is compared does not depend on the sets' size
     config = str(tmp_path / 'config.py')
     cfg.dump(config)  # the tools read the same sets
     cfg.work_dir = str(tmp_path / 'work')
@@ -215,7 +205,7 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     assert all(osp.getsize(p) > 1000 for p in vis)
 
     table = eval_backbone.main(['none', osp.join(cfg.work_dir, 'iter_2.pth'), '--config', config,
-                                '--data', str(reid), '--json', str(tmp_path / 'table.json')])
+                                '--data', reid, '--json', str(tmp_path / 'table.json')])
     for step, name in ((0, 'none'), (2, osp.join(cfg.work_dir, 'iter_2.pth'))):
         # the CSM collapse diagnostics too: the whole run (expert, projector, centre) is loaded
         for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos', 'csm_bottleneck_cos', 'csm_teacher_entropy'):
