@@ -41,7 +41,7 @@ def _cfg(root, ckpt, data_root, work_dir, config=CFG):
     cfg.val_dataloader.dataset.pipeline = cfg.test_pipeline
     cfg.test_dataloader = cfg.val_dataloader
     cfg.train_dataloader.batch_size = 2
-    cfg.train_cfg.update(max_iters=4, val_interval=4)
+    cfg.train_cfg.update(max_iters=4, val_interval=4, val_begin=5)  # the tests validate once, after
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 4
     return cfg

@@ -86,20 +86,25 @@ def test_unreadable_verify_and_calibration_images_are_named_and_skipped(tmp_path
 
 
 # ---------------------------------------------------------------- eval_backbone.py
-def _market_copy(tmp_path, queries: int = 0):
-    data = tmp_path / 'reid'
-    shutil.copytree(REID, data)
+def _small_sets(tmp_path, queries: int = 0):
+    """The demo config on small copies of its validation sets (the checks do not depend on their size):
+    (dumped config, the video subset's root), with only the first ``queries`` queries if given."""
+    from mmengine.config import Config
+    from val_sets import small_val_sets
+    cfg = Config.fromfile(osp.join(ROOT, DEMO_CFG))
+    data = small_val_sets(cfg, tmp_path)
+    cfg.dump(str(tmp_path / 'config.py'))
     if queries:
-        for name in sorted(os.listdir(data / 'query'))[queries:]:
-            os.remove(data / 'query' / name)
-    return data
+        for name in sorted(os.listdir(osp.join(data, 'query')))[queries:]:
+            os.remove(osp.join(data, 'query', name))
+    return str(tmp_path / 'config.py'), data
 
 
 def test_a_set_too_small_is_refused_and_counts_are_printed(tmp_path, capsys):
-    data = _market_copy(tmp_path, queries=1)
+    config, data = _small_sets(tmp_path, queries=1)
     with pytest.raises(ValueError, match=r'reid: 1 query image\(s\) \(at least 10 are needed.*--min-queries'):
-        eval_backbone.main(['none', '--config', osp.join(ROOT, DEMO_CFG), '--data', str(data)])
-    eval_backbone.main(['none', '--config', osp.join(ROOT, DEMO_CFG), '--data', str(data),
+        eval_backbone.main(['none', '--config', config, '--data', data])
+    eval_backbone.main(['none', '--config', config, '--data', data,
                         '--min-queries', '1', '--json', str(tmp_path / 'r.json')])
     assert f'set {data}: 1 queries (1 identities; one query = 100.0 points of R1)' in capsys.readouterr().out
     assert json.load(open(tmp_path / 'r.json'))['set']['queries'] == 1
@@ -108,14 +113,14 @@ def test_a_set_too_small_is_refused_and_counts_are_printed(tmp_path, capsys):
 @pytest.mark.slow
 def test_a_corrupt_jpeg_is_skipped_and_counted(tmp_path, capsys):
     """One cut-off gallery image: the evaluation runs on the rest and says what it skipped."""
-    data = _market_copy(tmp_path)
-    victim = sorted(glob.glob(str(data / 'bounding_box_test' / '*.jpg')))[3]
+    config, data = _small_sets(tmp_path)
+    victim = sorted(glob.glob(osp.join(data, 'bounding_box_test', '*.jpg')))[3]
     with open(victim, 'rb') as f:
         head = f.read(500)
     with open(victim, 'wb') as f:
         f.write(head)
     with pytest.warns(UserWarning, match=f'skipped unreadable image {victim}'):
-        table = eval_backbone.main(['none', '--config', osp.join(ROOT, DEMO_CFG), '--data', str(data),
+        table = eval_backbone.main(['none', '--config', config, '--data', data,
                                     '--json', str(tmp_path / 'r.json')])
     assert 0 <= table['none']['mAP'] <= 100
     assert '1 unreadable image(s) skipped' in capsys.readouterr().out
