@@ -12,8 +12,7 @@ DEMO = osp.join(ROOT, 'demo', 'persons')
 @pytest.fixture(autouse=True, scope='session')
 def _saip_scope():
     import torch
-    # under pytest-xdist (`make test` runs two workers on the two cores) each worker computes on one
-    torch.set_num_threads(1 if os.environ.get('PYTEST_XDIST_WORKER') else 2)
+    torch.set_num_threads(2)
     from saip_mm.utils import register_all_modules
     register_all_modules(init_default_scope=True)
 
