@@ -38,10 +38,12 @@ def test_simplify_keeps_the_function_and_the_metadata(tmp_path):
 def test_fp16_and_openvino_forms_report_their_difference_and_metric(tmp_path):
     """--simplify --fp16 --openvino on the ViT-Tiny backbone: each form is compared with fp32 on the
     crops and by retrieval on the Market-layout sample set; --max-drop -100 flags every form."""
+    from val_sets import small_reid_set
     out = str(tmp_path / 'backbone.onnx')
     # openvino is optional for users but pinned and installed by tools/install.sh: tested here
     report = export([osp.join(ROOT, DEMO_CFG), _saip_checkpoint(tmp_path, 'vit'), '--task', 'backbone',
-                     '--out', out, '--verify', '--simplify', '--fp16', '--openvino', '--max-drop', '-100'])
+                     '--out', out, '--verify', '--simplify', '--fp16', '--openvino', '--max-drop', '-100',
+                     '--reid-data', small_reid_set(tmp_path)])  # the report's form: any set will do
     assert report['verify']['rel_diff'] <= 1e-4  # the simplified graph is what was verified
     assert report['simplify']['nodes_after'] == len(onnx.load(out).graph.node)
     fp16 = report['fp16']

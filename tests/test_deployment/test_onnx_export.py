@@ -114,9 +114,11 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
 def test_int8_export_reports_its_metric_change(tmp_path):
     """--int8 writes a QDQ model about a quarter of the fp32 size and reports retrieval from PyTorch,
     onnxruntime fp32 and INT8 on the Market-layout sample set; a drop beyond --max-drop is flagged."""
+    from val_sets import small_reid_set
     out = str(tmp_path / 'backbone.onnx')
     report = export([osp.join(ROOT, DEMO_CFG), _saip_checkpoint(tmp_path, 'vit'), '--task', 'backbone',
-                     '--out', out, '--verify', '--int8', '--calib-images', '16', '--max-drop', '-100'])
+                     '--out', out, '--verify', '--int8', '--calib-images', '16', '--max-drop', '-100',
+                     '--reid-data', small_reid_set(tmp_path)])  # the report's form: any set will do
     assert report['metric']['pytorch'] == pytest.approx(report['metric']['onnx_fp32'], abs=1e-6)
     int8 = report['int8']
     assert osp.getsize(int8['onnx']) < 0.35 * osp.getsize(out)
