@@ -15,7 +15,10 @@ max_iters = 100
 lr = paper_base_lr * batch / 256
 warmup = max_iters // 10
 
-model = dict(csm=dict(head=dict(teacher_temp=0.04)), expert=dict(momentum=0.9995))
+# the prototypes frozen for one epoch (a named value: the baselines under this recipe take it)
+recipe_freeze = dict(type='FirstSteps', epochs=1, _delete_=True)
+model = dict(csm=dict(neck=dict(freeze_last_layer=recipe_freeze), head=dict(teacher_temp=0.04)),
+             expert=dict(momentum=0.9995))
 train_dataloader = dict(batch_size=batch)
 optim_wrapper = dict(type='PerTensorClipOptimWrapper', optimizer=dict(lr=lr),
                      clip_grad=dict(type='per_tensor', max_norm=3.0))
@@ -28,6 +31,5 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters // 2)
 auto_scale_lr = dict(base_batch_size=batch)
 # named, for the baselines under the same recipe (learning_signal/*-recipe_*)
 recipe_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', epochs=1), dict(type='ProgressBarHook'),
-                dict(type='ValBeforeTrainHook')]
+                dict(type='ProgressBarHook'), dict(type='ValBeforeTrainHook')]
 custom_hooks = recipe_hooks + [dict(type='PretrainVisualizationHook', interval=50)]

@@ -16,7 +16,10 @@ data_root = '{{ fileDirname }}/../../demo/persons'
 # the CPU photometric path (train_pipeline; photometric=None), as docs/results.md measured the demo
 model = dict(
     data_preprocessor=dict(photometric=None),
-    csm=dict(neck=dict(hidden_channels=512, out_channels=4096), head=dict(out_channels=4096)),
+    # the prototypes frozen for the first 10 iterations (the preset: one epoch)
+    csm=dict(neck=dict(hidden_channels=512, out_channels=4096,
+                       freeze_last_layer=dict(type='FirstSteps', iters=10, _delete_=True)),
+             head=dict(out_channels=4096)),
     csr=dict(neck=dict(embed_dims=128, depth=2, num_heads=4)),
     css=dict(neck=dict(embed_dims=128, depth=1, num_heads=4)),
 )
@@ -44,5 +47,5 @@ default_hooks = dict(logger=dict(interval=10, log_metric_by_epoch=False),
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=8)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', iters=10), dict(type='ProgressBarHook'),
+                dict(type='ProgressBarHook'),
                 dict(type='ValBeforeTrainHook'), dict(type='PretrainVisualizationHook', interval=50)]

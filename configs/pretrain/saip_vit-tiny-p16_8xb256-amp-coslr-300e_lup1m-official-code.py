@@ -34,7 +34,7 @@ model = dict(
                            photometric=None),
     backbone=dict(cls_token_std=0.02),
     csm=dict(teacher_views=[0, 1], student_views=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-             neck=dict(init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform'))),
+             neck=dict(init_cfg=dict(type='Xavier', layer='Linear', distribution='uniform'), freeze_last_layer=0)),
     csr=dict(query_encoder='student', kv='cls', view_index=9, encode_masked='code', query_global=True,
              neck=dict(layout='self', depth=8, embed_dims=512, num_heads=16)),
     css=dict(query_views=[8, 0],

@@ -25,7 +25,9 @@ def test_dino_is_csm_alone_on_two_global_and_eight_local_crops():
         assert cfg.model.csr is None and cfg.model.css is None
         assert cfg.model.csm.teacher_views == [0, 1] and cfg.model.csm.student_views is None
         hooks = {h.type: h for h in cfg.custom_hooks}
-        assert {'ExpertEMAHook', 'FreezeLastLayerHook'} <= set(hooks) and 'TeacherTempWarmupHook' not in hooks
+        assert 'ExpertEMAHook' in hooks and 'TeacherTempWarmupHook' not in hooks
+        freeze = cfg.model.csm.neck.freeze_last_layer  # the projector's own schedule (issue 29 §3)
+        assert freeze == dict(type='FirstSteps', **(dict(epochs=1) if path == FULL else dict(iters=10)))
         tau = cfg.model.csm.head.teacher_temp  # the head's own warm-up schedule (issue 29 §3)
         assert tau.type == 'LinearWarmup' and (tau.start, tau.end) == (0.04, 0.07)
         assert tau.get('warmup_epochs' if path == FULL else 'warmup_iters') == (30 if path == FULL else 10)

@@ -54,6 +54,9 @@ def test_gpu_learning_signal_config_is_the_paper_preset_at_one_gpu():
                                          'saip_vit-tiny-p16_1xb256-amp-600it_demo-persons.py'))
     paper = Config.fromfile(osp.join(ROOT, 'configs/pretrain/'
                                            'saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'))
+    # the paper preset's model but for the prototype freeze: 10 iterations of the short run, not one epoch
+    assert cfg.model.csm.neck.pop('freeze_last_layer') == dict(type='FirstSteps', iters=10)
+    assert paper.model.csm.neck.pop('freeze_last_layer') == dict(type='FirstSteps', epochs=1)
     assert cfg.model.to_dict() == paper.model.to_dict()
     assert cfg.optim_wrapper.type == 'PerTensorClipAmpOptimWrapper'
     # the paper's rule: 2.5e-4 per 256 images

@@ -82,6 +82,13 @@ def test_a_schedule_without_its_run_length_is_refused():
     assert build_schedule(0.1).value_at(7) == 0.1
     in_iters = build_schedule(dict(type='LinearWarmup', start=0.04, end=0.07, warmup_iters=4))
     assert [in_iters.value_at(i) for i in (0, 2, 4, 9)] == pytest.approx([0.04, 0.055, 0.07, 0.07])
+    freeze = build_schedule(dict(type='FirstSteps', epochs=2))  # DINO's prototype freeze
+    with pytest.raises(ValueError, match='SchedulesHook'):
+        freeze.value_at(0)
+    freeze.resolve(iters_per_epoch=3, run_length=100)
+    assert [freeze.value_at(i) for i in (0, 5, 6, 50)] == [1.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match='exactly one of iters, epochs'):
+        build_schedule(dict(type='FirstSteps'))
     with pytest.raises(ValueError, match='exactly one of'):
         LinearWarmup(0.04, 0.07)
 
@@ -116,7 +123,12 @@ def test_milestone_checkpoints_survive_the_rolling_ones(root, tmp_path):
 
 @pytest.mark.slow
 def test_last_layer_frozen_for_the_first_iterations(root, tmp_path):
-    runner = Runner.from_cfg(_cfg(root, tmp_path, 4, [dict(type='FreezeLastLayerHook', iters=2)]))
+    """The projector's ``FirstSteps(epochs=1)``, its epoch length from SchedulesHook (an epoch of 4
+    crops at batch 2: 2 iterations), read at the algorithm's step."""
+    cfg = _cfg(root, tmp_path, 4, [])
+    cfg.train_dataloader.dataset.num_samples = 4
+    cfg.model.csm.neck.freeze_last_layer = dict(type='FirstSteps', epochs=1)
+    runner = Runner.from_cfg(cfg)
     weights = []
 
     class _Record(Hook):

@@ -39,7 +39,7 @@ def test_recipe_rules_at_another_batch():
     assert cfg.train_cfg.max_iters == 200 and cfg.train_cfg.val_interval > 200  # evaluated after the run
     assert not any(h.type == 'ValBeforeTrainHook' for h in cfg.custom_hooks)
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler' and cfg.train_dataloader.batch_size == 64
-    assert any(h.type == 'FreezeLastLayerHook' and h.epochs == 1 for h in cfg.custom_hooks)
+    assert cfg.model.csm.neck.freeze_last_layer == dict(type='FirstSteps', epochs=1)
 
 
 @pytest.mark.slow
@@ -114,5 +114,6 @@ def test_make_demo_runs_the_small_batch_recipe():
     assert cfg.optim_wrapper.clip_grad.type == 'per_tensor'
     assert cfg.model.expert.momentum == 0.9995 and cfg.model.csm.head.teacher_temp == 0.04
     hooks = {h.type: h for h in cfg.custom_hooks}
-    assert 'TeacherTempWarmupHook' not in hooks and hooks['FreezeLastLayerHook'].epochs == 1
+    assert 'TeacherTempWarmupHook' not in hooks
+    assert cfg.model.csm.neck.freeze_last_layer == dict(type='FirstSteps', epochs=1)
     assert 'ValBeforeTrainHook' in hooks  # the table compares with the run's own initialisation

@@ -10,7 +10,7 @@ of the pretrained student beside its initialisation: one command for a machine w
 2. The step time at that batch sets how many iterations fit the budget, after the two evaluations.
 3. The config's rules, at that batch: lr by the linear rule (the config's lr x batch / its batch), a
    linear warm-up over the first 10 % then cosine to the end, the prototypes frozen for one epoch of the
-   data (``FreezeLastLayerHook(epochs=1)`` counts it at any batch).
+   data (``CSMProjector(freeze_last_layer=dict(type='FirstSteps', epochs=1))`` counts it at any batch).
 4. mmengine's Runner trains in ``<out>/work`` (no validation during the run); then ``eval_backbone.py``
    compares the initialisation with the last checkpoint on the video set and the cross-scale persons,
    with CSM's collapse diagnostics: ``<out>/table.md`` and ``<out>/retrieval.json``, with

@@ -8,5 +8,6 @@ model = _base_.personvit_model
 model.update(_base_.dino_demo_model)
 model.mim.update(_base_.personvit_demo_mim)
 model.mim.head.teacher_temp = _base_.dino_demo_teacher_temp  # warmed up as the CSM head's (iBOT)
+model.mim.neck.freeze_last_layer = dict(type='FirstSteps', iters=10)  # frozen as the CSM projector
 train_dataloader = dict(dataset=dict(pipeline=_base_.dino_multicrop_pipeline))
 custom_hooks = _base_.dino_demo_hooks

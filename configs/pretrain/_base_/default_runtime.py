@@ -9,7 +9,8 @@ default_hooks = dict(
     # milestone hook below
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    # gives the model's value schedules (τt warm-up, EMA momentum ramp) the epoch and run lengths
+    # gives the model's value schedules (τt warm-up, EMA momentum ramp, prototype freeze) the epoch and
+    # run lengths
     schedules=dict(type='SchedulesHook'),
 )
 # keeps epochs 100/200/300 (a named value: the presets and baselines that set their own hooks take it)
@@ -18,8 +19,6 @@ milestone_checkpoint = dict(type='CheckpointHook', interval=100, max_keep_ckpts=
 custom_hooks = [
     dict(type='ExpertEMAHook'),
     dict(type='SkippedImagesHook'),
-    # DINO: the CSM prototypes stay fixed during the first epoch
-    dict(type='FreezeLastLayerHook', epochs=1),
     milestone_checkpoint,
 ]
 

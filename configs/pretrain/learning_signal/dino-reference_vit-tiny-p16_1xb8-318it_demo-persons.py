@@ -13,13 +13,14 @@ _base_ = ['../../baselines/dino/dino_vit-tiny-p16_1xb8-100it_demo-persons.py', '
 # DINO's init of the ViT's Linear layers (truncated normal 0.02; the paper preset's is Xavier-uniform)
 model = dict(backbone=dict(init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
                                      dict(type='Kaiming', layer='Conv2d', mode='fan_in', nonlinearity='linear')]),
-             csm=dict(head=dict(teacher_temp=0.04)))  # no warm-up (--warmup_teacher_temp_epochs 0)
+             # no τt warm-up (--warmup_teacher_temp_epochs 0); the prototypes frozen for one epoch (53 iterations)
+             csm=dict(head=dict(teacher_temp=0.04),
+                      neck=dict(freeze_last_layer=dict(type='FirstSteps', iters=53, _delete_=True))))
 # DINO's per-tensor clipping at 3; lr 5e-4, no warm-up, cosine to 1e-6 over the 318 iterations
 optim_wrapper = dict(type='PerTensorClipOptimWrapper', clip_grad=dict(type='per_tensor', max_norm=3.0))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=318, eta_min=1e-6, by_epoch=False, begin=0, end=318)]
 train_cfg = dict(_base_.ls_train_cfg, max_iters=318)
 default_hooks = dict(checkpoint=_base_.ls_checkpoint)
-# τt fixed at 0.04 (no warm-up hook); the prototypes frozen for one epoch (53 iterations)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', iters=53), dict(type='ProgressBarHook'),
+                dict(type='ProgressBarHook'),
                 dict(type='ValBeforeTrainHook')]

@@ -5,4 +5,4 @@ _base_ = ['../saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py', '../../basel
 model = _base_.mae_model
 mae_pipeline = [dict(_base_.person_crop, **_base_.mae_crop)] + _base_.mae_flip_pack
 train_dataloader = dict(dataset=dict(pipeline=mae_pipeline))
-custom_hooks = [h for h in _base_.recipe_hooks if h['type'] not in ('ExpertEMAHook', 'FreezeLastLayerHook')]
+custom_hooks = [h for h in _base_.recipe_hooks if h['type'] != 'ExpertEMAHook']

@@ -9,3 +9,4 @@ _base_ = ['./saip_vit-tiny-p16_1xb8-300it_demo-persons.py']
 
 optim_wrapper = _base_.ls_recipe_optim_wrapper
 custom_hooks = _base_.ls_recipe_hooks
+model = dict(csm=dict(neck=dict(freeze_last_layer=_base_.ls_recipe_freeze)))

@@ -8,7 +8,7 @@ optim_wrapper = _base_.ls_recipe_optim_wrapper
 custom_hooks = _base_.ls_recipe_hooks
 
 model = dict(data_preprocessor=dict(keep_views=1, anchor_copies=2), csr=dict(view_index=[1, 2]),
-             css=dict(query_views=[2, 3]))
+             css=dict(query_views=[2, 3]), csm=dict(neck=dict(freeze_last_layer=_base_.ls_recipe_freeze)))
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='SharedMultiView', num_views=[1, 1], transforms=[_base_.global1_aug, _base_.global2_aug]),
     *_base_.train_pipeline[1:]]))

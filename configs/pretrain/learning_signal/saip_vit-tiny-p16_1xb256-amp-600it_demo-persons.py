@@ -29,5 +29,6 @@ default_hooks = dict(logger=dict(interval=10, log_metric_by_epoch=False),
                                      save_best='retrieval/mAP', rule='greater'))
 log_processor = dict(by_epoch=False)
 # DINO freezes the prototypes for its first epoch: here the first 10 iterations
+model = dict(csm=dict(neck=dict(freeze_last_layer=dict(type='FirstSteps', iters=10, _delete_=True))))
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                dict(type='FreezeLastLayerHook', iters=10), dict(type='ValBeforeTrainHook')]
+                dict(type='ValBeforeTrainHook')]

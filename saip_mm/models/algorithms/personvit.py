@@ -126,7 +126,7 @@ class PersonViT(SAIP):
         """Eq. 7 over the global crops: the student's patch prototypes at the masked positions against
         the teacher's at the same positions of the intact crop."""
         level = self.csm_cfg['level']
-        s_logits = [self.mim_neck(s[level][1][m]) for s, m in zip(student, masks)]
+        s_logits = [self.mim_neck(s[level][1][m], self.step.value) for s, m in zip(student, masks)]
         with torch.no_grad():
             t_logits = [self.expert.module.mim_neck(t[level][1]) for t in teacher]
         return self.mim_head.loss(s_logits, t_logits, masks, step=self.step.value)

@@ -371,7 +371,8 @@ class SAIP(BaseSelfSupervisor):
         t_ids = self.teacher_ids(len(images))
         tokens = [student[i][level][0] for i in s_ids]
         bottleneck = self.csm_neck.bottleneck(torch.cat(tokens))
-        s_logits = list(self.csm_neck.last_layer(bottleneck).split([t.shape[0] for t in tokens]))
+        logits = self.csm_neck.prototypes(bottleneck, self.step.value)  # the freeze acts at this step
+        s_logits = list(logits.split([t.shape[0] for t in tokens]))
         expert = self.expert.module
         with torch.no_grad():
             t_out = teacher or self.encode_views(expert.backbone, [images[i] for i in t_ids])

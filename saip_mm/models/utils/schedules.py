@@ -1,7 +1,8 @@
 """Value schedules of the model (issue 29 §3: one owner per value).
 
 A schedule belongs to the unit whose value it is: CSM's teacher temperature τt to ``CSMHead(teacher_temp=
-...)``, the EMA momentum to ``CosineEMAExpert(momentum=..., end_momentum=...)``. The owner evaluates it at
+...)``, the EMA momentum to ``CosineEMAExpert(momentum=..., end_momentum=...)``, DINO's prototype freeze to
+``CSMProjector(freeze_last_layer=...)``. The owner evaluates it at
 the step it is given (``value_at(step)``); no hook writes the value. What a config cannot know — the
 length of an epoch and of the run — ``SchedulesHook`` gives every schedule once, before training
 (``resolve``); a schedule that needs a length it was not given refuses to answer, naming the hook.
@@ -115,6 +116,39 @@ class CosineRamp(ValueSchedule):
         return f'start={self.start}, end={self.end}, iters={self.iters or self.run_length or "run length"}'
 
 
+@MODELS.register_module()
+class FirstSteps(ValueSchedule):
+    """1 during the first ``iters`` steps (or ``epochs`` epochs), then 0: a switch that is on at the start
+    of training (DINO's last-layer freeze: the prototypes are fixed for the first epoch).
+
+    Args:
+        iters (int, optional): Steps with the value 1.
+        epochs (float, optional): Epochs instead (converted with the epoch length that ``SchedulesHook``
+            gives).
+    """
+
+    def __init__(self, iters: Optional[int] = None, epochs: Optional[float] = None) -> None:
+        super().__init__()
+        if (iters is None) == (epochs is None):
+            raise ValueError(f'FirstSteps needs exactly one of iters, epochs; got iters={iters}, '
+                             f'epochs={epochs} (a merged config: replace the whole dict, _delete_=True)')
+        self.iters, self.epochs = iters, epochs
+
+    def resolve(self, iters_per_epoch: int, run_length: int) -> None:
+        if self.epochs is not None:
+            self.iters = int(round(self.epochs * iters_per_epoch))
+
+    def value_at(self, step: int) -> float:
+        if self.iters is None:
+            raise ValueError(f'FirstSteps(epochs={self.epochs}) has no epoch length: add '
+                             "dict(type='SchedulesHook') to default_hooks (configs/pretrain/_base_/"
+                             'default_runtime.py has it)')
+        return 1.0 if step < self.iters else 0.0
+
+    def extra_repr(self) -> str:
+        return f'iters={self.iters}' + (f', epochs={self.epochs}' if self.epochs is not None else '')
+
+
 def build_schedule(value: Union[float, dict, ValueSchedule]) -> ValueSchedule:
     """A schedule from a number (constant), a config dict (``dict(type='LinearWarmup', ...)``) or a
     schedule (passed through)."""
@@ -130,5 +164,5 @@ def model_schedules(model: nn.Module) -> List[ValueSchedule]:
     return [m for m in model.modules() if isinstance(m, ValueSchedule)]
 
 
-__all__ = ['ConstantValue', 'CosineRamp', 'LinearWarmup', 'ValueSchedule', 'build_schedule',
+__all__ = ['ConstantValue', 'CosineRamp', 'FirstSteps', 'LinearWarmup', 'ValueSchedule', 'build_schedule',
            'model_schedules']

@@ -63,7 +63,7 @@ def test_paper_preset_pairs_as_the_authors_code():
 def test_anchor_teacher_ablation_keeps_the_earlier_pairs():
     cfg = Config.fromfile(osp.join(ROOT, ABLATION))
     demo = Config.fromfile(osp.join(ROOT, DEMO_CFG))
-    cfg.model.csm.update(neck=demo.model.csm.neck, head=demo.model.csm.head)  # small prototypes for speed
+    cfg.model.csm.neck, cfg.model.csm.head = demo.model.csm.neck, demo.model.csm.head  # small, for speed
     cfg.model.csr.neck.update(demo.model.csr.neck)
     cfg.model.css.neck.update(demo.model.css.neck)
     model, _, images = _model_and_images(cfg)

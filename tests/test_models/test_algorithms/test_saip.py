@@ -50,6 +50,8 @@ def _overfit(root, batch, steps=40, model_cfg=None, **model_overrides):
     if model_cfg is not None:
         cfg.model = Config.fromfile(osp.join(root, model_cfg)).model
     cfg.model.update(model_overrides)
+    if cfg.model.get('csm'):  # the margins below were measured with the prototypes never frozen
+        cfg.model.csm.neck.freeze_last_layer = 0
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()

@@ -233,25 +233,33 @@ def test_step_generator_differs_by_rank_and_repeats():
 
 
 def test_frozen_last_layer_gets_no_update():
+    """``freeze_last_layer=FirstSteps(iters=3)``: at steps 0-2 the prototypes get a zero gradient (not
+    None: AdamW still sees them) and do not move while the MLP does; from step 3 they train; without a
+    step (the expert, evaluation) nothing is frozen."""
     torch.manual_seed(0)
-    proj = CSMProjector(in_channels=8, hidden_channels=16, bottleneck_channels=8, out_channels=32)
+    proj = CSMProjector(in_channels=8, hidden_channels=16, bottleneck_channels=8, out_channels=32,
+                        freeze_last_layer=dict(type='FirstSteps', iters=3))
     opt = torch.optim.AdamW(proj.parameters(), lr=1e-2, weight_decay=0.05)
     last = proj.last_layer.parametrizations.weight.original1
-    proj.freeze_last_layer = True
     before, mlp_before = proj.last_layer.weight.detach().clone(), proj.mlp[0].weight.detach().clone()
-    for _ in range(3):
+    for step in range(3):
         opt.zero_grad()
-        proj(torch.randn(4, 8)).logsumexp(-1).mean().backward()
+        proj(torch.randn(4, 8), step).logsumexp(-1).mean().backward()
+        assert last.grad is not None and last.grad.abs().sum() == 0
         opt.step()
     # the prototypes (weight-normalised) did not move; the MLP did
     assert torch.allclose(proj.last_layer.weight, before, atol=1e-6)
     assert not torch.allclose(proj.mlp[0].weight, mlp_before)
-    proj.freeze_last_layer = False
-    opt.zero_grad()
-    proj(torch.randn(4, 8)).logsumexp(-1).mean().backward()
-    assert last.grad.abs().sum() > 0
+    for step in (3, None):
+        opt.zero_grad()
+        proj(torch.randn(4, 8), step).logsumexp(-1).mean().backward()
+        assert last.grad.abs().sum() > 0, step
     opt.step()
     assert not torch.allclose(proj.last_layer.weight, before, atol=1e-6)
+    from saip_mm.engine.hooks import FreezeLastLayerHook  # the hook that set a flag: refused, naming this
+    with pytest.raises(ValueError, match="FreezeLastLayerHook was removed.*model.csm.neck.freeze_last_layer="
+                                         r"dict\(type='FirstSteps', epochs=1\)"):
+        FreezeLastLayerHook(epochs=1)
 
 
 def test_csm_collapse_monitor_names_both_collapse_modes():

@@ -15,8 +15,8 @@ dino_model = dict(
 # The crops: dino_multicrop_pipeline of the dataset base (lup1m_saip.py), with the presets'
 # augmentations, so the methods differ in the objective alone.
 # DINO's teacher temperature warm-up (0.04 -> 0.07 over 30 of 300 epochs), a schedule of the CSM head (and
-# of any other distillation head, e.g. PersonViT's patch head: iBOT warms both up alike), and the
-# last-layer freeze (epoch 1)
+# of any other distillation head, e.g. PersonViT's patch head: iBOT warms both up alike); the last-layer
+# freeze (epoch 1) is the presets' (model.csm.neck.freeze_last_layer)
 dino_teacher_temp = dict(type='LinearWarmup', start=0.04, end=0.07, warmup_epochs=30)
 # (_delete_: the schedule replaces the number the presets set)
 dino_warmup_model = dict(dino_model, csm=dict(dino_model['csm'],
@@ -24,17 +24,16 @@ dino_warmup_model = dict(dino_model, csm=dict(dino_model['csm'],
 dino_hooks = [
     dict(type='ExpertEMAHook'),
     dict(type='SkippedImagesHook'),
-    dict(type='FreezeLastLayerHook', epochs=1),
 ]
 # the CPU demos (100 and 300 iterations): the τt warm-up over DINO's 10 % of the run (10 iterations of the
 # 100-iteration demo), the prototypes frozen for the SAIP demo's 10 iterations
 dino_demo_teacher_temp = dict(type='LinearWarmup', start=0.04, end=0.07, warmup_iters=10)
-dino_demo_model = dict(dino_model, csm=dict(dino_model['csm'],
+dino_demo_freeze = dict(type='FirstSteps', iters=10, _delete_=True)
+dino_demo_model = dict(dino_model, csm=dict(dino_model['csm'], neck=dict(freeze_last_layer=dino_demo_freeze),
                                             head=dict(teacher_temp=dict(dino_demo_teacher_temp, _delete_=True))))
 dino_demo_hooks = [
     dict(type='ExpertEMAHook'),
     dict(type='SkippedImagesHook', interval=50),
-    dict(type='FreezeLastLayerHook', iters=10),
     dict(type='ProgressBarHook'),
     dict(type='ValBeforeTrainHook'),
 ]

@@ -7,8 +7,9 @@ personvit_model = dict(
     type='PersonViT',
     mim=dict(
         mask_ratio=(0.1, 0.5), mask_prob=0.5, mask_type='block',
+        # frozen for the first epoch as the CSM projector (DINO, iBOT)
         neck=dict(type='CSMProjector', in_channels=192, hidden_channels=2048, bottleneck_channels=256,
-                  out_channels=8192),
+                  out_channels=8192, freeze_last_layer=dict(type='FirstSteps', epochs=1)),
         head=dict(type='PatchDistillHead', out_channels=8192, student_temp=0.1, teacher_temp=0.04,
                   center_momentum=0.9, loss_weight=1.0)),
 )

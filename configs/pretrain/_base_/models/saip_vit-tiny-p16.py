@@ -20,8 +20,10 @@ model = dict(
     csm=dict(
         level='final',
         teacher_views=[0, 1],
+        # DINO: the prototypes stay fixed during the first epoch (a schedule of the projector's step)
         neck=dict(type='CSMProjector', in_channels=192, hidden_channels=2048,
-                  bottleneck_channels=256, out_channels=65536),
+                  bottleneck_channels=256, out_channels=65536,
+                  freeze_last_layer=dict(type='FirstSteps', epochs=1)),
         head=dict(type='CSMHead', out_channels=65536, student_temp=0.1, teacher_temp=0.04,
                   center_momentum=0.9)),
     csr=dict(

@@ -11,6 +11,7 @@ ls_checkpoint = dict(interval=100)
 # the prototypes frozen for one epoch of the data, no τt warm-up
 ls_recipe_optim_wrapper = dict(type='PerTensorClipOptimWrapper',
                                clip_grad=dict(type='per_tensor', max_norm=3.0))
+ls_recipe_freeze = dict(type='FirstSteps', epochs=1, _delete_=True)  # model.csm.neck.freeze_last_layer
 ls_recipe_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
-                   dict(type='FreezeLastLayerHook', epochs=1), dict(type='ProgressBarHook'),
+                   dict(type='ProgressBarHook'),
                    dict(type='ValBeforeTrainHook')]
