@@ -45,6 +45,39 @@ class ConstantValue(ValueSchedule):
         return f'value={self.value}'
 
 
+class StepsOrEpochs:
+    """A length given in steps or in epochs (then converted with the epoch length ``SchedulesHook`` gives).
+
+    Args:
+        owner (str): The schedule, for the messages.
+        names (tuple): The two argument names, e.g. ``('warmup_iters', 'warmup_epochs')``.
+        iters (int, optional): Steps.
+        epochs (float, optional): Epochs instead.
+    """
+
+    def __init__(self, owner: str, names: tuple, iters: Optional[int], epochs: Optional[float]) -> None:
+        if (iters is None) == (epochs is None):
+            raise ValueError(f'{owner} needs exactly one of {names[0]}, {names[1]}; got {names[0]}={iters}, '
+                             f'{names[1]}={epochs} (a merged config: replace the whole dict, _delete_=True)')
+        self.owner, self.names, self.iters, self.epochs = owner, names, iters, epochs
+
+    def resolve(self, iters_per_epoch: int) -> None:
+        if self.epochs is not None:
+            self.iters = int(round(self.epochs * iters_per_epoch))
+
+    def steps(self) -> int:
+        """The length in steps; refused, naming the hook, for epochs without an epoch length."""
+        if self.iters is None:
+            raise ValueError(f'{self.owner}({self.names[1]}={self.epochs}) has no epoch length: add '
+                             "dict(type='SchedulesHook') to default_hooks (configs/pretrain/_base_/"
+                             'default_runtime.py has it)')
+        return self.iters
+
+    def __repr__(self) -> str:
+        given = f', {self.names[1]}={self.epochs}' if self.epochs is not None else ''
+        return f'{self.names[0]}={self.iters}{given}'
+
+
 @MODELS.register_module()
 class LinearWarmup(ValueSchedule):
     """``start`` at step 0, rising linearly to ``end`` at the end of the warm-up, then ``end`` (DINO's τt:
@@ -61,27 +94,19 @@ class LinearWarmup(ValueSchedule):
     def __init__(self, start: float, end: float, warmup_iters: Optional[int] = None,
                  warmup_epochs: Optional[float] = None) -> None:
         super().__init__()
-        if (warmup_iters is None) == (warmup_epochs is None):
-            raise ValueError('LinearWarmup needs exactly one of warmup_iters, warmup_epochs')
         self.start, self.end = float(start), float(end)
-        self.warmup_iters, self.warmup_epochs = warmup_iters, warmup_epochs
+        self.warmup = StepsOrEpochs('LinearWarmup', ('warmup_iters', 'warmup_epochs'), warmup_iters,
+                                    warmup_epochs)
 
     def resolve(self, iters_per_epoch: int, run_length: int) -> None:
-        if self.warmup_epochs is not None:
-            self.warmup_iters = int(round(self.warmup_epochs * iters_per_epoch))
+        self.warmup.resolve(iters_per_epoch)
 
     def value_at(self, step: int) -> float:
-        if self.warmup_iters is None:
-            raise ValueError(f'LinearWarmup(warmup_epochs={self.warmup_epochs}) has no epoch length: add '
-                             "dict(type='SchedulesHook') to default_hooks (configs/pretrain/_base_/"
-                             'default_runtime.py has it)')
-        progress = min(max(step, 0) / max(self.warmup_iters, 1), 1.0)
+        progress = min(max(step, 0) / max(self.warmup.steps(), 1), 1.0)
         return self.start + (self.end - self.start) * progress
 
     def extra_repr(self) -> str:
-        length = f'warmup_epochs={self.warmup_epochs}' if self.warmup_epochs is not None else ''
-        return f'start={self.start}, end={self.end}, warmup_iters={self.warmup_iters}' + (
-            f', {length}' if length else '')
+        return f'start={self.start}, end={self.end}, {self.warmup}'
 
 
 @MODELS.register_module()
@@ -129,24 +154,16 @@ class FirstSteps(ValueSchedule):
 
     def __init__(self, iters: Optional[int] = None, epochs: Optional[float] = None) -> None:
         super().__init__()
-        if (iters is None) == (epochs is None):
-            raise ValueError(f'FirstSteps needs exactly one of iters, epochs; got iters={iters}, '
-                             f'epochs={epochs} (a merged config: replace the whole dict, _delete_=True)')
-        self.iters, self.epochs = iters, epochs
+        self.length = StepsOrEpochs('FirstSteps', ('iters', 'epochs'), iters, epochs)
 
     def resolve(self, iters_per_epoch: int, run_length: int) -> None:
-        if self.epochs is not None:
-            self.iters = int(round(self.epochs * iters_per_epoch))
+        self.length.resolve(iters_per_epoch)
 
     def value_at(self, step: int) -> float:
-        if self.iters is None:
-            raise ValueError(f'FirstSteps(epochs={self.epochs}) has no epoch length: add '
-                             "dict(type='SchedulesHook') to default_hooks (configs/pretrain/_base_/"
-                             'default_runtime.py has it)')
-        return 1.0 if step < self.iters else 0.0
+        return 1.0 if step < self.length.steps() else 0.0
 
     def extra_repr(self) -> str:
-        return f'iters={self.iters}' + (f', epochs={self.epochs}' if self.epochs is not None else '')
+        return repr(self.length)
 
 
 def build_schedule(value: Union[float, dict, ValueSchedule]) -> ValueSchedule:
@@ -164,5 +181,5 @@ def model_schedules(model: nn.Module) -> List[ValueSchedule]:
     return [m for m in model.modules() if isinstance(m, ValueSchedule)]
 
 
-__all__ = ['ConstantValue', 'CosineRamp', 'FirstSteps', 'LinearWarmup', 'ValueSchedule', 'build_schedule',
-           'model_schedules']
+__all__ = ['ConstantValue', 'CosineRamp', 'FirstSteps', 'LinearWarmup', 'StepsOrEpochs', 'ValueSchedule',
+           'build_schedule', 'model_schedules']
