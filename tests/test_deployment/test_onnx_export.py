@@ -111,6 +111,7 @@ def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
                 '--out', str(tmp_path / 'y.onnx')])
 
 
+@pytest.mark.slow  # evaluates retrieval three times (PyTorch, onnxruntime fp32 and INT8)
 def test_int8_export_reports_its_metric_change(tmp_path):
     """--int8 writes a QDQ model about a quarter of the fp32 size and reports retrieval from PyTorch,
     onnxruntime fp32 and INT8 on the Market-layout sample set; a drop beyond --max-drop is flagged."""

@@ -100,6 +100,7 @@ def _small_sets(tmp_path, queries: int = 0):
     return str(tmp_path / 'config.py'), data
 
 
+@pytest.mark.slow  # evaluates a set
 def test_a_set_too_small_is_refused_and_counts_are_printed(tmp_path, capsys):
     config, data = _small_sets(tmp_path, queries=1)
     with pytest.raises(ValueError, match=r'reid: 1 query image\(s\) \(at least 10 are needed.*--min-queries'):
