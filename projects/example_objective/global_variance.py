@@ -6,14 +6,14 @@ The whole objective is this file plus a config beside it
 global features of different people grow alike during short runs (``pair_cos`` rises); this term
 penalises every feature dimension whose standard deviation over the batch falls below a target.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from saip_mm.models import SAIP
+from saip_mm.models.objectives import BaseObjective, Step
 from saip_mm.registry import MODELS
 
 
@@ -38,26 +38,23 @@ class GlobalVarianceHead(BaseModule):
 
 
 @MODELS.register_module()
-class SAIPWithVariance(SAIP):
-    """SAIP plus ``loss_variance`` on the student's final global tokens of the anchor.
+class GlobalVariance(BaseObjective):
+    """``loss_<name>`` on the student's final global tokens of the anchor.
 
     Args:
-        variance (dict): ``dict(head=dict(type='GlobalVarianceHead', ...))``.
-        **kwargs: SAIP's arguments.
+        head (dict): ``dict(type='GlobalVarianceHead', ...)``.
+        name (str): The objective's key in ``model.objectives``. Defaults to ``'variance'``.
     """
+    UNITS = ('head', )
 
-    def __init__(self, variance: Optional[dict] = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        variance = variance or dict(head=dict(type='GlobalVarianceHead'))
-        self.variance_head = MODELS.build(variance['head'])
+    def __init__(self, head: dict, name: str = 'variance') -> None:
+        super().__init__(name)
+        self.head = MODELS.build(head)
 
     def student_views(self, num_images: int) -> List[int]:
-        """The student must also encode the anchor (image 0), whatever the other objectives need."""
-        return sorted(set(super().student_views(num_images)) | {0})
+        """The student must encode the anchor (image 0), whatever the other objectives need."""
+        return [0]
 
-    def objective_losses(self, images: List[Tensor], student: Dict[int, dict],
-                         inputs: Dict[str, object]) -> Dict[str, Tensor]:
-        losses = super().objective_losses(images, student, inputs)
-        global_tokens = student[0]['final'][0]  # (B, C)
-        losses['loss_variance'] = self.variance_head.loss(global_tokens)
-        return losses
+    def loss(self, step: Step) -> Dict[str, Tensor]:
+        global_tokens = step.student[0]['final'][0]  # (B, C)
+        return {f'loss_{self.name}': self.head.loss(global_tokens)}

@@ -142,7 +142,7 @@ class PretrainRetrievalMetric(BaseMetric):
         train = subset == 'train'
         if train.any():
             metrics['knn'] = knn_accuracy(feats[train, base], pid[train], cam[train], self.knn_k)
-        if 'csm_bottleneck' in results[0]:  # CSM's collapse diagnostics (SAIP.csm_diagnostics)
+        if 'csm_bottleneck' in results[0]:  # CSM's collapse diagnostics (CSM.diagnostics)
             z = F.normalize(torch.stack([r['csm_bottleneck'] for r in results]), dim=-1)
             metrics['csm_bottleneck_cos'] = float(((z @ z.T).sum() - n) / max(1, n * (n - 1)))
             entropy = torch.stack([r['csm_teacher_entropy'] for r in results])

@@ -183,3 +183,21 @@ def attention_panel(image: np.ndarray, maps: np.ndarray, name: str) -> np.ndarra
 
 __all__: List[str] = ['attention_panel', 'cells', 'csr_panel', 'css_panel', 'heat_overlay', 'hstack',
                       'scatter', 'to_bgr', 'tsne', 'vstack']
+
+
+def objective_panels(model, inputs: dict) -> dict:
+    """The panels of what a pretraining model's objectives predict for a preprocessed training batch
+    (``PretrainAlgorithm.objective_outputs``): ``{objective name: BGR image}`` for its reconstruction
+    objectives (``csr_panel``) and segmentation objectives (``css_panel``), first image of the batch."""
+    from saip_mm.models.objectives import CSR, CSS
+    panels = {}
+    for name, out in model.objective_outputs(inputs).items():
+        objective = model.objectives[name]
+        if isinstance(objective, CSR):
+            pred, view, mask = out
+            head = objective.head
+            panels[name] = csr_panel(pred[0], view[0], mask[0], head.patch_size, head.norm_pix)
+        elif isinstance(objective, CSS):
+            logits, canvas, target = out
+            panels[name] = css_panel(logits[:, 0], canvas[0], target[0])
+    return panels

@@ -130,3 +130,13 @@ def export_loads_into_vitpose(checkpoint: str, out: str, trained: dict, config: 
     for key in ('ln1.weight', 'layers.0.attn.qkv.weight', 'layers.11.ffn.layers.1.weight'):
         assert torch.equal(loaded[key], trained[key]), key
     return model
+
+
+def teacher_pass(model, globals_, lam):
+    """SOLIDER's teacher on the two global crops at ``lam`` ``(B,)``: its tokens (the DINO targets), and
+    the semantic labels and their validity from its tokens at λ = 1 (``SemanticTokens.teacher_labels``)."""
+    step = model.new_step(dict(anchor=globals_[0], views=list(globals_[1:])))
+    step.semantic_weight = lam
+    ids = list(range(len(globals_)))
+    labels, valid = model.objectives['semantic'].teacher_labels(step, ids)
+    return step.expert_tokens(ids), labels, valid

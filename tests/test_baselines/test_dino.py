@@ -38,7 +38,7 @@ def test_dino_is_csm_alone_on_two_global_and_eight_local_crops():
     sizes = [tuple(inputs['anchor'].shape[-2:])] + [tuple(v.shape[-2:]) for v in inputs['views']]
     assert sizes == [(256, 128)] * 2 + [(128, 64)] * 8
     assert set(inputs) == {'anchor', 'views'}  # no canvas, no masks
-    assert model.student_views(len(sizes)) == list(range(10))
+    assert model.objectives['csm'].student_views(len(sizes)) == list(range(10))
 
 
 @pytest.mark.slow
@@ -65,7 +65,7 @@ class _Recorder(Hook):
 
     def before_train(self, runner) -> None:
         if self.priority == 'HIGHEST':
-            self.store.append(dict(prototypes=runner.model.csm_neck.last_layer.weight.detach().clone()))
+            self.store.append(dict(prototypes=runner.model.objectives['csm'].neck.last_layer.weight.detach().clone()))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         model = runner.model
@@ -73,7 +73,7 @@ class _Recorder(Hook):
             student=model.backbone.ln1.weight.detach().clone(),
             expert=model.expert.module.backbone.ln1.weight.detach().clone(),
             steps=int(model.expert.steps), momentum=model.expert.momentum_at(int(model.expert.steps) - 1),
-            prototypes=model.csm_neck.last_layer.weight.detach().clone()))
+            prototypes=model.objectives['csm'].neck.last_layer.weight.detach().clone()))
 
 
 @pytest.mark.slow

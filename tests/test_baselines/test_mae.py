@@ -48,7 +48,7 @@ def test_mae_configs_are_csr_without_anchor_or_expert():
     # one image per sample, no views to encode in full: the student sees only the visible patches
     _, model, batch = model_and_data(MAE_DEMO, 2)
     assert set(model.data_preprocessor(batch, True)['inputs']) == {'anchor'}
-    assert model.student_views(1) == [] and model.expert is None and not model.expert_proj
+    assert model.objectives['csr'].student_views(1) == [] and model.expert is None and not model.expert_proj
 
 
 def test_mae_options_that_disagree_are_refused():
@@ -67,6 +67,11 @@ def test_mae_options_that_disagree_are_refused():
         ExpertEMAHook().before_train(_Runner)
 
 
+def _csr(model, images):
+    """CSR's decoder pass on ``images`` (anchor, views) with the mask drawn by the objective."""
+    return model.objectives['csr'].forward(model.new_step(dict(anchor=images[0], views=images[1:])))
+
+
 def test_mae_loss_reads_the_masked_patches_only():
     """The loss is the per-patch-normalised MSE over the masked patches: recomputed by hand from the
     decoder's predictions, unchanged when the visible patches' targets change, changed when a masked
@@ -75,9 +80,9 @@ def test_mae_loss_reads_the_masked_patches_only():
     model.eval()
     inputs = model.data_preprocessor(batch, True)['inputs']
     images = [inputs['anchor']]
-    pred, target, mask = model.forward_csr(images, {}, None)
+    pred, target, mask = _csr(model, images)
     assert (mask.sum(1) == 96).all() and pred.shape == (4, 96, 16 * 16 * 3)
-    loss = model.csr_head.loss(pred, target, mask)
+    loss = model.objectives['csr'].head.loss(pred, target, mask)
     patches = patchify(target, 16)
     norm = (patches - patches.mean(-1, keepdim=True)) / (patches.var(-1, keepdim=True) + 1e-6)**.5
     idx = masked_indices(mask)
@@ -88,13 +93,13 @@ def test_mae_loss_reads_the_masked_patches_only():
     noise = torch.randn_like(target) * 3
     # the visible patches' targets: the loss does not read them
     visible_changed = torch.where(pixel_mask, target, noise)
-    assert torch.equal(model.csr_head.loss(pred, visible_changed, mask), loss)
+    assert torch.equal(model.objectives['csr'].head.loss(pred, visible_changed, mask), loss)
     # a masked patch's target: it does
     masked_changed = torch.where(pixel_mask, noise, target)
-    assert not torch.allclose(model.csr_head.loss(pred, masked_changed, mask), loss)
+    assert not torch.allclose(model.objectives['csr'].head.loss(pred, masked_changed, mask), loss)
     # the encoder sees the visible patches only: new masked pixels give the same predictions
     model.step.reset()
-    again, _, mask2 = model.forward_csr([masked_changed], {}, None)
+    again, _, mask2 = _csr(model, [masked_changed])
     assert torch.equal(mask2, mask) and torch.allclose(again, pred, atol=1e-6)
 
 
@@ -107,7 +112,7 @@ def test_mae_dino_sums_both_losses_on_the_second_global_crop():
     inputs = model.data_preprocessor(batch, True)['inputs']
     images = [inputs['anchor']] + inputs['views']
     model.eval()
-    _, target, mask = model.forward_csr(images, {}, None)
+    _, target, mask = _csr(model, images)
     assert torch.equal(target, inputs['views'][0]) and tuple(target.shape[-2:]) == (256, 128)
     assert (mask.sum(1) == 96).all()
 

@@ -18,6 +18,7 @@ from cfg_paths import ROOT, SMALL_PRETRAIN
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
+from saip_mm.models.utils.tokens import encode_views
 from saip_mm.registry import MODELS
 
 FULL = 'configs/baselines/personvit/personvit_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
@@ -36,7 +37,7 @@ def test_personvit_config_is_dino_plus_masked_patch_distillation():
     _, model, _ = model_and_data(DEMO, 1)
     # the teacher mirrors the patch projector; the mask token is the algorithm's, not the backbone's
     assert hasattr(model.expert.module, 'mim_neck') and 'mask_token' not in model.backbone.state_dict()
-    masks = model.draw_masks(400, (16, 8), torch.Generator().manual_seed(0))
+    masks = model.objectives['mim'].draw_masks(400, (16, 8), torch.Generator().manual_seed(0))
     counts = masks.sum(1)
     masked = counts > 0
     assert 0.4 < masked.float().mean() < 0.6  # mask_prob 0.5
@@ -73,16 +74,19 @@ def test_patch_loss_reads_masked_positions_only():
     model.eval()
     inputs = model.data_preprocessor(batch, True)['inputs']
     images = [inputs['anchor'], inputs['views'][0]]
-    masks = [model.draw_masks(4, (16, 8), torch.Generator().manual_seed(s)) for s in (1, 2)]
+    masks = [model.objectives['mim'].draw_masks(4, (16, 8), torch.Generator().manual_seed(s)) for s in (1, 2)]
     masks[0][0] = True  # at least one fully masked and one intact image
     masks[1][1] = False
-    student = model.encode_masked_views(images, dict(enumerate(masks)))
-    teacher = model.encode_views(model.expert.module.backbone, images)
-    center = model.mim_head.center.clone()
+    step = model.new_step(dict(anchor=images[0], views=images[1:]))
+    model.encode_masked(step, dict(enumerate(masks)))
+    student = step.student
+    teacher = encode_views(model.expert.module.backbone, images)
+    center = model.objectives['mim'].head.center.clone()
 
     def loss(teacher_out):
-        model.mim_head.center.copy_(center)
-        return model.loss_mim([student[0], student[1]], teacher_out, masks)
+        model.objectives['mim'].head.center.copy_(center)
+        step.teacher = dict(enumerate(teacher_out))
+        return model.objectives['mim'].loss(step)['loss_mim']
 
     base = loss(teacher)
     assert base > 0
@@ -100,7 +104,7 @@ def test_patch_loss_reads_masked_positions_only():
     assert torch.allclose(loss(replaced('visible')), base, atol=1e-6)
     assert not torch.allclose(loss(replaced('masked')), base, atol=1e-3)
     # the student's logits are computed at the masked positions only
-    logits = [model.mim_neck(s['final'][1][m]) for s, m in zip((student[0], student[1]), masks)]
+    logits = [model.objectives['mim'].neck(s['final'][1][m]) for s, m in zip((student[0], student[1]), masks)]
     assert [len(x) for x in logits] == [int(m.sum()) for m in masks]
 
 
@@ -120,11 +124,11 @@ class _Prototypes(Hook):
 
     def _record(self, runner) -> None:
         m = runner.model
-        self.store.append((m.csm_neck.last_layer.weight.detach().clone(),
-                           m.mim_neck.last_layer.weight.detach().clone(),
+        self.store.append((m.objectives['csm'].neck.last_layer.weight.detach().clone(),
+                           m.objectives['mim'].neck.last_layer.weight.detach().clone(),
                            # τt of the iteration just run (the model's step has moved past it)
-                           m.csm_head.teacher_temp_at(max(m.step.value - 1, 0)),
-                           m.mim_head.teacher_temp_at(max(m.step.value - 1, 0)),
+                           m.objectives['csm'].head.teacher_temp_at(max(m.step.value - 1, 0)),
+                           m.objectives['mim'].head.teacher_temp_at(max(m.step.value - 1, 0)),
                            m.backbone.ln1.weight.detach().clone(), m.mask_token.detach().clone()))
 
     def before_train(self, runner) -> None:

@@ -9,6 +9,7 @@ part's patches; λ = 0 images add nothing to the semantic loss; the loss falls; 
 into the SOLIDER pose config at its λ."""
 import json
 import os.path as osp
+from functools import partial
 
 import cv2
 import mmcv
@@ -21,6 +22,7 @@ from baseline_utils import (
     held_randomness_logs,
     model_and_data,
     short_run,
+    teacher_pass,
 )
 from cfg_paths import DATA, ROOT
 from mmengine.config import Config
@@ -28,6 +30,7 @@ from mmengine.config import Config
 from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.models.utils import patchify
 from saip_mm.models.utils.token_clustering import semantic_part_labels
+from saip_mm.models.utils.tokens import encode_views
 from saip_mm.registry import MODELS
 
 FULL = 'configs/baselines/solider/solider_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
@@ -156,7 +159,7 @@ def _global_crops_and_teacher(lam: torch.Tensor):
     model.eval()
     inputs = model.data_preprocessor(batch, True)['inputs']
     globals_ = [inputs['anchor'], inputs['views'][0]]
-    return model, globals_, model.teacher_pass(globals_, lam)
+    return model, globals_, teacher_pass(model, globals_, lam)
 
 
 def test_teacher_conditions_with_lambda_and_labels_with_lambda_one():
@@ -173,18 +176,19 @@ def test_teacher_conditions_with_lambda_and_labels_with_lambda_one():
     with torch.no_grad():
         for p in model.backbone.semantic_controller.parameters():
             p.add_(1.0)
-    again, _, _ = model.teacher_pass(globals_, lam)
+    again, _, _ = teacher_pass(model, globals_, lam)
     assert torch.allclose(again[0]['final'][0], teacher[0]['final'][0], atol=1e-6)
     resolve_schedules(model, 1, 1)  # what SchedulesHook gives a one-step run
     model.update_expert()
-    moved, _, _ = model.teacher_pass(globals_, lam)
+    moved, _, _ = teacher_pass(model, globals_, lam)
     assert not torch.allclose(moved[0]['final'][0], teacher[0]['final'][0], atol=1e-5)
 
 
 def test_masked_copies_blank_one_part_and_lambda_zero_images_add_nothing():
     lam = torch.tensor([1.0, 0.0, 1.0, 1.0])
     model, globals_, (_, labels, valid) = _global_crops_and_teacher(lam)
-    student = model.encode_views(model.backbone, globals_, [lam, lam])
+    student = encode_views(model.backbone, globals_, [lam, lam])
+    sem_loss = partial(model.objectives['semantic'].classification_loss, model.backbone)
     seen = []
     forward = model.backbone.forward_tokens
 
@@ -193,7 +197,7 @@ def test_masked_copies_blank_one_part_and_lambda_zero_images_add_nothing():
         return forward(x, **kwargs)
 
     model.backbone.forward_tokens = record
-    base = model.loss_sem(globals_, student, labels, valid, lam, part=2)
+    base = sem_loss(globals_, student, labels, valid, lam, part=2)
     model.backbone.forward_tokens = forward
     blanked, weights = seen[0]
     assert torch.equal(weights, torch.cat([lam, lam]))
@@ -203,14 +207,14 @@ def test_masked_copies_blank_one_part_and_lambda_zero_images_add_nothing():
     assert (blanked[pixels] == 0).all() and torch.equal(blanked[~pixels], original[~pixels])
     assert pixels.any() and (original[pixels] != 0).any()
     # λ = 0 images' labels are no target: changing them leaves the loss; a λ = 1 image's changes it
-    model.sem_head.eval()  # batch statistics off, so that only the labels differ
-    base = model.loss_sem(globals_, student, labels, valid, lam, part=2)
+    model.objectives['semantic'].head.eval()  # batch statistics off, so that only the labels differ
+    base = sem_loss(globals_, student, labels, valid, lam, part=2)
     flipped = [lab.clone() for lab in labels]
     flipped[0][1] = (flipped[0][1] + 1) % 4
-    assert torch.allclose(model.loss_sem(globals_, student, flipped, valid, lam, 2), base, atol=1e-6)
+    assert torch.allclose(sem_loss(globals_, student, flipped, valid, lam, 2), base, atol=1e-6)
     flipped[0][0] = (flipped[0][0] + 1) % 4
-    assert not torch.allclose(model.loss_sem(globals_, student, flipped, valid, lam, 2), base, atol=1e-4)
-    zero = model.loss_sem(globals_, student, labels, valid, torch.zeros(4), 2)
+    assert not torch.allclose(sem_loss(globals_, student, flipped, valid, lam, 2), base, atol=1e-4)
+    zero = sem_loss(globals_, student, labels, valid, torch.zeros(4), 2)
     assert float(zero) == 0.0 and float(base) > 0
 
 

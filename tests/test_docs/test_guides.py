@@ -41,7 +41,7 @@ def _train_variance(root, work_dir, loss_weight: float, iters: int = 8) -> list:
     """``loss_variance`` per iteration of the example config under the real Runner."""
     cfg = Config.fromfile(osp.join(root, EXAMPLE, CONFIG))
     cfg.work_dir = str(work_dir)
-    cfg.model.variance.head.loss_weight = loss_weight
+    cfg.model.objectives.variance.head.loss_weight = loss_weight
     cfg.train_dataloader.batch_size = 4
     cfg.train_cfg.max_iters = iters
     cfg.default_hooks.logger.interval = 1
@@ -51,10 +51,10 @@ def _train_variance(root, work_dir, loss_weight: float, iters: int = 8) -> list:
     cfg.custom_hooks = [dict(type='ExpertEMAHook')]
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     runner = Runner.from_cfg(cfg)
-    assert type(runner.model).__name__ == 'SAIPWithVariance'
+    assert type(runner.model.objectives['variance']).__name__ == 'GlobalVariance'
     runner.train()
     state = torch.load(osp.join(work_dir, f'iter_{iters}.pth'), map_location='cpu', weights_only=False)
-    assert any(k.startswith('csm_head.') for k in state['state_dict'])
+    assert any(k.startswith('objectives.csm.head.') for k in state['state_dict'])
     # logged values are the weighted term; report the unweighted one
     return [v / loss_weight for v in runner.message_hub.get_scalar('train/loss_variance').data[0]]
 

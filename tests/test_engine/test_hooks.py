@@ -22,7 +22,7 @@ class _PoisonCSRAt(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter + 1 == self.at:
             with torch.no_grad():
-                runner.model.csr_neck.pred.bias.fill_(float('nan'))
+                runner.model.objectives['csr'].neck.pred.bias.fill_(float('nan'))
 
 
 def _cfg(root, work_dir, iters, hooks):
@@ -133,10 +133,10 @@ def test_last_layer_frozen_for_the_first_iterations(root, tmp_path):
 
     class _Record(Hook):
         def before_train(self, runner):  # after the weights are initialised
-            weights.append(runner.model.csm_neck.last_layer.weight.detach().clone())
+            weights.append(runner.model.objectives['csm'].neck.last_layer.weight.detach().clone())
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            weights.append(runner.model.csm_neck.last_layer.weight.detach().clone())
+            weights.append(runner.model.objectives['csm'].neck.last_layer.weight.detach().clone())
 
     runner.register_hook(_Record(), priority='LOWEST')
     runner.train()

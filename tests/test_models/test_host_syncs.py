@@ -20,7 +20,7 @@ from saip_mm.utils.host_sync import count_host_syncs
 # what stays, per step: the finiteness check of all loss terms at once (one read; a non-finite loss
 # must stop the run at its step). A masked encoding's kept-patch count comes with its mask (drawn with an
 # exact count, or counted by PackSAIPInputs in the worker), not from reading the mask back.
-ALLOWED = {'saip_mm/models/algorithms/saip.py:_check_finite __bool__'}
+ALLOWED = {'saip_mm/models/algorithms/base.py:_check_finite __bool__'}
 
 
 def test_the_counter_sees_a_host_read():
@@ -69,7 +69,7 @@ def test_a_training_step_reads_the_device_once_per_objective_at_most(root, name)
     finally:
         torch.nn.functional.scaled_dot_product_attention = sdpa
     # every decoder attention runs through the fused kernel (nn.MultiheadAttention, need_weights=False)
-    decoder_attn = [m for neck in (model.csr_neck, model.css_neck)
+    decoder_attn = [m for neck in (model.objectives['csr'].neck, model.objectives['css'].neck)
                     for m in neck.modules() if isinstance(m, torch.nn.MultiheadAttention)]
     assert decoder_attn and len(calls) >= len(decoder_attn)
     assert set(syncs.sites) <= ALLOWED, syncs.sites

@@ -89,20 +89,13 @@ def objective_figures(model, cfg, out_dir: str) -> List[str]:
     """CSR and CSS panels on the first batch of the config's training data."""
     from mmengine.runner import Runner
 
-    from saip_mm.visualization import csr_panel, css_panel
+    from saip_mm.visualization import objective_panels
     loader_cfg = dict(cfg.train_dataloader, batch_size=2, num_workers=0, persistent_workers=False)
     batch = next(iter(Runner.build_dataloader(loader_cfg, seed=0)))
-    out = model.objective_outputs(model.data_preprocessor(batch, False)['inputs'])
     written = []
-    if 'csr' in out:
-        pred, view, mask = out['csr']
-        cv2.imwrite(osp.join(out_dir, 'csr.png'),
-                    csr_panel(pred[0], view[0], mask[0], model.csr_head.patch_size, model.csr_head.norm_pix))
-        written.append('csr.png')
-    if 'css' in out:
-        logits, canvas, target = out['css']
-        cv2.imwrite(osp.join(out_dir, 'css.png'), css_panel(logits[:, 0], canvas[0], target[0]))
-        written.append('css.png')
+    for name, img in objective_panels(model, model.data_preprocessor(batch, False)['inputs']).items():
+        cv2.imwrite(osp.join(out_dir, f'{name}.png'), img)
+        written.append(f'{name}.png')
     return written
 
 

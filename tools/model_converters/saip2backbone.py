@@ -80,8 +80,9 @@ def is_saip(state: Dict[str, torch.Tensor]) -> bool:
     """Whether a state dict is a SAIP algorithm's (or a baseline composed of its units): a student and
     at least one objective; an expert too, except for a run without one (MAE)."""
     roots = {k.split('.')[0] for k in state}
+    # 'objectives': the objectives' units; '*_neck' / '*_head': a checkpoint from before they were units
     return 'backbone' in roots and bool(
-        roots & {'csm_neck', 'csm_head', 'csr_neck', 'csr_head', 'css_neck', 'css_head'})
+        roots & {'objectives', 'csm_neck', 'csm_head', 'csr_neck', 'csr_head', 'css_neck', 'css_head'})
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, torch.Tensor]:

@@ -27,18 +27,11 @@ class PretrainVisualizationHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if data_batch is None or not self.every_n_train_iters(runner, self.interval):
             return
-        from saip_mm.visualization import csr_panel, css_panel
+        from saip_mm.visualization import objective_panels
         model = unwrap(runner.model)
         was_training = model.training
         model.eval()
-        inputs = model.data_preprocessor(data_batch, False)['inputs']
-        out = model.objective_outputs(inputs)
+        panels = objective_panels(model, model.data_preprocessor(data_batch, False)['inputs'])
         model.train(was_training)
-        if 'csr' in out:
-            pred, view, mask = out['csr']
-            img = csr_panel(pred[0], view[0], mask[0], model.csr_head.patch_size, model.csr_head.norm_pix)
-            runner.visualizer.add_image('csr', img[..., ::-1], step=runner.iter + 1)
-        if 'css' in out:
-            logits, canvas, target = out['css']
-            img = css_panel(logits[:, 0], canvas[0], target[0])
-            runner.visualizer.add_image('css', img[..., ::-1], step=runner.iter + 1)
+        for name, img in panels.items():
+            runner.visualizer.add_image(name, img[..., ::-1], step=runner.iter + 1)

@@ -64,7 +64,7 @@ class CosineEMAExpert(BaseAveragedModel):
         """EMA step from ``model`` (same structure as the averaged module).
 
         Unlike mmengine's default, the first update is an EMA step too: the expert starts as a copy of
-        the initialised student (``SAIP.init_weights``), not of the student after its first step.
+        the initialised student (``PretrainAlgorithm.init_weights``), not of the student after its first step.
         """
         source = model.state_dict()
         for key, avg in self.avg_parameters.items():

@@ -61,16 +61,17 @@ def test_each_image_goes_where_the_code_sends_it(preset):
     spy('student', model.backbone)
     spy('expert', model.expert.module.backbone)
     queries = []
-    css_forward = model.css_neck.forward
-    model.css_neck.forward = lambda q, *a: queries.append([tuple(t.shape[1:]) for t in q]) or css_forward(
-        q, *a)
+    css_forward = model.objectives['css'].neck.forward
+    model.objectives['css'].neck.forward = lambda q, *a: queries.append(
+        [tuple(t.shape[1:]) for t in q]) or css_forward(q, *a)
     losses = model.loss(**data)
     assert {k for k in losses if k.startswith('loss')} == {'loss_csm', 'loss_csr', 'loss_css'}
     assert sorted(calls['student']) == [(1, (96, 48), None), (1, (160, 80), None), (1, (320, 160), 50),
                                         (2, (256, 128), None), (6, (128, 64), None)]
     assert sorted(calls['expert']) == [(1, (224, 224), None), (2, (256, 128), None)]
     images = [data['inputs']['anchor']] + data['inputs']['views']
-    assert model.csm_views(len(images)) == list(range(10)) and model.teacher_ids(len(images)) == [0, 1]
+    assert model.objectives['csm'].student_views(len(images)) == list(range(10))
+    assert model.objectives['csm'].teacher_views(len(images)) == [0, 1]
     # CSS: l6 x1.25 (10x5 tokens + global) then g1 at full size (16x8 + global), each with its instance
     assert queries == [[(51, 192), (129, 192)]]
     assert tuple(images[8].shape[-2:]) == (160, 80) and tuple(images[0].shape[-2:]) == (256, 128)
@@ -109,18 +110,19 @@ def test_code_index_logic_and_its_quirk():
 def test_decoders_take_the_code_inputs_and_blocks(preset):
     cfg, model, _, data = preset
     # CSR: the masked view's own global token goes first into the decoder, before the anchor's
-    assert model.csr_cfg['query_global'] and model.csr_cfg['encode_masked'] == 'code'
+    csr = model.objectives['csr'].cfg
+    assert csr['query_global'] and csr['encode_masked'] == 'code'
     b, c = 2, 192
     vis, keep = torch.randn(b, 50, c), torch.arange(50).expand(b, -1)
     anchor = torch.randn(b, 1, c)
-    model.csr_neck.eval()
+    model.objectives['csr'].neck.eval()
     with torch.no_grad():
-        a = model.csr_neck(vis, keep, (20, 10), anchor, query_global=torch.randn(b, c))
-        a2 = model.csr_neck(vis, keep, (20, 10), anchor, query_global=torch.randn(b, c))
+        a = model.objectives['csr'].neck(vis, keep, (20, 10), anchor, query_global=torch.randn(b, c))
+        a2 = model.objectives['csr'].neck(vis, keep, (20, 10), anchor, query_global=torch.randn(b, c))
     assert a.shape == (b, 200, 16 * 16 * 3) and not torch.allclose(a, a2)
     # CSS: the cross-attention block has its FFN and a norm; the logits are kernel . features, no scale,
     # no bias, and the memory has no positions
-    neck = model.css_neck
+    neck = model.objectives['css'].neck
     assert neck.cross_ffn is not None and isinstance(neck.kernel_norm, torch.nn.LayerNorm)
     assert neck.bias is None and not neck.scaled_logits and not neck.canvas_positions and neck.all_query_rows
     canvas, q = torch.randn(b, 196, c), [torch.randn(b, 129, c)]
@@ -131,7 +133,7 @@ def test_decoders_take_the_code_inputs_and_blocks(preset):
     assert torch.allclose(logits[0], by_hand, atol=1e-5)
     assert torch.allclose(neck.memory(canvas, (14, 14)), neck.embed_kv(neck.in_norm_kv(canvas)))
     # CSS: the per-query BCE means are summed (the code adds its instance and RoI terms)
-    assert model.css_head.view_reduction == 'sum'
+    assert model.objectives['css'].head.view_reduction == 'sum'
 
 
 def test_initialisation_is_the_code_s():
@@ -143,7 +145,7 @@ def test_initialisation_is_the_code_s():
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    first = model.csm_neck.mlp[0].weight  # 192 -> 256
+    first = model.objectives['csm'].neck.mlp[0].weight  # 192 -> 256
     bound = math.sqrt(6 / (192 + 256))
     assert float(first.abs().max()) <= bound
     assert float(first.std()) == pytest.approx(bound / math.sqrt(3), rel=0.05)

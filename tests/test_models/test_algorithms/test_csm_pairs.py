@@ -39,7 +39,8 @@ def _same_pixels(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _pair_ids(model, images):
-    teacher, student = model.teacher_ids(len(images)), model.csm_views(len(images))
+    csm = model.objectives['csm']
+    teacher, student = csm.teacher_views(len(images)), csm.student_views(len(images))
     return [(teacher[i], student[j]) for i, j in csm_pairs(teacher, student)]
 
 
@@ -55,7 +56,8 @@ def test_paper_preset_pairs_as_the_authors_code():
     assert same == [(0, 4)]  # g1 -> g1 at another scale; every other pair is independently augmented
     assert not torch.equal(images[0], images[1])
     # CSS queries and the CSR view are the two independent multi-resolution views
-    assert model.css_views(len(images)) == [2, 3] and model.csr_cfg['view_index'] == [1, 2]
+    assert model.objectives['css'].student_views(len(images)) == [2, 3]
+    assert model.objectives['csr'].cfg['view_index'] == [1, 2]
     losses = model.loss(inputs)
     assert all(torch.isfinite(v) for v in losses.values())
 

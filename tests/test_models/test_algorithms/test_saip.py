@@ -97,7 +97,7 @@ def test_objectives_can_be_switched_off(root, fixed_batch):
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    assert model.csr_neck is None and model.css_neck is None
+    assert list(model.objectives) == ['csm']
     data = model.data_preprocessor(fixed_batch, True)
     assert {k for k in model.loss(**data) if k.startswith('loss')} == {'loss_csm'}
 
@@ -108,7 +108,7 @@ def test_non_finite_loss_names_the_term(root, fixed_batch):
         model = MODELS.build(cfg.model)
     model.init_weights()
     with torch.no_grad():
-        model.csr_neck.pred.bias.fill_(float('nan'))
+        model.objectives['csr'].neck.pred.bias.fill_(float('nan'))
     data = model.data_preprocessor(fixed_batch, True)
     with pytest.raises(FloatingPointError, match='loss_csr is not finite'):
         model.loss(**data)

@@ -182,7 +182,7 @@ def test_saip_with_every_anti_collapse_option(demo_batch):
         assert key in log and torch.isfinite(log[key]), key
     assert -1 < float(log['csm_bottleneck_cos']) < 1  # BatchNorm centres the bottleneck features
     # two steps of 4 images, each teacher view's scores queued
-    assert int(model.csm_head.centering.queued) == 2 * 4 * len(cfg.model.csm.teacher_views)
+    assert int(model.objectives['csm'].head.centering.queued) == 2 * 4 * len(cfg.model.csm.teacher_views)
     with DefaultScope.overwrite_default_scope('saip_mm'), pytest.raises(ValueError, match='unknown option '
                                                                                            'model.csm.koleo_weight'):
         MODELS.build(dict(cfg.model, csm=dict(cfg.model.csm, koleo_weight=0.1)))
