@@ -38,7 +38,7 @@ def test_lambda_conditions_every_stage_in_every_forward_path(student):
     with torch.no_grad():
         at = {w: backbone.forward_tokens(x, semantic_weight=w)['final'][1] for w in (0.0, 1.0)}
         per_image = backbone.forward_tokens(x, semantic_weight=torch.tensor([0.0, 1.0]))['final'][1]
-        # the downstream path (the encoder's own forward) reads the config's λ through the same hooks
+        # the downstream path (the encoder's own forward) reads the config's λ in the same loop
         fmap = backbone(x)[backbone.patch_index]
         downstream = backbone.patch_norm(backbone.patch_proj(fmap).flatten(2).transpose(1, 2))
         at_default = backbone.forward_tokens(x, semantic_weight=0.2)['final'][1]
@@ -65,17 +65,43 @@ def test_lambda_conditions_every_stage_in_every_forward_path(student):
         MODELS.build(dict(Config.fromfile(osp.join(ROOT, CONFIGS[student])).model.backbone, mid='block7'))
 
 
+@pytest.mark.parametrize('student', ['vit-tiny-p16', *sorted(CONFIGS)])
+def test_lambda_is_an_argument_not_hook_state(student):
+    """No module of a λ-conditioned student or of its EMA copy has a forward hook: λ reaches the blocks
+    as an argument of every path (the encoder's ``forward`` takes it too, as downstream tasks call it),
+    and a call without λ reads the config's λ whatever the previous call passed."""
+    cfg = Config.fromfile(osp.join(ROOT, CONFIGS.get(student, 'configs/baselines/solider/'
+                                                              'solider_vit-tiny-p16_1xb8-100it_demo-persons.py')))
+    cfg.model.csm.neck.out_channels = cfg.model.csm.head.out_channels = 4096
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    hooked = [name for name, m in model.named_modules() if m._forward_hooks or m._forward_pre_hooks]
+    assert not hooked, hooked
+    backbone = model.backbone.eval()
+    encoder = getattr(backbone, 'encoder', backbone)  # what a downstream config builds
+    x = torch.randn(2, 3, 256, 128)
+    with torch.no_grad():
+        default = encoder(x)[-1]
+        at_one = encoder(x, semantic_weight=1.0)[-1]
+        again = encoder(x)[-1]
+        tokens_at_one = backbone.forward_tokens(x, semantic_weight=1.0)['final'][0]
+        tokens = backbone.forward_tokens(x)['final'][0]
+    assert torch.equal(default, again) and not torch.allclose(default, at_one, atol=1e-4)
+    assert not torch.allclose(tokens, tokens_at_one, atol=1e-4)
+
+
 @pytest.mark.parametrize('student', sorted(CONFIGS))
 def test_masked_cells_stay_empty_after_the_controller(student):
     """The controller's shift would fill masked cells; the adapter re-masks after it, at every stage."""
     backbone = _adapter(student)
     seen = []
+    remasked = backbone.remasked  # what each stage passes on (after λ, re-masked)
 
-    def record(module, args, output):
-        seen.append((module, output))
+    def record(visible, module, output):
+        seen.append((module, remasked(visible, module, output)))
+        return seen[-1][1]
 
-    for stage in backbone.encoder.stages:  # registered last: sees what the next stage gets
-        stage.register_forward_hook(record)
+    backbone.remasked = record
     mask = torch.zeros(2, 128, dtype=torch.bool)
     mask[0, 32:96] = True
     mask[1, ::2] = True
@@ -95,7 +121,9 @@ def test_labels_read_the_stride16_map_before_any_layernorm(student):
     backbone = _adapter(student)
     stage = backbone.encoder.stages[backbone.encoder.out_indices[backbone.patch_index]]
     raw = []
-    stage.register_forward_hook(lambda m, a, out: raw.append(out))
+    remasked = backbone.remasked  # the stage's output after λ (nothing masked here)
+    backbone.remasked = lambda visible, module, out: raw.append(out) or out if module is stage else remasked(
+        visible, module, out)
     x = torch.randn(2, 3, 256, 128)
     with torch.no_grad():
         out = backbone.forward_tokens(x)
@@ -154,6 +182,5 @@ def test_the_controller_is_exported_with_the_encoder_into_the_downstream_configs
         x = torch.randn(1, 3, 256, 128)
         with torch.no_grad():
             at_config = backbone(x)[-1]
-            with backbone.semantic_weight_for(1.0 - expected, 1):
-                other = backbone(x)[-1]
+            other = backbone(x, semantic_weight=1.0 - expected)[-1]
         assert not torch.allclose(at_config, other, atol=1e-4)

@@ -87,7 +87,7 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
             raise ValueError(f'mid_index {mid_index} must count 1..{self.num_layers} blocks '
                              f'(or -1..-{self.num_layers} from the end)')
         self.pretrained_grid = tuple(pretrained_grid) if pretrained_grid is not None else None
-        self.init_semantic_controller(semantic_weight, self.embed_dims, self.layers, semantic_points)
+        self.init_semantic_controller(semantic_weight, self.embed_dims, self.num_layers, semantic_points)
 
     def init_weights(self) -> None:
         """mmpretrain's initialisation (or the checkpoint); then a new class token from N(0, std²) when
@@ -162,11 +162,35 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
             StudentTokens: ``final`` and ``mid``: ``(global token (B, D), patch tokens (B, L_vis, D))``;
             ``grid``: (rows, cols); ``keep``: indices ``(B, L_vis)`` of the kept patches or None.
         """
-        with self.semantic_weight_for(semantic_weight, x.shape[0], x.device):
-            return self._encode(x, mask, mask_token, num_masked)
+        weight = self.semantic_weight_batch(semantic_weight, x.shape[0], x.device)
+        return self._encode(x, mask, mask_token, num_masked, weight)
+
+    def forward(self, x: Tensor, semantic_weight: Optional[Union[float, Tensor]] = None) -> tuple:
+        """mmpretrain's forward (downstream tasks, ``extract_feat``); with a semantic controller, the same
+        loop with λ after the controlled blocks (``semantic_weight``: a scalar or ``(B,)``; None: the
+        config's λ).
+
+        Returns:
+            tuple: mmpretrain's outputs, one per ``out_indices``, formatted by ``out_type``.
+        """
+        if self.semantic_controller is None and semantic_weight is None:
+            return super().forward(x)
+        weight = self.semantic_weight_batch(semantic_weight, x.shape[0], x.device)
+        h, grid = self.patch_embed(x)
+        if self.cls_token is not None:
+            h = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), h), dim=1)
+        h = self.pre_norm(self.drop_after_pos(h + self.grid_pos_embed(grid)))
+        outs = []
+        for i, layer in enumerate(self.layers):
+            h = self.condition(layer(h), i + 1, weight)
+            if i == len(self.layers) - 1 and self.final_norm:
+                h = self.ln1(h)
+            if i in self.out_indices:
+                outs.append(self._format_output(h, grid))
+        return tuple(outs)
 
     def _encode(self, x: Tensor, mask: Optional[Tensor], mask_token: Optional[Tensor],
-                num_masked: Optional[int] = None) -> StudentTokens:
+                num_masked: Optional[int] = None, weight: Optional[Tensor] = None) -> StudentTokens:
         tokens, grid = self.patch_embed(x)
         grid = tuple(grid)
         pos = self.grid_pos_embed(grid)
@@ -183,7 +207,7 @@ class SAIPViT(SemanticControlled, StrictPretrainedInit, VisionTransformer):
         h = self.pre_norm(self.drop_after_pos(torch.cat([cls, tokens], dim=1)))
         mid = None
         for i, layer in enumerate(self.layers, 1):
-            h = layer(h)
+            h = self.condition(layer(h), i, weight)  # SOLIDER's λ after the controlled blocks
             if i == self.mid_index:
                 mid = h
         if self.final_norm:

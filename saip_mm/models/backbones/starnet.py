@@ -18,6 +18,7 @@ from saip_mm.registry import MODELS
 
 from ..utils.pretrained import StrictPretrainedInit
 from ..utils.semantic_controller import SemanticControlled
+from ..utils.tokens import AfterStage
 
 
 def conv_bn(in_ch: int, out_ch: int, kernel: int = 1, stride: int = 1, groups: int = 1,
@@ -103,7 +104,7 @@ class StarNet(SemanticControlled, StrictPretrainedInit, BaseModule):
             self.stages.append(nn.Sequential(conv_bn(in_ch, dim, 3, stride=2), *blocks))
             self.channels.append(dim)
             in_ch, k = dim, k + depth
-        self.init_semantic_controller(semantic_weight, self.channels, self.stages)
+        self.init_semantic_controller(semantic_weight, self.channels, len(self.stages))
         self.num_classes = num_classes
         if num_classes:
             self.norm = nn.BatchNorm2d(in_ch)
@@ -113,15 +114,26 @@ class StarNet(SemanticControlled, StrictPretrainedInit, BaseModule):
         """Output stride of each stage."""
         return tuple(2**(i + 2) for i in range(len(self.stages)))
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Returns:
+    def forward(self, x: Tensor, semantic_weight: Optional[Union[float, Tensor]] = None,
+                after_stage: Optional[AfterStage] = None) -> Tuple[Tensor, ...]:
+        """Args:
+            x (Tensor): Images ``(B, 3, H, W)``.
+            semantic_weight (float | Tensor, optional): SOLIDER's λ for this call (a scalar or ``(B,)``);
+                needs the controller. None: the config's λ.
+            after_stage (callable, optional): ``after_stage(index, stage, output) -> output``, applied to
+                each stage's output after λ (``TokenAdapter`` re-masks there).
+
+        Returns:
             tuple[Tensor]: Maps of the stages in ``out_indices`` (or the class logits, last, when the
             model has a classifier).
         """
+        weight = self.semantic_weight_batch(semantic_weight, x.shape[0], x.device)
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
-            x = stage(x)
+            x = self.condition(stage(x), i + 1, weight)
+            if after_stage is not None:
+                x = after_stage(i, stage, x)
             if i in self.out_indices:
                 outs.append(x)
         if self.num_classes:

@@ -6,7 +6,7 @@ same encoder several view sizes per step. ``SAIPTinyViT`` keeps mmpretrain's mod
 forward pass; window attention pads to whole windows already. With ``semantic_weight`` it takes
 SOLIDER's λ after each of its four stages (``utils/semantic_controller.py``).
 """
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 from mmpretrain.models.backbones import TinyViT
 from torch import Tensor
@@ -15,6 +15,7 @@ from saip_mm.registry import MODELS
 
 from ..utils.pretrained import StrictPretrainedInit
 from ..utils.semantic_controller import SemanticControlled
+from ..utils.tokens import AfterStage
 
 
 def _half(size: Tuple[int, int]) -> Tuple[int, int]:
@@ -44,7 +45,7 @@ class SAIPTinyViT(SemanticControlled, StrictPretrainedInit, TinyViT):
                          out_indices=tuple(out_indices), **kwargs)
         # a stage ends with the next stage's down-sampler, so it outputs the next stage's width
         widths = [self.channels[min(i + 1, self.num_stages - 1)] for i in range(self.num_stages)]
-        self.init_semantic_controller(semantic_weight, widths, self.stages)
+        self.init_semantic_controller(semantic_weight, widths, self.num_stages)
 
     def train(self, mode: bool = True) -> 'SAIPTinyViT':
         """Set the training mode (mmpretrain's override returns None; this returns ``self``)."""
@@ -64,6 +65,29 @@ class SAIPTinyViT(SemanticControlled, StrictPretrainedInit, TinyViT):
                 stage.downsample.out_resolution = res
             stage.resolution = res
 
-    def forward(self, x: Tensor) -> tuple:
+    def forward(self, x: Tensor, semantic_weight: Optional[Union[float, Tensor]] = None,
+                after_stage: Optional[AfterStage] = None) -> tuple:
+        """mmpretrain's TinyViT loop for any input size, with λ after each controlled stage.
+
+        Args:
+            x (Tensor): Images ``(B, 3, H, W)``.
+            semantic_weight (float | Tensor, optional): SOLIDER's λ for this call (a scalar or ``(B,)``);
+                needs the controller. None: the config's λ.
+            after_stage (callable, optional): ``after_stage(index, stage, output) -> output`` on each
+                stage's ``(B, L, C)`` tokens after λ (``TokenAdapter`` re-masks there).
+
+        Returns:
+            tuple[Tensor]: The normalised maps ``(B, C, H, W)`` of the stages in ``out_indices``.
+        """
         self.set_grid(tuple(x.shape[-2:]))
-        return super().forward(x)
+        weight = self.semantic_weight_batch(semantic_weight, x.shape[0], x.device)
+        x = self.patch_embed(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = self.condition(stage(x), i + 1, weight)
+            if after_stage is not None:
+                x = after_stage(i, stage, x)
+            if i in self.out_indices:
+                out = getattr(self, f'norm{i}')(x)
+                outs.append(out.view(out.shape[0], *stage.resolution, out.shape[-1]).permute(0, 3, 1, 2))
+        return tuple(outs)

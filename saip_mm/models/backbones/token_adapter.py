@@ -12,9 +12,14 @@ bias/normalisation responses and leaking into neighbouring visible positions as 
 image would not give. Only the visible patch tokens are returned (with their indices), as for the ViT;
 the global token pools visible cells only.
 
+The re-masking is an argument of the encoder's forward, not a hook: ``encoder(x, after_stage=fn)`` applies
+``fn(index, stage, output)`` to each stage's output (StarNet, SAIPTinyViT take it; an encoder that does not
+is wrapped with ``remask=False`` and masked at the input only).
+
 **λ (SOLIDER).** An encoder built with ``semantic_weight`` (StarNet, SAIPTinyViT) carries SOLIDER's
-semantic controller after its stages; ``forward_tokens(..., semantic_weight=λ)`` sets λ for the call. The
-controller belongs to the encoder, so it is exported with it and conditions the downstream backbone too.
+semantic controller after its stages; ``forward_tokens(..., semantic_weight=λ)`` passes λ to the encoder's
+forward for the call (λ acts before the re-masking, so masked cells stay empty). The controller belongs
+to the encoder, so it is exported with it and conditions the downstream backbone too.
 
 **mid tokens.** ``mid='final'`` (default): ``mid`` is ``final``. ``mid='pre_norm'``: ``mid``'s patch tokens
 are the stride-16 stage's output (before the encoder's output norm, if any) through ``patch_proj`` only,
@@ -22,7 +27,7 @@ without ``patch_norm``. A LayerNorm gives every token the same norm until its sc
 that compares token magnitudes (SOLIDER's foreground split) needs the map before it, as a ViT's ``mid``
 (the residual stream of a middle block) is.
 """
-from typing import Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -47,10 +52,10 @@ class TokenAdapter(BaseModule):
         global_channels (int): Channels of the last map.
         embed_dims (int): Token width given to the decoders. Defaults to 192.
         patch_index (int): Index of the stride-16 map in the encoder's outputs. Defaults to 0.
-        stages (str): Attribute of the encoder holding its stages (outputs are re-masked after each);
-            ``None`` masks at the input only. Defaults to ``'stages'``.
+        remask (bool): Re-mask every stage's output (the encoder's forward must take ``after_stage``);
+            False masks at the input only. Defaults to True.
         patch_size (int): Token stride. Defaults to 16.
-        mid (str): ``'final'`` (default) or ``'pre_norm'`` (see the module docstring; needs ``stages``
+        mid (str): ``'final'`` (default) or ``'pre_norm'`` (see the module docstring; needs ``remask``
             and the encoder's ``out_indices``).
         init_cfg (dict, optional): Initialisation config.
     """
@@ -61,7 +66,7 @@ class TokenAdapter(BaseModule):
                  global_channels: int,
                  embed_dims: int = 192,
                  patch_index: int = 0,
-                 stages: Optional[str] = 'stages',
+                 remask: bool = True,
                  patch_size: int = 16,
                  mid: str = 'final',
                  init_cfg: Optional[dict] = None) -> None:
@@ -74,20 +79,15 @@ class TokenAdapter(BaseModule):
         self.patch_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.global_neck = nn.Sequential(
             nn.Linear(global_channels, embed_dims), nn.LayerNorm(embed_dims, eps=1e-6))
-        self._visible: Optional[Tensor] = None  # (B, 1, rows, cols) while a masked forward runs
         if mid not in ('final', 'pre_norm'):
             raise ValueError(f"TokenAdapter mid must be 'final' or 'pre_norm', got {mid!r}")
-        if mid == 'pre_norm' and (stages is None or not hasattr(self.encoder, 'out_indices')):
-            raise ValueError("TokenAdapter mid='pre_norm' reads a stage's output: it needs `stages` and an "
-                             'encoder with out_indices')
+        if mid == 'pre_norm' and (not remask or not hasattr(self.encoder, 'out_indices')):
+            raise ValueError("TokenAdapter mid='pre_norm' reads a stage's output: it needs remask=True and "
+                             'an encoder with out_indices')
         self.mid = mid
-        self._stage_out: Optional[Tensor] = None  # the stride-16 stage's output of the call in progress
-        if stages is not None:  # after the encoder's own hooks (its semantic controller): masks stay empty
-            for stage in getattr(self.encoder, stages):
-                stage.register_forward_hook(self._remask)
-            if mid == 'pre_norm':
-                patch_stage = getattr(self.encoder, stages)[self.encoder.out_indices[patch_index]]
-                patch_stage.register_forward_hook(self._keep_stage_output)
+        self.remask = remask
+        # the stage whose output is the stride-16 map (read before the encoder's output norm)
+        self.patch_stage = self.encoder.out_indices[patch_index] if mid == 'pre_norm' else None
 
     @property
     def semantic_controller(self) -> Optional[nn.Module]:
@@ -107,19 +107,19 @@ class TokenAdapter(BaseModule):
             return F.interpolate(visible, size=(h, w), mode='nearest')
         return F.adaptive_max_pool2d(visible, (h, w))
 
-    def _remask(self, module: nn.Module, args, output):
-        if self._visible is None or not isinstance(output, Tensor):
+    @classmethod
+    def remasked(cls, visible: Optional[Tensor], stage: nn.Module, output: Tensor) -> Tensor:
+        """A stage's ``output`` with the masked cells set to 0 (``visible``: ``(B, 1, rows, cols)`` on the
+        stride-16 grid, None: nothing masked): a map ``(B, C, H, W)`` or the ``(B, H*W, C)`` tokens of a
+        hybrid stage (its ``resolution`` gives the grid)."""
+        if visible is None:
             return output
-        if output.dim() == 4:  # (B, C, H, W)
-            return output * self.visible_at(self._visible, output.shape[-2:]).to(output.dtype)
-        if output.dim() == 3 and hasattr(module, 'resolution'):  # (B, H*W, C) tokens of a hybrid stage
-            visible = self.visible_at(self._visible, module.resolution).flatten(2).transpose(1, 2)
-            return output * visible.to(output.dtype)
+        if output.dim() == 4:
+            return output * cls.visible_at(visible, output.shape[-2:]).to(output.dtype)
+        if output.dim() == 3 and hasattr(stage, 'resolution'):
+            cells = cls.visible_at(visible, stage.resolution).flatten(2).transpose(1, 2)
+            return output * cells.to(output.dtype)
         return output
-
-    def _keep_stage_output(self, module: nn.Module, args, output: Tensor) -> None:
-        if isinstance(output, Tensor):
-            self._stage_out = output
 
     def forward_tokens(self, x: Tensor, mask: Optional[Tensor] = None,
                        semantic_weight: Optional[Union[float, Tensor]] = None,
@@ -138,29 +138,31 @@ class TokenAdapter(BaseModule):
             StudentTokens: ``final`` = ``(global (B, D), patch tokens (B, L_vis, D))``; ``mid`` the same
             (``mid='final'``) or with the un-normalised patch tokens (``'pre_norm'``); ``grid``, ``keep``.
         """
-        if semantic_weight is None:
-            return self._encode(x, mask, num_masked)
-        if self.semantic_controller is None:  # also an encoder without the mixin
+        if semantic_weight is not None and self.semantic_controller is None:  # an encoder without λ
             raise ValueError(f'semantic_weight given, but the {type(self.encoder).__name__} encoder has no '
                              'semantic controller (build it with semantic_weight=<default λ>)')
-        with self.encoder.semantic_weight_for(semantic_weight, x.shape[0], x.device):
-            return self._encode(x, mask, num_masked)
-
-    def _encode(self, x: Tensor, mask: Optional[Tensor], num_masked: Optional[int] = None) -> StudentTokens:
         b, _, h, w = x.shape
         if h % self.patch_size or w % self.patch_size:
             raise ValueError(f'image size {h}x{w} is not a multiple of {self.patch_size}')
         grid = (h // self.patch_size, w // self.patch_size)
-        keep = None
+        keep = visible = None
         if mask is not None:
             keep = keep_indices(mask, None if num_masked is None else mask.shape[1] - num_masked)
-            self._visible = (~mask).to(x.dtype).view(b, 1, *grid)
-            x = x * self.visible_at(self._visible, (h, w))
-        try:
-            feats = self.encoder(x)
-        finally:
-            visible, self._visible = self._visible, None
-            stage_out, self._stage_out = self._stage_out, None
+            visible = (~mask).to(x.dtype).view(b, 1, *grid)
+            x = x * self.visible_at(visible, (h, w))
+        kept: Dict[str, Tensor] = {}
+
+        def after_stage(index: int, stage: nn.Module, output: Tensor) -> Tensor:
+            output = self.remasked(visible, stage, output)
+            if index == self.patch_stage:
+                kept['stage_out'] = output
+            return output
+
+        kwargs = {} if semantic_weight is None else dict(semantic_weight=semantic_weight)
+        if self.remask:
+            kwargs['after_stage'] = after_stage
+        feats = self.encoder(x, **kwargs)
+        stage_out = kept.get('stage_out')
         fmap, last = feats[self.patch_index], feats[-1]
         if tuple(fmap.shape[-2:]) != grid:
             raise ValueError(f'encoder output {self.patch_index} has grid {tuple(fmap.shape[-2:])}, '

@@ -9,8 +9,9 @@ so there the points are SOLIDER's (after each stage, at that stage's width); a V
 points are after the last block of each of four equal groups of blocks (ViT-Tiny: blocks 3, 6, 9, 12).
 
 ``SemanticControlled`` is what a backbone mixes in to take λ: the controller built from
-``semantic_weight``, λ per call, a reset at initialisation and the refusal of a controller checkpoint
-by a backbone built without one.
+``semantic_weight``, ``condition(h, point, weight)`` that the backbone's own stage loop calls after each
+block or stage (λ is an argument of every forward path, never state kept between calls), a reset at
+initialisation and the refusal of a controller checkpoint by a backbone built without one.
 
 The maps start near the identity (the scale's bias at softplus⁻¹(1), small weights), unlike SOLIDER's
 PyTorch default initialisation, so that a checkpoint loaded into a controlled backbone starts where it
@@ -19,8 +20,7 @@ the order of the shift (about 0.02 per channel), so there the initial controller
 noticeably (measured: the SOLIDER and DINO StarNet starts differ, docs/results.md).
 """
 import math
-from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -52,12 +52,10 @@ def semantic_weights(weight: Union[float, Tensor], batch: int, device=None) -> T
 
 
 class SemanticController(nn.Module):
-    """Per-point scale and shift of the tokens from λ, applied by forward hooks on the blocks.
+    """Per-point scale and shift of the tokens from λ.
 
-    ``attach`` hooks it onto a block list, so that every forward path of the backbone (mmpretrain's
-    ``forward`` for downstream tasks, ``forward_tokens`` for pretraining) is conditioned while the blocks'
-    parameter names stay those of the plain model. The hooks are objects holding this module, so a
-    deep copy of the backbone (the EMA teacher) gets hooks onto its own copy.
+    The backbone's forward loops call it after the blocks / stages it controls (``SemanticControlled
+    .condition``), so the blocks' parameter names stay those of the plain model.
 
     Args:
         embed_dims (int | Sequence[int]): Channels at the points: one width for all (a ViT's D) or one
@@ -74,7 +72,6 @@ class SemanticController(nn.Module):
             raise ValueError(f'semantic controller: {len(widths)} widths for {len(self.points)} points')
         semantic_weights(default, 1)  # checks 0 <= default <= 1
         self.default = float(default)
-        self.current: Optional[Tensor] = None  # λ per image of the call in progress, if set
         self.scale = nn.ModuleList(nn.Linear(2, c) for c in widths)
         self.shift = nn.ModuleList(nn.Linear(2, c) for c in widths)
         self.reset_parameters()
@@ -86,16 +83,8 @@ class SemanticController(nn.Module):
                 nn.init.trunc_normal_(layer.weight, std=0.02)
                 nn.init.constant_(layer.bias, bias)
 
-    def attach(self, layers: Sequence[nn.Module]) -> None:
-        """Hook onto ``layers[p - 1]`` for every point ``p``."""
-        if max(self.points) > len(layers) or min(self.points) < 1:
-            raise ValueError(f'semantic controller points {self.points} must count 1..{len(layers)} blocks')
-        for point in self.points:
-            layers[point - 1].register_forward_hook(_PointHook(self, point))
-
     def forward(self, tokens: Tensor, point: int, weight: Optional[Tensor] = None) -> Tensor:
-        """Condition ``tokens`` at controlled point ``point`` on λ ``(B,)`` (default: the λ set for the
-        call in progress, else ``default``).
+        """Condition ``tokens`` at controlled point ``point`` on λ ``weight`` ``(B,)`` (None: ``default``).
 
         Args:
             tokens (Tensor): ``(B, N, C)`` tokens or a ``(B, C, H, W)`` map.
@@ -104,8 +93,7 @@ class SemanticController(nn.Module):
             ValueError: When the channels are not the point's width.
         """
         if weight is None:
-            weight = self.current if self.current is not None else torch.full(
-                (tokens.shape[0], ), self.default)
+            weight = torch.full((tokens.shape[0], ), self.default)
         weight = weight.to(device=tokens.device, dtype=tokens.dtype)
         pair = torch.stack([weight, 1.0 - weight], dim=-1)  # (B, 2)
         i = self.points.index(point)
@@ -118,43 +106,34 @@ class SemanticController(nn.Module):
         return tokens * scale + self.shift[i](pair).view(view)
 
 
-class _PointHook:
-    """Forward hook of one controlled block: its output, conditioned."""
-
-    def __init__(self, controller: SemanticController, point: int) -> None:
-        self.controller = controller
-        self.point = point
-
-    def __call__(self, module: nn.Module, args, output: Tensor) -> Tensor:
-        return self.controller(output, self.point)
-
-
 class SemanticControlled:
     """Mixin for a backbone that takes SOLIDER's λ (put it first among the bases).
 
-    The backbone calls ``init_semantic_controller`` in its constructor; then it has
-    ``semantic_controller`` (None without ``semantic_weight``), ``semantic_weight_for(...)`` to set λ for
-    one call, a controller that restarts near the identity unless ``init_cfg`` loads a checkpoint, and a
-    load pre-hook that refuses ``semantic_controller.*`` tensors into a backbone built without one (the
-    network would silently differ from the one pretrained; ``strict=False`` loads would drop them).
+    The backbone calls ``init_semantic_controller`` in its constructor and, in its forward loops,
+    ``semantic_weight_batch`` once per call and ``condition`` after every block / stage; then it has
+    ``semantic_controller`` (None without ``semantic_weight``), a controller that restarts near the
+    identity unless ``init_cfg`` loads a checkpoint, and a load pre-hook that refuses
+    ``semantic_controller.*`` tensors into a backbone built without one (the network would silently
+    differ from the one pretrained; ``strict=False`` loads would drop them).
     """
     semantic_controller: Optional[SemanticController]
 
     def init_semantic_controller(self, semantic_weight: Optional[float], widths: Union[int, Sequence[int]],
-                                 layers: Sequence[nn.Module], points: Optional[Sequence[int]] = None) -> None:
-        """Build and attach the controller when ``semantic_weight`` is set.
+                                 num_layers: int, points: Optional[Sequence[int]] = None) -> None:
+        """Build the controller when ``semantic_weight`` is set.
 
         Args:
             semantic_weight (float, optional): The default λ; None builds no controller.
             widths (int | Sequence[int]): Channels at the points (one for all, or one per point).
-            layers (Sequence[nn.Module]): The blocks / stages that points count (from 1).
+            num_layers (int): The blocks / stages that points count (from 1).
             points (Sequence[int], optional): Default: the last of each of four equal groups.
         """
         self.semantic_controller = None
         if semantic_weight is not None:
-            self.semantic_controller = SemanticController(
-                widths, points or default_points(len(layers)), semantic_weight)
-            self.semantic_controller.attach(layers)
+            points = [int(p) for p in (points or default_points(num_layers))]
+            if max(points) > num_layers or min(points) < 1:
+                raise ValueError(f'semantic controller points {points} must count 1..{num_layers} blocks')
+            self.semantic_controller = SemanticController(widths, points, semantic_weight)
         elif points is not None:
             raise ValueError('semantic_points needs a semantic_weight (the controller is off without one)')
         self._register_load_state_dict_pre_hook(self._check_controller_keys)
@@ -165,26 +144,28 @@ class SemanticControlled:
         if self.semantic_controller is not None and not is_pretrained(self.init_cfg):
             self.semantic_controller.reset_parameters()
 
-    @contextmanager
-    def semantic_weight_for(self, weight: Optional[Union[float, Tensor]], batch: int,
-                            device=None) -> Iterator[None]:
-        """Within the block, the controller reads λ ``weight`` (a scalar or ``(batch,)``); None leaves
-        the config's λ.
+    def semantic_weight_batch(self, weight: Optional[Union[float, Tensor]], batch: int,
+                              device=None) -> Optional[Tensor]:
+        """λ of one call per image ``(batch,)`` from a scalar or ``(batch,)`` ``weight``; None stays None
+        (the controller then uses the config's λ).
 
         Raises:
             ValueError: A λ for a backbone without a controller, or outside [0, 1].
         """
         if weight is None:
-            yield
-            return
+            return None
         if self.semantic_controller is None:
             raise ValueError(f'semantic_weight given, but this {type(self).__name__} has no semantic '
                              'controller (build it with semantic_weight=<default λ>)')
-        self.semantic_controller.current = semantic_weights(weight, batch, device)
-        try:
-            yield
-        finally:
-            self.semantic_controller.current = None
+        return semantic_weights(weight, batch, device)
+
+    def condition(self, h: Tensor, point: int, weight: Optional[Tensor]) -> Tensor:
+        """The output ``h`` of block / stage ``point`` (counted from 1), conditioned on λ ``weight``
+        ``(B,)`` (None: the config's λ) when the controller acts there; else ``h`` unchanged."""
+        controller = self.semantic_controller
+        if controller is None or point not in controller.points:
+            return h
+        return controller(h, point, weight)
 
     def _check_controller_keys(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
         if self.semantic_controller is None and any(

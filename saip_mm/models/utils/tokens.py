@@ -5,10 +5,15 @@ objectives keep reading ``out['final']`` while the keys and their types are writ
 :func:`check_tokens` says, for a new student, which key breaks the contract and how.
 """
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple, TypedDict
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypedDict
 
 import torch
+import torch.nn as nn
 from torch import Tensor
+
+# what a feature-map encoder behind ``TokenAdapter`` applies to each stage's output when the adapter asks
+# (``forward(x, after_stage=...)``): ``after_stage(stage index from 0, stage module, output) -> output``
+AfterStage = Callable[[int, nn.Module, Tensor], Tensor]
 
 
 class StudentTokens(TypedDict):
@@ -106,4 +111,4 @@ def encode_views(encoder, images: Sequence[Tensor],
     return outs
 
 
-__all__ = ['StudentTokens', 'check_tokens', 'encode_views', 'split_tokens', 'student_tokens']
+__all__ = ['AfterStage', 'StudentTokens', 'check_tokens', 'encode_views', 'split_tokens', 'student_tokens']
