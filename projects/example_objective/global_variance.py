@@ -48,8 +48,7 @@ class GlobalVariance(BaseObjective):
     UNITS = ('head', )
 
     def __init__(self, head: dict, name: str = 'variance') -> None:
-        super().__init__(name)
-        self.head = MODELS.build(head)
+        super().__init__(name, {}, head=head)
 
     def student_views(self, num_images: int) -> List[int]:
         """The student must encode the anchor (image 0), whatever the other objectives need."""

@@ -130,10 +130,7 @@ class StarNet(SemanticControlled, StrictPretrainedInit, BaseModule):
         weight = self.semantic_weight_batch(semantic_weight, x.shape[0], x.device)
         x = self.stem(x)
         outs = []
-        for i, stage in enumerate(self.stages):
-            x = self.condition(stage(x), i + 1, weight)
-            if after_stage is not None:
-                x = after_stage(i, stage, x)
+        for i, _, x in self.controlled_stages(x, self.stages, weight, after_stage):
             if i in self.out_indices:
                 outs.append(x)
         if self.num_classes:

@@ -83,10 +83,7 @@ class SAIPTinyViT(SemanticControlled, StrictPretrainedInit, TinyViT):
         weight = self.semantic_weight_batch(semantic_weight, x.shape[0], x.device)
         x = self.patch_embed(x)
         outs = []
-        for i, stage in enumerate(self.stages):
-            x = self.condition(stage(x), i + 1, weight)
-            if after_stage is not None:
-                x = after_stage(i, stage, x)
+        for i, stage, x in self.controlled_stages(x, self.stages, weight, after_stage):
             if i in self.out_indices:
                 out = getattr(self, f'norm{i}')(x)
                 outs.append(out.view(out.shape[0], *stage.resolution, out.shape[-1]).permute(0, 3, 1, 2))

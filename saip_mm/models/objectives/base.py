@@ -14,8 +14,11 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from saip_mm.registry import MODELS
+
 from ..utils.randomness import step_generator
 from ..utils.tokens import StudentTokens, encode_views
+from .options import validate_options
 
 
 @dataclass
@@ -79,11 +82,13 @@ class BaseObjective(BaseModule):
     """One pretraining objective: its neck, head and loss.
 
     Subclasses set ``OPTIONS`` (every option besides the units, with its default: validated at build,
-    so a typo raises) and implement ``loss``.
+    so a typo raises) and ``UNITS`` (the config keys that are modules), and implement ``loss``.
 
     Args:
         name (str): The objective's key in the algorithm (``model.<name>``: messages, log names).
-        init_cfg (dict, optional): Initialisation config.
+        options (dict): The options given (``cfg``: ``OPTIONS`` updated by them).
+        **units (dict): The unit configs, built in order as attributes of the same name
+            (``neck=..., head=...``).
     """
     OPTIONS: Dict[str, object] = {}
     # the config keys that are units (built, not options)
@@ -91,9 +96,12 @@ class BaseObjective(BaseModule):
     # checkpoints written before objectives were units: ``{old attribute of the algorithm: unit here}``
     LEGACY_NAMES: Dict[str, str] = {}
 
-    def __init__(self, name: str, init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+    def __init__(self, name: str, options: Dict[str, object], **units: dict) -> None:
+        super().__init__()
         self.name = name
+        self.cfg = validate_options(name, options, self.OPTIONS, extra=self.UNITS)
+        for key, cfg in units.items():
+            setattr(self, key, MODELS.build(cfg))
 
     def student_views(self, num_images: int) -> List[int]:
         """The images whose student tokens ``loss`` reads from ``step.student`` (none by default)."""

@@ -14,7 +14,6 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from .base import BaseObjective, Step
-from .options import validate_options
 
 
 @MODELS.register_module()
@@ -36,10 +35,7 @@ class CSM(BaseObjective):
     LEGACY_NAMES = {'csm_neck': 'neck', 'csm_head': 'head', 'koleo': 'koleo'}
 
     def __init__(self, neck: dict, head: dict, name: str = 'csm', **options) -> None:
-        super().__init__(name)
-        self.cfg = validate_options(name, options, self.OPTIONS, extra=self.UNITS)
-        self.neck = MODELS.build(neck)
-        self.head = MODELS.build(head)
+        super().__init__(name, options, neck=neck, head=head)
         self.koleo = MODELS.build(self.cfg['koleo']) if self.cfg['koleo'] else None
 
     def student_views(self, num_images: int) -> List[int]:

@@ -40,10 +40,7 @@ class CSR(BaseObjective):
     LEGACY_NAMES = {'csr_neck': 'neck', 'csr_head': 'head'}
 
     def __init__(self, neck: dict, head: dict, name: str = 'csr', **options) -> None:
-        super().__init__(name)
-        self.cfg = validate_options(name, options, self.OPTIONS, extra=self.UNITS)
-        self.neck = MODELS.build(neck)
-        self.head = MODELS.build(head)
+        super().__init__(name, options, neck=neck, head=head)
         if (self.cfg['kv'] == 'none') == self.neck.memory:  # every CSR neck states whether it reads keys
             raise ValueError(f"model.{name}.kv={self.cfg['kv']!r} needs model.{name}.neck.memory="
                              f"{not self.neck.memory} (a decoder {'without' if self.neck.memory else 'with'} "

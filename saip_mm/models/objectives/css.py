@@ -12,7 +12,6 @@ from torch import Tensor
 from saip_mm.registry import MODELS
 
 from .base import BaseObjective, Step
-from .options import validate_options
 
 
 @MODELS.register_module()
@@ -31,10 +30,7 @@ class CSS(BaseObjective):
     LEGACY_NAMES = {'css_neck': 'neck', 'css_head': 'head'}
 
     def __init__(self, neck: dict, head: dict, name: str = 'css', **options) -> None:
-        super().__init__(name)
-        self.cfg = validate_options(name, options, self.OPTIONS, extra=self.UNITS)
-        self.neck = MODELS.build(neck)
-        self.head = MODELS.build(head)
+        super().__init__(name, options, neck=neck, head=head)
 
     def student_views(self, num_images: int) -> List[int]:
         views = self.cfg['query_views']

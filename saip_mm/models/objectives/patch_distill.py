@@ -14,7 +14,6 @@ from saip_mm.registry import MODELS
 
 from ..utils.masking import draw_patch_mask
 from .base import BaseObjective, Step
-from .options import validate_options
 
 
 @MODELS.register_module()
@@ -35,10 +34,7 @@ class MaskedPatchDistill(BaseObjective):
     LEGACY_NAMES = {'mim_neck': 'neck', 'mim_head': 'head'}
 
     def __init__(self, neck: dict, head: dict, name: str = 'mim', **options) -> None:
-        super().__init__(name)
-        self.cfg = validate_options(name, options, self.OPTIONS, extra=self.UNITS)
-        self.neck = MODELS.build(neck)
-        self.head = MODELS.build(head)
+        super().__init__(name, options, neck=neck, head=head)
 
     def expert_readers(self) -> List[str]:
         return [f'model.{self.name} (its teacher)']

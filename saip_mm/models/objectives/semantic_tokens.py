@@ -18,7 +18,7 @@ from ..utils.masking import blank_patches
 from ..utils.token_clustering import semantic_part_labels
 from ..utils.tokens import split_tokens
 from .base import BaseObjective, Step
-from .options import LEVELS, validate_options
+from .options import LEVELS
 
 
 @MODELS.register_module()
@@ -41,12 +41,10 @@ class SemanticTokens(BaseObjective):
     LEGACY_NAMES = {'sem_head': 'head'}
 
     def __init__(self, head: dict, name: str = 'semantic', **options) -> None:
-        super().__init__(name)
-        self.cfg = validate_options(name, options, self.OPTIONS, extra=self.UNITS)
+        super().__init__(name, options, head=head)
         for key in ('level', 'label_level'):
             if self.cfg[key] not in LEVELS:
                 raise ValueError(f'model.{name}.{key} must be one of {LEVELS}, got {self.cfg[key]!r}')
-        self.head = MODELS.build(head)
         if self.head.num_parts != self.cfg['num_parts']:
             raise ValueError(f"model.{name}.head has {self.head.num_parts} parts, model.{name}.num_parts is "
                              f"{self.cfg['num_parts']}")

@@ -20,7 +20,7 @@ the order of the shift (about 0.02 per channel), so there the initial controller
 noticeably (measured: the SOLIDER and DINO StarNet starts differ, docs/results.md).
 """
 import math
-from typing import List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -158,6 +158,17 @@ class SemanticControlled:
             raise ValueError(f'semantic_weight given, but this {type(self).__name__} has no semantic '
                              'controller (build it with semantic_weight=<default λ>)')
         return semantic_weights(weight, batch, device)
+
+    def controlled_stages(self, x: Tensor, stages: Sequence[nn.Module], weight: Optional[Tensor],
+                          after_stage=None) -> Iterator[Tuple[int, nn.Module, Tensor]]:
+        """Run ``stages`` on ``x``, yielding ``(index from 0, stage, output)`` where each output is
+        conditioned on λ ``weight`` (``condition``) and then passed through ``after_stage(index, stage,
+        output)`` when given (``TokenAdapter``'s re-masking); the next stage reads that output."""
+        for i, stage in enumerate(stages):
+            x = self.condition(stage(x), i + 1, weight)
+            if after_stage is not None:
+                x = after_stage(i, stage, x)
+            yield i, stage, x
 
     def condition(self, h: Tensor, point: int, weight: Optional[Tensor]) -> Tensor:
         """The output ``h`` of block / stage ``point`` (counted from 1), conditioned on λ ``weight``
