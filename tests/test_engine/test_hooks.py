@@ -100,7 +100,7 @@ def test_non_finite_loss_keeps_last_good_checkpoint(root, tmp_path):
         runner.train()
     assert osp.exists(tmp_path / 'iter_2.pth') and not osp.exists(tmp_path / 'iter_4.pth')
     ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')
-    bias = ckpt['state_dict']['csr_neck.pred.bias']
+    bias = ckpt['state_dict']['objectives.csr.neck.pred.bias']
     assert torch.isfinite(bias).all() and ckpt['meta']['iter'] == 2
 
 

@@ -130,7 +130,7 @@ def test_export_reloads_with_zero_missing_keys(tmp_path, name):
     # the layout of a SAIP run: student, EMA expert (a copy of the student) and an objective head
     state = {'backbone.' + k: v for k, v in adapter.state_dict().items()}
     state.update({'expert.module.' + k: v.clone() for k, v in state.items()})
-    state['csm_head.last_layer.weight'] = torch.zeros(8, 4)
+    state['objectives.csm.head.last_layer.weight'] = torch.zeros(8, 4)
     torch.save(dict(state_dict=state), tmp_path / 's.pth')
     out = export([str(tmp_path / 's.pth'), str(tmp_path / 'b.pth')])
     assert not any('patch_proj' in k or 'global_neck' in k for k in out)
