@@ -9,7 +9,7 @@ import json
 import os.path as osp
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from cfg_paths import DATA, DEMO_CFG, OFFICIAL_CFG, ROOT
@@ -31,13 +31,15 @@ METHOD_CONFIGS = {
 }
 
 
-def fixed_batch_losses(config: str, batch_size: int = 2, steps: int = 2) -> List[Dict[str, float]]:
+def fixed_batch_losses(config: str, batch_size: int = 2, steps: int = 2,
+                       model: Optional[dict] = None) -> List[Dict[str, float]]:
     """The logged terms of ``steps`` loss calls of ``config``'s model on one fixed batch.
 
     Args:
         config (str): A pretraining config, relative to the repository root.
         batch_size (int): Training samples in the batch (the first of the dataset, seeded draws).
         steps (int): Loss calls, each followed by an expert update.
+        model (dict, optional): Another model config for the same data (default: the config's).
 
     Returns:
         list[dict]: Per step, every term the loss returns, as floats.
@@ -52,7 +54,7 @@ def fixed_batch_losses(config: str, batch_size: int = 2, steps: int = 2) -> List
     register_all_modules()
     cfg = Config.fromfile(osp.join(ROOT, config))
     set_random_seed(0)
-    model = MODELS.build(cfg.model)
+    model = MODELS.build(model or cfg.model)
     model.init_weights()
     resolve_schedules(model, 100, 100)  # an epoch and the run: 100 steps
     data = cfg.train_dataloader.dataset

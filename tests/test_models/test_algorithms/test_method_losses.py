@@ -31,6 +31,18 @@ def test_losses_on_a_fixed_batch_as_recorded(method):
             assert have[key] == pytest.approx(value, rel=1e-5, abs=1e-7), f'{method} step {step} {key}'
 
 
+def test_a_method_is_its_list_of_objectives():
+    """DINO written as the base algorithm with one objective (no method class) is the DINO baseline."""
+    cfg = Config.fromfile(osp.join(ROOT, METHOD_CONFIGS['dino'])).model
+    csm = cfg.pop('csm')
+    for key in ('csr', 'css'):
+        assert cfg.pop(key) is None
+    composed = dict(cfg, type='PretrainAlgorithm', objectives=dict(csm=dict(csm, type='CSM')))
+    got = fixed_batch_losses(METHOD_CONFIGS['dino'], model=composed)
+    for want, have in zip(RECORDED['dino'], got):
+        assert have == pytest.approx(want, rel=1e-5, abs=1e-7)
+
+
 # where each unit was before the move (the algorithm's attribute) and where it is now
 LEGACY = {'csm_neck.': 'objectives.csm.neck.', 'csm_head.': 'objectives.csm.head.',
           'koleo.': 'objectives.csm.koleo.', 'csr_neck.': 'objectives.csr.neck.',
