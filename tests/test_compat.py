@@ -148,3 +148,29 @@ def test_a_config_is_formatted_once_then_remembered(monkeypatch):
     assert after.misses - before.misses == 1 and after.hits - before.hits == 2
     monkeypatch.setattr(config_module, 'FormatCode', FormatCode)  # mmengine as shipped
     assert texts == [cfg.pretty_text] * 3
+
+
+def test_external_bases_read_each_package_metafiles_once(monkeypatch):
+    """A downstream config (``mmpose::`` bases) loads to the same dict as with mmengine's lookup, whose
+    answers the shim gives for a model name and for a base path; loading it again reads no metafile."""
+    import glob
+    import os.path as osp
+
+    import mmengine.config.utils as config_utils
+    from mmengine.config import Config
+    from mmengine.utils import get_installed_path
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    config = sorted(glob.glob(osp.join(root, 'configs/downstream/mmpose/*.py')))[0]
+    shimmed = Config.fromfile(config).to_dict()
+    reads = []
+    load = config_utils.load
+    monkeypatch.setattr(config_utils, 'load', lambda *a, **k: reads.append(a[0]) or load(*a, **k))
+    assert Config.fromfile(config).to_dict() == shimmed and reads == []
+    package = get_installed_path('mmpose')
+    name = next(iter(compat.package_model_index(package)))
+    monkeypatch.setattr(config_utils, '_get_cfg_metainfo', compat.MMENGINE_CFG_METAINFO)  # as shipped
+    assert Config.fromfile(config).to_dict() == shimmed and len(reads) > 10
+    assert compat._indexed_cfg_metainfo(package, name) == compat.MMENGINE_CFG_METAINFO(package, name)
+    for lookup in (compat._indexed_cfg_metainfo, compat.MMENGINE_CFG_METAINFO):
+        with pytest.raises(ValueError, match='but got body_2d_keypoint/no_such_base'):
+            lookup(package, 'body_2d_keypoint/no_such_base')
