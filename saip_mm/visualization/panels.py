@@ -188,7 +188,7 @@ __all__: List[str] = ['attention_panel', 'cells', 'csr_panel', 'css_panel', 'hea
 def objective_panels(model, inputs: dict) -> dict:
     """The panels of what a pretraining model's objectives predict for a preprocessed training batch
     (``PretrainAlgorithm.objective_outputs``): ``{objective name: BGR image}`` for its reconstruction
-    objectives (``csr_panel``) and segmentation objectives (``css_panel``), first image of the batch."""
+    objectives (``csr_panel``) and search objectives (``css_panel``), first image of the batch."""
     from saip_mm.models.objectives import CSR, CSS
     panels = {}
     for name, out in model.objective_outputs(inputs).items():

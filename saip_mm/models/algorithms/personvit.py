@@ -37,20 +37,22 @@ class PersonViT(PretrainAlgorithm):
             ``mask_prob``, ``mask_type``); its ``views`` and ``level`` are CSM's ``teacher_views`` and
             ``level``.
         csr, css: Must be None (the SAIP demo config that the baselines start from states them).
-        **kwargs: ``PretrainAlgorithm``'s (an EMA ``expert`` is required).
+        expert (dict): The EMA teacher (required; ``CosineEMAExpert``).
+        **kwargs: ``PretrainAlgorithm``'s (``seed``, ``eval_cfg``, ...).
     """
 
     def __init__(self, backbone: dict, csm: dict, mim: dict, csr: Optional[dict] = None,
-                 css: Optional[dict] = None, **kwargs) -> None:
+                 css: Optional[dict] = None, expert: Optional[dict] = dict(type='CosineEMAExpert'),
+                 **kwargs) -> None:
         if csr is not None or css is not None:
             raise ValueError('PersonViT is DINO (model.csm) plus model.mim; csr and css must be None')
-        if csm is None or kwargs.get('expert', True) is None:
+        if csm is None or expert is None:
             raise ValueError('PersonViT needs model.csm (the DINO loss) and an EMA expert')
-        shared = {k: csm.get(k, CSM.OPTIONS[k]) for k in ('level', )}
-        shared['views'] = csm.get('teacher_views', CSM.OPTIONS['teacher_views'])
-        objectives = dict(csm=dict(dict(type='CSM'), **csm),
-                          mim=dict(dict(type='MaskedPatchDistill'), **mim, **shared))
-        super().__init__(backbone=backbone, objectives=objectives, **kwargs)
+        # the student sees the CSM teacher's views masked; the patch loss reads CSM's token level
+        mim = dict(dict(type='MaskedPatchDistill'), **mim, level=csm.get('level', CSM.OPTIONS['level']),
+                   views=csm.get('teacher_views', CSM.OPTIONS['teacher_views']))
+        super().__init__(backbone=backbone, objectives=dict(csm=dict(dict(type='CSM'), **csm), mim=mim),
+                         expert=expert, **kwargs)
         if not isinstance(self.backbone, SAIPViT):  # the student that takes a mask token
             raise ValueError(f'PersonViT masks patch embeddings with a mask token; '
                              f'{type(self.backbone).__name__}.forward_tokens takes none (use SAIPViT)')

@@ -31,21 +31,23 @@ class SOLIDER(PretrainAlgorithm):
             ``min_foreground``, ``level``, ``label_level``, ``lambda_prob``, ``mask_part``); its ``views``
             are CSM's ``teacher_views``.
         csr, css: Must be None (the SAIP demo config that the baselines start from states them).
-        **kwargs: ``PretrainAlgorithm``'s (an EMA ``expert`` is required).
+        expert (dict): The EMA teacher (required; ``CosineEMAExpert``).
+        **kwargs: ``PretrainAlgorithm``'s (``seed``, ``eval_cfg``, ...).
     """
 
     def __init__(self, backbone: dict, csm: dict, semantic: dict, csr: Optional[dict] = None,
-                 css: Optional[dict] = None, **kwargs) -> None:
+                 css: Optional[dict] = None, expert: Optional[dict] = dict(type='CosineEMAExpert'),
+                 **kwargs) -> None:
         if csr is not None or css is not None:
             raise ValueError('SOLIDER is DINO (model.csm) plus model.semantic; csr and css must be None')
         if 'head' not in semantic:
             raise ValueError('model.semantic needs a head (SemanticTokenHead)')
-        if csm is None or kwargs.get('expert', True) is None:
+        if csm is None or expert is None:
             raise ValueError('SOLIDER needs model.csm (the DINO loss) and an EMA expert')
         objectives = dict(csm=dict(dict(type='CSM'), **csm),
                           semantic=dict(dict(type='SemanticTokens'), **semantic,
                                         views=csm.get('teacher_views', CSM.OPTIONS['teacher_views'])))
-        super().__init__(backbone=backbone, objectives=objectives, **kwargs)
+        super().__init__(backbone=backbone, objectives=objectives, expert=expert, **kwargs)
         if self.backbone.semantic_controller is None:  # SAIPViT and TokenAdapter both state it
             raise ValueError(f'SOLIDER conditions the backbone on lambda; {type(self.backbone).__name__} '
                              'has no semantic controller (use SAIPViT with semantic_weight=<default lambda>, '

@@ -1,8 +1,8 @@
-"""CSS, cross-scale segmentation (SAIP eq. 3): each view's tokens find their own instance in a canvas.
+"""CSS, cross-scale search (SAIP eq. 3): each view's tokens find their own instance in a canvas.
 
 The expert encodes the canvas (several persons pasted at other scales); ``CSSDecoder`` lets the
 student's tokens of each query view attend to the canvas tokens and predicts a mask on the canvas
-grid; ``CSSHead`` owns the segmentation loss against the instance's box.
+grid; ``CSSHead`` owns the mask loss against the instance's box.
 """
 from typing import Dict, List
 
@@ -16,7 +16,7 @@ from .base import BaseObjective, Step
 
 @MODELS.register_module()
 class CSS(BaseObjective):
-    """Cross-scale segmentation.
+    """Cross-scale search.
 
     Args:
         neck (dict): ``CSSDecoder``.
