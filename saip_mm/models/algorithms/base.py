@@ -225,6 +225,21 @@ class PretrainAlgorithm(BaseSelfSupervisor):
                     'stopped. The last checkpoint in the work dir was written before this step.')
 
 
+def check_dino_plus(method: str, extra: str, csm: Optional[dict], csr: Optional[dict], css: Optional[dict],
+                    expert: Optional[dict]) -> None:
+    """A method that is DINO (``model.csm`` with an EMA teacher) plus ``model.<extra>`` (PersonViT,
+    SOLIDER) has a CSM objective and an expert, and no CSR / CSS (its configs start from the SAIP demo,
+    which states them as None).
+
+    Raises:
+        ValueError: Naming what is missing or too much.
+    """
+    if csr is not None or css is not None:
+        raise ValueError(f'{method} is DINO (model.csm) plus model.{extra}; csr and css must be None')
+    if csm is None or expert is None:
+        raise ValueError(f'{method} needs model.csm (the DINO loss) and an EMA expert')
+
+
 def preprocessor_with_objective_options(objectives: Dict[str, dict], preprocessor: dict) -> dict:
     """The data preprocessor's config with the objectives' ``preprocessor_options`` (CSR's
     ``mask_ratio`` and ``mask_type``: it draws the masks of batch-level views), so that the objective is
@@ -248,4 +263,4 @@ def preprocessor_with_objective_options(objectives: Dict[str, dict], preprocesso
     return out
 
 
-__all__: List[str] = ['PretrainAlgorithm', 'preprocessor_with_objective_options']
+__all__: List[str] = ['PretrainAlgorithm', 'check_dino_plus', 'preprocessor_with_objective_options']

@@ -22,7 +22,7 @@ from ..backbones.saip_vit import SAIPViT
 from ..objectives.base import Step
 from ..objectives.csm import CSM
 from ..utils.tokens import split_tokens
-from .base import PretrainAlgorithm
+from .base import PretrainAlgorithm, check_dino_plus
 
 
 @MODELS.register_module()
@@ -36,18 +36,14 @@ class PersonViT(PretrainAlgorithm):
         mim (dict): ``MaskedPatchDistill``'s config without its type (``neck``, ``head``, ``mask_ratio``,
             ``mask_prob``, ``mask_type``); its ``views`` and ``level`` are CSM's ``teacher_views`` and
             ``level``.
-        csr, css: Must be None (the SAIP demo config that the baselines start from states them).
-        expert (dict): The EMA teacher (required; ``CosineEMAExpert``).
+        csr, css, expert: As ``check_dino_plus`` asks (no CSR / CSS; an EMA teacher).
         **kwargs: ``PretrainAlgorithm``'s (``seed``, ``eval_cfg``, ...).
     """
 
     def __init__(self, backbone: dict, csm: dict, mim: dict, csr: Optional[dict] = None,
                  css: Optional[dict] = None, expert: Optional[dict] = dict(type='CosineEMAExpert'),
                  **kwargs) -> None:
-        if csr is not None or css is not None:
-            raise ValueError('PersonViT is DINO (model.csm) plus model.mim; csr and css must be None')
-        if csm is None or expert is None:
-            raise ValueError('PersonViT needs model.csm (the DINO loss) and an EMA expert')
+        check_dino_plus('PersonViT', 'mim', csm, csr, css, expert)
         # the student sees the CSM teacher's views masked; the patch loss reads CSM's token level
         mim = dict(dict(type='MaskedPatchDistill'), **mim, level=csm.get('level', CSM.OPTIONS['level']),
                    views=csm.get('teacher_views', CSM.OPTIONS['teacher_views']))

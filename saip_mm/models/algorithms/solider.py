@@ -15,7 +15,7 @@ from typing import List, Optional
 from saip_mm.registry import MODELS
 
 from ..objectives.csm import CSM
-from .base import PretrainAlgorithm
+from .base import PretrainAlgorithm, check_dino_plus
 
 
 @MODELS.register_module()
@@ -30,20 +30,16 @@ class SOLIDER(PretrainAlgorithm):
         semantic (dict): ``SemanticTokens``' config without its type (``head``, ``num_parts``,
             ``min_foreground``, ``level``, ``label_level``, ``lambda_prob``, ``mask_part``); its ``views``
             are CSM's ``teacher_views``.
-        csr, css: Must be None (the SAIP demo config that the baselines start from states them).
-        expert (dict): The EMA teacher (required; ``CosineEMAExpert``).
+        csr, css, expert: As ``check_dino_plus`` asks (no CSR / CSS; an EMA teacher).
         **kwargs: ``PretrainAlgorithm``'s (``seed``, ``eval_cfg``, ...).
     """
 
     def __init__(self, backbone: dict, csm: dict, semantic: dict, csr: Optional[dict] = None,
                  css: Optional[dict] = None, expert: Optional[dict] = dict(type='CosineEMAExpert'),
                  **kwargs) -> None:
-        if csr is not None or css is not None:
-            raise ValueError('SOLIDER is DINO (model.csm) plus model.semantic; csr and css must be None')
+        check_dino_plus('SOLIDER', 'semantic', csm, csr, css, expert)
         if 'head' not in semantic:
             raise ValueError('model.semantic needs a head (SemanticTokenHead)')
-        if csm is None or expert is None:
-            raise ValueError('SOLIDER needs model.csm (the DINO loss) and an EMA expert')
         objectives = dict(csm=dict(dict(type='CSM'), **csm),
                           semantic=dict(dict(type='SemanticTokens'), **semantic,
                                         views=csm.get('teacher_views', CSM.OPTIONS['teacher_views'])))

@@ -77,3 +77,14 @@ def _renamed(key: str) -> str:
         if key.startswith(before):
             return after + key[len(before):]
     return key  # unchanged: the expert's mirror, the step counter, the mask token, ...
+
+
+@pytest.mark.parametrize('method', ['personvit', 'solider'])
+def test_dino_plus_methods_refuse_what_they_are_not(method):
+    """PersonViT and SOLIDER are DINO plus one objective: without an expert, or with CSR, refused by name."""
+    cfg = Config.fromfile(osp.join(ROOT, METHOD_CONFIGS[method])).model
+    with pytest.raises(ValueError, match='needs model.csm \\(the DINO loss\\) and an EMA expert'):
+        MODELS.build(dict(cfg, expert=None))
+    saip_csr = Config.fromfile(osp.join(ROOT, METHOD_CONFIGS['saip'])).model.csr
+    with pytest.raises(ValueError, match='csr and css must be None'):
+        MODELS.build(dict(cfg, csr=saip_csr))
