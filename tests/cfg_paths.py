@@ -5,6 +5,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'tests', 'data')
 DEMO_CFG = 'configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py'
 PAPER_CFG = 'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m.py'
+SHORT_VIT = 'configs/pretrain/saip_vit-tiny_lup1m.py'  # the README's literal config: the paper preset
 OFFICIAL_CFG = 'configs/pretrain/saip_vit-tiny-p16_8xb256-amp-coslr-300e_lup1m-official-code.py'
 SMALL_PRETRAIN = {'starnet': 'configs/pretrain/saip_starnet-s3_8xb256-amp-coslr-300e_lup1m.py',
                   'tinyvit': 'configs/pretrain/saip_tinyvit-5m_8xb256-amp-coslr-300e_lup1m.py'}

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from cfg_paths import PAPER_CFG, ROOT, SMALL_PRETRAIN
+from cfg_paths import PAPER_CFG, ROOT, SHORT_VIT, SMALL_PRETRAIN
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -111,9 +111,6 @@ def test_a_launch_without_data_stops_in_one_line(tmp_path):
                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and out.stderr.strip().splitlines()[-1].startswith(
         'train: config configs/pretrain/saip_vit-tiny.py: no such file; did you mean'), out.stderr[-2000:]
-
-
-SHORT_VIT = 'configs/pretrain/saip_vit-tiny_lup1m.py'
 
 
 def test_mim_search_lists_the_model_zoo():
