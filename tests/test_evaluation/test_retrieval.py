@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from cfg_paths import SMALL_VIT
 from conftest import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
@@ -180,6 +181,7 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
     from val_sets import small_val_sets
     cfg = Config.fromfile(DEMO_CFG)
     reid = small_val_sets(cfg, tmp_path)  # what is compared does not depend on the sets' size
+    cfg.model.backbone.update(SMALL_VIT)  # nor on the student's depth
     config = str(tmp_path / 'config.py')
     cfg.dump(config)  # the tools read the same sets
     cfg.work_dir = str(tmp_path / 'work')

@@ -85,13 +85,16 @@ def test_gpu_check_writes_its_tables(tmp_path):
     """On the CPU at batch 2 and one step, the loader table of the GPU check (the others differ only in
     the benchmark's flags): data and step time apart, the shapes column, the JSON rows."""
     done = gpu_check.main(['--out', str(tmp_path), '--batch', '2', '--steps', '1', '--device', 'cpu',
-                           '--workers', '0', '--tables', 'loader'])
+                           '--workers', '0', '--tables', 'loader', '--data-samples', '2',
+                           '--shape-batches', '20'])
     assert list(done) == ['loader'] and done['loader']['returncode'] == 0
     loader = (tmp_path / 'loader.md').read_text()
     assert '| paper' in loader and '(0 workers)' in loader and '| official-code' in loader
+    assert 'shapes / 20 batches' in loader
     rows = json.loads((tmp_path / 'loader.json').read_text())
     paper = next(r for r in rows if r.get('preset') == 'paper')
-    assert paper['shapes_per_100_batches'] <= 6 and paper['loader']['step_s'] > 0
+    # the scale buckets: 4 view sizes, the anchor and the canvas (a continuous draw gives ~1 per batch)
+    assert paper['shape_batches'] == 20 and paper['distinct_shapes'] <= 6 and paper['loader']['step_s'] > 0
     tables = set(gpu_check.runs(gpu_check.parse_args(['--out', 'x'])))
     assert tables == {'prebuilt_batch', 'loader', 'compile'}
 

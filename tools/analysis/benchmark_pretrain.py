@@ -62,6 +62,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--steps', type=int, default=3, help='timed steps (after one warm-up step)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--data-samples', type=int, default=32, help='samples for the pipeline timing')
+    p.add_argument('--shape-batches', type=int, default=100,
+                   help='preprocessed batches the distinct-input-shape count draws')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda if available)')
     p.add_argument('--amp', action='store_true',
                    help='fp16 autocast, dynamic loss scale (AmpOptimWrapper, as the presets train on GPUs)')
@@ -192,7 +194,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
         optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
     optim = build_optim_wrapper(model, optim_cfg)
     model.train()
-    shapes = distinct_shapes(model, data)
+    shapes = distinct_shapes(model, data, args.shape_batches)
     if args.compile:
         model.backbone.forward_tokens = torch.compile(model.backbone.forward_tokens)
     from saip_mm.engine.hooks import resolve_schedules
@@ -224,7 +226,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
                img_per_s=batch / step,
                peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
                backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device),
-               shapes_per_100_batches=shapes, compiled=args.compile)
+               distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile)
     if args.loader:
         timing = loader_steps(cfg, batch, model, optim, args, device, torch)
         row.update(loader=timing, s_per_step=timing['data_s'] + timing['step_s'],
@@ -261,7 +263,7 @@ def fmt(row: Dict) -> str:
             + (f" {row['backbone_mparams']:>5.2f} | {row['encoder_gflop_256x128']:>5.2f} |"
                if 'backbone_mparams' in row else '     - |     - |')
             + (f" {row['tflops']:.3g} | " + (f"{row['mfu']:.1%}" if row.get('mfu') else '-')
-               + f" | {row['shapes_per_100_batches']} |" if 'tflops' in row else ' - | - | - |')
+               + f" | {row['distinct_shapes']} |" if 'tflops' in row else ' - | - | - |')
             + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers) |" if loader
                else ' - |'))
 
@@ -273,14 +275,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
-          '| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / 100 batches | loader: data s / step '
-          's |')
+          f'| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / {args.shape_batches} batches '
+          '| loader: data s / step s |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     print(fmt(rows[0]), flush=True)
     for preset in args.presets:
         for batch in args.batch:
             cmd = [sys.executable, __file__, '--_one', preset, str(batch), '--steps', str(args.steps),
-                   '--threads', str(args.threads), '--data-samples', str(args.data_samples)]
+                   '--threads', str(args.threads), '--data-samples', str(args.data_samples),
+                   '--shape-batches', str(args.shape_batches)]
             if args.device:
                 cmd += ['--device', args.device]
             if args.amp:

@@ -28,6 +28,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--workers', type=int, default=None, help='loader workers (default: CPUs - 2, at most 14)')
     p.add_argument('--steps', type=int, default=5, help='timed steps per row')
     p.add_argument('--device', default='cuda')
+    p.add_argument('--data-samples', type=int, default=32, help="the benchmark's pipeline timing samples")
+    p.add_argument('--shape-batches', type=int, default=100, help="the benchmark's distinct-shape count")
     p.add_argument('--tables', nargs='+', default=['prebuilt_batch', 'loader', 'compile'],
                    choices=['prebuilt_batch', 'loader', 'compile'], help='which tables to make')
     return p.parse_args(argv)
@@ -36,7 +38,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def runs(args: argparse.Namespace) -> dict:
     """name -> the benchmark's arguments for each table of the check."""
     workers = args.workers if args.workers is not None else max(0, min(14, (os.cpu_count() or 2) - 2))
-    common = ['--batch', str(args.batch), '--device', args.device, '--steps', str(args.steps)]
+    common = ['--batch', str(args.batch), '--device', args.device, '--steps', str(args.steps),
+              '--data-samples', str(args.data_samples), '--shape-batches', str(args.shape_batches)]
     if args.device == 'cuda':  # mmengine's AMP wrapper needs an accelerator (a CPU check runs fp32)
         common.append('--amp')
     return {

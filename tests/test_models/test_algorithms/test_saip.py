@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from cfg_paths import DEMO_CFG, NO_VALIDATION
+from cfg_paths import DEMO_CFG, NO_VALIDATION, SMALL_VIT
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
@@ -50,6 +50,7 @@ def _overfit(root, batch, steps=40, model_cfg=None, **model_overrides):
     if model_cfg is not None:
         cfg.model = Config.fromfile(osp.join(root, model_cfg)).model
     cfg.model.update(model_overrides)
+    cfg.model.backbone.update(SMALL_VIT)
     if cfg.model.get('csm'):  # the margins below were measured with the prototypes never frozen
         cfg.model.csm.neck.freeze_last_layer = 0
     with DefaultScope.overwrite_default_scope('saip_mm'):
@@ -70,12 +71,13 @@ def _overfit(root, batch, steps=40, model_cfg=None, **model_overrides):
 @pytest.mark.slow
 def test_overfits_fixed_batch_of_real_crops(root, fixed_batch):
     first, last = _overfit(root, fixed_batch)
-    # stated margins within 40 steps on a fixed batch (measured: -38 %, -88 %)
+    # stated margins within 40 steps on a fixed batch (measured with the 4-block student: -36 %, -89 %;
+    # with the demo's 12 blocks -38 %, -88 %)
     for k, margin in dict(loss_csr=0.7, loss_css=0.5).items():
         assert last[k] < margin * first[k], (k, first[k], last[k])
     # CSM between independently augmented views (paper preset) is a harder matching task: on 4 images
-    # in 40 steps it stays near level (measured 7.875 -> 7.991 on this batch, 8.015 -> 7.997 on
-    # another; docs/results.md: it drifts to ln K = uniform targets over longer runs). It must stay
+    # in 40 steps it stays near level (measured 7.94 -> 8.17 on this batch with 4 blocks, 7.875 -> 7.991
+    # with 12, 8.015 -> 7.997 on another; docs/results.md: it drifts to ln K = uniform targets over longer runs). It must stay
     # below ln K here, i.e. its targets are not yet uniform; that CSM learns at all is the next test
     import math
     assert last['loss_csm'] < math.log(cfg_prototypes(root)), (first, last)
@@ -84,8 +86,8 @@ def test_overfits_fixed_batch_of_real_crops(root, fixed_batch):
 @pytest.mark.slow
 def test_csm_alone_falls_on_bare_resized_views(root, fixed_batch):
     """CSM learns: with the bare-resize ablation (views = the anchor at other sizes) the student's
-    view predictions move towards the expert's anchor targets (measured: 7.83 -> 7.37 with all
-    three objectives)."""
+    view predictions move towards the expert's anchor targets (measured with the 4-block student:
+    7.84 -> 7.27; 7.83 -> 7.37 with 12 blocks and all three objectives)."""
     first, last = _overfit(root, fixed_batch, csr=None, css=None, model_cfg=ANCHOR_VIEWS_CFG)
     assert last['loss_csm'] < 0.97 * first['loss_csm'], (first, last)
 
