@@ -19,3 +19,14 @@ NO_VALIDATION = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
 # a 4-block ViT-Tiny for tests that check plumbing rather than what the demo's 12 blocks learn (the
 # CSR/CSS level `mid` reads block 1 of 4): every forward is ~3x cheaper
 SMALL_VIT = dict(arch=dict(embed_dims=192, num_layers=4, num_heads=3, feedforward_channels=768), mid_index=1)
+
+
+def small_vit_config(folder) -> str:
+    """A config file in ``folder`` that is the demo config with :data:`SMALL_VIT` (for a command line:
+    ``--cfg-options`` cannot turn the arch name into a dict); returns its path."""
+    path = osp.join(str(folder), 'saip_vit-4blocks_demo-persons.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(ROOT, DEMO_CFG)!r}]\n"
+                f"model = dict(backbone=dict(arch=dict(_delete_=True, **{SMALL_VIT['arch']!r}), "
+                f"mid_index={SMALL_VIT['mid_index']}))\n")
+    return path
