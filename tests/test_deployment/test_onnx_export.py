@@ -83,7 +83,7 @@ def test_backbone_export_gives_pytorch_answers(tmp_path, student):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('task', ['reid', 'attribute', 'pose', 'seg'])
+@pytest.mark.parametrize('task', ['reid', 'attribute', 'pose'])  # seg: test_task_metric (one export)
 def test_downstream_export_gives_pytorch_answers(tmp_path, task):
     out = str(tmp_path / f'{task}.onnx')
     report = export([osp.join(ROOT, DOWNSTREAM[task]), _downstream_checkpoint(tmp_path, task), '--task', task,
@@ -95,10 +95,8 @@ def test_downstream_export_gives_pytorch_answers(tmp_path, task):
         assert np.allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-5)
     elif task == 'attribute':  # one sigmoid score per PA100K attribute
         assert y.shape == (2, 26) and (y > 0).all() and (y < 1).all()
-    elif task == 'pose':  # COCO heatmaps at a quarter of 256x192
+    else:  # COCO heatmaps at a quarter of 256x192
         assert (h, w) == (256, 192) and y.shape == (2, 17, 64, 48)
-    else:  # LIP logits at the input size
-        assert (h, w) == (473, 473) and y.shape == (2, 20, 473, 473)
 
 
 def test_checkpoint_that_does_not_fit_is_refused(tmp_path):
