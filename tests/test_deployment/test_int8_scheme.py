@@ -58,8 +58,8 @@ def int8_graphs(tmp_path_factory):
 
 
 def _rel_diff(out, y: np.ndarray) -> float:
-    """max |y - fp32| / max |fp32| on the fixture's crops."""
-    ref = np.load(out / 'ref.npy')
+    """max |y - fp32| / max |fp32| on the fixture's first ``len(y)`` crops."""
+    ref = np.load(out / 'ref.npy')[:len(y)]
     return float(np.abs(y - ref).max() / np.abs(ref).max())
 
 
@@ -86,11 +86,13 @@ for graph, dst in zip(sys.argv[2::2], sys.argv[3::2]):
 def test_on_an_avx2_only_cpu_u8s8_saturates_and_u8u8_does_not(int8_graphs):
     """onnxruntime under QEMU's Haswell model (AVX2, no VNNI): the u8 x s8 graph is off by about half
     the output scale (the issue's 0.52 on a real AVX2-only machine), the u8 x u8 graph that the export
-    picks there is within 0.1."""
+    picks there is within 0.1 (measured on the first crop: 0.45 and 0.033; one crop because the emulation
+    runs ~20x slower than the host)."""
     out, graphs = int8_graphs
     (out / 'run.py').write_text(RUN)
+    np.save(out / 'x1.npy', np.load(out / 'x.npy')[:1])
     emulated = {name: out / f'{name}.haswell.npy' for name in graphs}
-    cmd = ['qemu-x86_64', '-cpu', 'Haswell-v4', sys.executable, str(out / 'run.py'), str(out / 'x.npy')]
+    cmd = ['qemu-x86_64', '-cpu', 'Haswell-v4', sys.executable, str(out / 'run.py'), str(out / 'x1.npy')]
     for name, graph in graphs.items():  # one emulated process runs both graphs
         cmd += [graph, str(emulated[name])]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
