@@ -5,6 +5,7 @@ import re
 
 import pytest
 import torch
+from cfg_paths import SMALL_VIT
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -42,6 +43,7 @@ def _train_variance(root, work_dir, loss_weight: float, iters: int = 8) -> list:
     cfg = Config.fromfile(osp.join(root, EXAMPLE, CONFIG))
     cfg.work_dir = str(work_dir)
     cfg.model.objectives.variance.head.loss_weight = loss_weight
+    cfg.model.backbone.update(SMALL_VIT)  # the objective's plumbing, not the student's depth
     cfg.train_dataloader.batch_size = 4
     cfg.train_cfg.max_iters = iters
     cfg.default_hooks.logger.interval = 1
@@ -62,7 +64,8 @@ def _train_variance(root, work_dir, loss_weight: float, iters: int = 8) -> list:
 @pytest.mark.slow
 def test_guide_objective_trains_under_the_runner(root, tmp_path):
     """Same seed, same batches: with the term in the loss the global tokens end more spread out than
-    with a negligible weight, from the same first value."""
+    with a negligible weight, from the same first value (4-block student; measured second-half means
+    0.22 against 0.60)."""
     off = _train_variance(root, tmp_path / 'off', 1e-6)
     on = _train_variance(root, tmp_path / 'on', 25.0)
     assert len(on) == len(off) == 8
