@@ -5,7 +5,7 @@ import os.path as osp
 import sys
 
 import pytest
-from cfg_paths import ROOT
+from cfg_paths import ROOT, SMALL_VIT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 import gpu_check  # noqa: E402
@@ -48,6 +48,7 @@ def test_learning_check_writes_its_table(tmp_path):
     from val_sets import small_val_sets
     cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
     small_val_sets(cfg, tmp_path)  # the table's form does not depend on the sets' size
+    cfg.model.backbone.update(SMALL_VIT)  # nor on the student's depth
     cfg.dump(str(tmp_path / 'recipe.py'))
     check = learning_check.main(['--out', str(tmp_path / 'out'), '--config', str(tmp_path / 'recipe.py'),
                                  '--device', 'cpu', '--batch', '2', '--max-iters', '1', '--workers', '0',
