@@ -152,7 +152,9 @@ def test_benchmark_row_for_a_lightweight_preset():
     """The benchmark's per-preset measurement runs for the new backbones and reports their size."""
     sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
     from benchmark_pretrain import parse_args, run_one
-    row = run_one('starnet-s3', 2, parse_args(['--steps', '1', '--data-samples', '2', '--device', 'cpu']))
+    row = run_one('starnet-s3', 2, parse_args(['--steps', '1', '--data-samples', '2', '--device', 'cpu',
+                                               '--shape-batches', '5']))
     assert 5.4 < row['backbone_mparams'] < 5.6  # StarNet-S3 without its classifier
     assert row['encoder_gflop_256x128'] > 0 and row['gflop_per_step'] > row['encoder_gflop_256x128']
     assert row['s_per_step'] > 0 and row['peak_mem_gb'] > 0
+    assert 1 <= row['distinct_shapes'] <= 6 and row['shape_batches'] == 5
