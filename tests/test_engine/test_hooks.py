@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from cfg_paths import DEMO_CFG
+from cfg_paths import DEMO_CFG, SMALL_VIT
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -28,6 +28,7 @@ class _PoisonCSRAt(Hook):
 def _cfg(root, work_dir, iters, hooks):
     cfg = Config.fromfile(osp.join(root, DEMO_CFG))
     cfg.work_dir = str(work_dir)
+    cfg.model.backbone.update(SMALL_VIT)  # the hooks, not the student's depth
     cfg.train_dataloader.dataset.data_root = osp.join(root, 'demo/persons')
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg.max_iters = iters
