@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from cfg_paths import DEMO_CFG, ROOT
+from cfg_paths import DEMO_CFG, ROOT, SMALL_VIT, small_vit_config
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
@@ -249,6 +249,7 @@ def test_every_skip_reaches_the_log_with_a_current_count(tmp_path, demo_root):  
     cfg.custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=2)]
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.model.csr = cfg.model.css = None
+    cfg.model.backbone.update(SMALL_VIT)
     runner = Runner.from_cfg(cfg)
     runner.train()
     log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
@@ -348,7 +349,7 @@ def test_harvester_default_threshold_depends_on_the_detector():  # item 12
 # ---------------------------------------------------------------- 13: what a user sees
 @pytest.mark.slow
 def test_log_lines_start_below_the_progress_bar(tmp_path):  # item 13
-    cmd = [sys.executable, 'tools/train.py', DEMO_CFG, '--work-dir',
+    cmd = [sys.executable, 'tools/train.py', small_vit_config(tmp_path), '--work-dir',
            str(tmp_path / 'w'), '--cfg-options', 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
            'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2', 'model.csr=None',
            'model.css=None', 'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from cfg_paths import DEMO_CFG, NO_VALIDATION
+from cfg_paths import DEMO_CFG, NO_VALIDATION, small_vit_config
 from mmengine.registry import DefaultScope
 
 from saip_mm.datasets import MixedPersonDataset, PersonCropDataset
@@ -110,7 +110,7 @@ def test_mixed_sources_follow_ratios(tree, demo_root):
 @pytest.mark.slow
 def test_runner_logs_two_skipped_images(tree, root, tmp_path):
     """A real run over a folder with a corrupt and an empty JPEG reports 2 skipped images."""
-    cmd = [sys.executable, 'tools/train.py', DEMO_CFG,
+    cmd = [sys.executable, 'tools/train.py', small_vit_config(tmp_path),
            '--work-dir', str(tmp_path / 'work'), '--cfg-options',
            f'train_dataloader.dataset.data_root={tree}', 'train_dataloader.dataset.ann_file=',
            'train_dataloader.dataset.background_dir=None', 'train_dataloader.batch_size=4',
