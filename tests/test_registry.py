@@ -15,22 +15,25 @@ UPSTREAM = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('scope', sorted(UPSTREAM))
-def test_saip_module_resolves_from_upstream_registry(scope, root):
-    """In a fresh interpreter that never imported saip_mm, an upstream registry finds
-    ``saip_mm.SAIPViT`` (mmengine imports saip_mm.registry, whose ``locations`` import the models)."""
-    module = UPSTREAM[scope][0]
-    code = (f'from {module} import MODELS\n'
-            'cls = MODELS.get("saip_mm.SAIPViT")\n'
-            'assert cls is not None and cls.__name__ == "SAIPViT", cls\n'
-            'import torch\n'
-            'm = MODELS.build(dict(type="saip_mm.SAIPViT", img_size=(256, 192)))\n'
-            'assert m(torch.zeros(1, 3, 256, 192))[0].shape == (1, 193, 192)\n'
-            'print("ok")\n')
-    out = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith('ok')
+def test_saip_module_resolves_from_upstream_registry(root):
+    """In a fresh interpreter that never imported saip_mm, each upstream registry finds
+    ``saip_mm.SAIPViT`` (mmengine imports saip_mm.registry, whose ``locations`` import the models): one
+    interpreter per upstream package, started side by side."""
+    procs = {}
+    for scope, (module, _) in sorted(UPSTREAM.items()):
+        code = (f'from {module} import MODELS\n'
+                'cls = MODELS.get("saip_mm.SAIPViT")\n'
+                'assert cls is not None and cls.__name__ == "SAIPViT", cls\n'
+                'import torch\n'
+                'm = MODELS.build(dict(type="saip_mm.SAIPViT", img_size=(256, 192)))\n'
+                'assert m(torch.zeros(1, 3, 256, 192))[0].shape == (1, 193, 192)\n'
+                'print("ok")\n')
+        procs[scope] = subprocess.Popen([sys.executable, '-c', code], cwd=root, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+    for scope, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, (scope, stderr[-3000:])
+        assert stdout.strip().endswith('ok'), scope
 
 
 @pytest.mark.parametrize('scope', sorted(UPSTREAM))
