@@ -84,30 +84,40 @@ def test_a_launch_without_data_stops_in_one_line(tmp_path):
     """`tools/dist_train.sh configs/pretrain/saip_vit-tiny_lup1m.py 8` on a machine without data/LUP1M:
     one line from one process naming the folder, the key and the guide; no worker starts. `mim train`
     by the bare name runs the same tool's check, which passes once the data is named."""
+    mim = shutil.which('mim', path=osp.dirname(sys.executable))  # the same tool behind the bare name
+    commands = {  # independent commands, started side by side
+        'launch': (['bash', osp.join(ROOT, 'tools/dist_train.sh'), osp.join(ROOT, SHORT_VIT), '8'], tmp_path),
+        'mim': ([mim, 'train', 'saip_mm', 'saip_vit-tiny_lup1m', '--preflight', '--cfg-options',
+                 f"train_dataloader.dataset.data_root={osp.join(ROOT, 'demo', 'persons')}"], tmp_path),
+        'typo': ([sys.executable, osp.join(ROOT, 'tools/train.py'), 'configs/pretrain/saip_vit-tiny.py'],
+                 ROOT),
+    }
     start = time.time()
-    out = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_train.sh'), osp.join(ROOT, SHORT_VIT), '8'],
-                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
-    lines = [line for line in out.stderr.splitlines() if line.strip() and 'Warning' not in line
+    procs = {name: subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True) for name, (cmd, cwd) in commands.items()}
+    out = {}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        out[name] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+    launch = out['launch']
+    lines = [line for line in launch.stderr.splitlines() if line.strip() and 'Warning' not in line
              and not line.startswith('  ')]
-    assert out.returncode == 1 and 'Traceback' not in out.stderr, out.stderr[-3000:]
+    assert launch.returncode == 1 and 'Traceback' not in launch.stderr, launch.stderr[-3000:]
     assert len(lines) == 1 and lines[0].startswith('train: saip_vit-tiny_lup1m.py: the data folder or file '
                                                    'data/LUP1M does not exist'), lines
     assert 'docs/pretraining.md' in lines[0]
     assert '--cfg-options train_dataloader.dataset.data_root=' in lines[0]
-    assert 'torch.distributed' not in out.stdout + out.stderr and time.time() - start < 120
+    assert 'torch.distributed' not in launch.stdout + launch.stderr and time.time() - start < 120
 
-    mim = shutil.which('mim', path=osp.dirname(sys.executable))  # the same tool behind the bare name
-    out = subprocess.run([mim, 'train', 'saip_mm', 'saip_vit-tiny_lup1m', '--preflight', '--cfg-options',
-                          f"train_dataloader.dataset.data_root={osp.join(ROOT, 'demo', 'persons')}"],
-                         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and 'preflight ok' in out.stdout, out.stdout[-2000:] + out.stderr[-3000:]
-    assert osp.realpath(osp.join(ROOT, SHORT_VIT)) in out.stdout  # mim found the short-named preset
+    mim_out = out['mim']
+    assert mim_out.returncode == 0 and 'preflight ok' in mim_out.stdout, \
+        mim_out.stdout[-2000:] + mim_out.stderr[-3000:]
+    assert osp.realpath(osp.join(ROOT, SHORT_VIT)) in mim_out.stdout  # mim found the short-named preset
 
-    out = subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'),
-                          'configs/pretrain/saip_vit-tiny.py'],
-                         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
-    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1].startswith(
-        'train: config configs/pretrain/saip_vit-tiny.py: no such file; did you mean'), out.stderr[-2000:]
+    typo = out['typo']
+    assert typo.returncode == 1 and typo.stderr.strip().splitlines()[-1].startswith(
+        'train: config configs/pretrain/saip_vit-tiny.py: no such file; did you mean'), typo.stderr[-2000:]
 
 
 def test_mim_search_lists_the_model_zoo():
