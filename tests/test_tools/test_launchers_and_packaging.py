@@ -166,18 +166,22 @@ def test_test_py_and_dist_test_evaluate_a_checkpoint(root, tmp_path, demo_root):
         model = MODELS.build(cfg.model)
     ckpt = tmp_path / 'cls.pth'
     torch.save(dict(meta=dict(), state_dict=model.state_dict()), ckpt)
-    out = subprocess.run([sys.executable, 'tools/test.py', str(cfg_path), str(ckpt), '--work-dir',
-                          str(tmp_path / 'w1'), '--out', str(tmp_path / 'm.json')],
-                         cwd=root, env=_env(root), capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
+    # the single-process and the 2-process evaluation run side by side
+    single = subprocess.Popen([sys.executable, 'tools/test.py', str(cfg_path), str(ckpt), '--work-dir',
+                               str(tmp_path / 'w1'), '--out', str(tmp_path / 'm.json')],
+                              cwd=root, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    dist = subprocess.Popen(['bash', 'tools/dist_test.sh', str(cfg_path), str(ckpt), '2', '--work-dir',
+                             str(tmp_path / 'w2')], cwd=root, env=dict(_env(root), PORT='29593'),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = single.communicate(timeout=600)
+    assert single.returncode == 0, err[-3000:]
     import json
     metrics = json.loads((tmp_path / 'm.json').read_text())
     assert 0 <= metrics['accuracy/top1'] <= 100
-    out = subprocess.run(['bash', 'tools/dist_test.sh', str(cfg_path), str(ckpt), '2', '--work-dir',
-                          str(tmp_path / 'w2')], cwd=root, env=dict(_env(root), PORT='29593'),
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    log = out.stdout + out.stderr
+    stdout, stderr = dist.communicate(timeout=600)
+    assert dist.returncode == 0, stderr[-3000:]
+    log = stdout + stderr
     assert 'GPU number: 2' in log and f"accuracy/top1: {metrics['accuracy/top1']:.4f}" in log
 
 
