@@ -85,6 +85,15 @@ def test_video_to_reid_builds_a_loadable_set(tmp_path):
     assert img.shape == (128, 64, 3)
     with pytest.raises(ValueError, match='numbered 1..'):
         video_to_reid.merge_identities([dict(tracks=[], samples=[])], [[1, 5]])
+    # --overwrite replaces this set with a new one (here detecting on every 2nd frame: another set)
+    (tmp_path / 'query' / '9999_c1s1_000000_00.jpg').write_bytes(b'stale')
+    second = video_to_reid.main([clip, '--out-dir', str(tmp_path), '--every', '2', '--cameras', '2',
+                                 '--min-length', '4', '--min-score', '0.5', '--sample-every', '2',
+                                 '--max-gap', '3', '--overwrite'])
+    assert not (tmp_path / 'query' / '9999_c1s1_000000_00.jpg').exists() and second['query'] > 0
+    for part, key in (('query', 'query'), ('bounding_box_test', 'gallery'), ('bounding_box_train', 'train')):
+        assert len(os.listdir(tmp_path / part)) == second[key], part
+    assert json.load(open(tmp_path / 'stats.json')) == second
 
 
 def test_tracker_keeps_two_walkers_apart():

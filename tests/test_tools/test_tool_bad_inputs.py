@@ -158,21 +158,6 @@ def test_video_to_reid_refuses_what_would_lose_or_fake_data(tmp_path):
     assert (old / 'README.md').exists() and sorted(os.listdir(old / 'query')) == before
 
 
-@pytest.mark.slow
-def test_video_to_reid_overwrite_replaces_an_earlier_set(tmp_path):
-    out = tmp_path / 'set'
-    # detection on every 2nd frame (half the HOG passes of the set-building test): still a query set
-    args = [CLIP, '--out-dir', str(out), '--every', '2', '--cameras', '2', '--min-length', '4',
-            '--min-score', '0.5', '--sample-every', '2', '--max-gap', '3']
-    first = video_to_reid.main(args)
-    assert first['query'] > 0
-    (out / 'query' / '9999_c1s1_000000_00.jpg').write_bytes(b'stale')
-    second = video_to_reid.main(args + ['--overwrite'])
-    assert not (out / 'query' / '9999_c1s1_000000_00.jpg').exists()
-    assert second['query'] == first['query'] == len(os.listdir(out / 'query'))
-    assert json.load(open(out / 'stats.json')) == second
-
-
 # ---------------------------------------------------------------- benchmark_latency.py, task_metric
 def test_latency_benchmark_checks_its_image_first(tmp_path, capsys):
     start = time.time()
