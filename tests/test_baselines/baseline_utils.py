@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
-from cfg_paths import ROOT
+from cfg_paths import ROOT, SMALL_VIT
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
@@ -25,9 +25,12 @@ def model_and_data(config: str, n: int = 4, **model_updates) -> Tuple[Config, to
     """The config, its initialised model (``model_updates`` merged into ``cfg.model`` first) and a
     ``pseudo_collate`` batch of the first ``n`` samples of its training set, the same for a given
     config. A paper-scale config reads the embedded demo crops instead of LUP1M (those with keypoints,
-    demo/hp_persons, when it asks for a keypoint file)."""
+    demo/hp_persons, when it asks for a keypoint file). A ViT student has 4 blocks (``SMALL_VIT``):
+    these checks are of a method's terms, not of the student's depth."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict({f'model.{k}': v for k, v in model_updates.items()})
+    if cfg.model.backbone.type == 'SAIPViT':
+        cfg.model.backbone.update(SMALL_VIT)
     ds = cfg.train_dataloader.dataset
     if not osp.isdir(ds.data_root) and ds.get('keypoint_file'):
         ds.update(data_root=osp.join(ROOT, 'demo/hp_persons'), ann_file='list.txt', background_dir=None)
