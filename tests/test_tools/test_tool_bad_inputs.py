@@ -12,7 +12,7 @@ import time
 
 import cv2
 import pytest
-from cfg_paths import DEMO_CFG, ROOT
+from cfg_paths import DEMO_CFG, ROOT, SMALL_VIT
 
 for sub in ('analysis', 'deployment', 'dataset_converters'):
     sys.path.insert(0, osp.join(ROOT, 'tools', sub))
@@ -93,6 +93,7 @@ def _small_sets(tmp_path, queries: int = 0):
     from val_sets import small_val_sets
     cfg = Config.fromfile(osp.join(ROOT, DEMO_CFG))
     data = small_val_sets(cfg, tmp_path)
+    cfg.model.backbone.update(SMALL_VIT)  # nor on the student's depth
     cfg.dump(str(tmp_path / 'config.py'))
     if queries:
         for name in sorted(os.listdir(osp.join(data, 'query')))[queries:]:
