@@ -172,11 +172,13 @@ def test_command_lines_print_one_line_and_fail(tmp_path, saip_state):
     path, marker = _crafted_pickle(tmp_path, saip_state)
     env = dict(os.environ, PYTHONPATH=ROOT)
     export = [osp.join(ROOT, DEMO_CFG), path, '--task', 'backbone', '--out', str(tmp_path / 'x.onnx')]
-    for tool, args in (('tools/deployment/pytorch2onnx.py', export),
-                       ('tools/analysis/eval_backbone.py', [path])):
-        proc = subprocess.run([sys.executable, osp.join(ROOT, tool), *args], capture_output=True, text=True,
-                              env=env, cwd=str(tmp_path))
-        lines = [line for line in proc.stderr.splitlines() if line.strip() and 'Warning' not in line]
-        assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    procs = {tool: subprocess.Popen([sys.executable, osp.join(ROOT, tool), *args], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env=env, cwd=str(tmp_path))
+             for tool, args in (('tools/deployment/pytorch2onnx.py', export),
+                                ('tools/analysis/eval_backbone.py', [path]))}  # side by side
+    for tool, proc in procs.items():
+        stderr = proc.communicate(timeout=300)[1]
+        lines = [line for line in stderr.splitlines() if line.strip() and 'Warning' not in line]
+        assert proc.returncode == 1 and 'Traceback' not in stderr, stderr[-2000:]
         assert lines[-1].startswith(osp.basename(tool)[:-3] + ': ') and path in lines[-1]
-        assert not marker.exists()
+    assert not marker.exists()
