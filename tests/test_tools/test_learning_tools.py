@@ -83,21 +83,25 @@ def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
 
 @pytest.mark.slow
 def test_gpu_check_writes_its_tables(tmp_path):
-    """On the CPU at batch 2 and one step, the loader table of the GPU check (the others differ only in
-    the benchmark's flags): data and step time apart, the shapes column, the JSON rows."""
+    """On the CPU at batch 2 and one step, the loader table of the GPU check for the paper preset (the
+    other tables and presets differ only in the benchmark's flags, checked below): data and step time
+    apart, the shapes column, the JSON rows."""
     done = gpu_check.main(['--out', str(tmp_path), '--batch', '2', '--steps', '1', '--device', 'cpu',
-                           '--workers', '0', '--tables', 'loader', '--data-samples', '2',
-                           '--shape-batches', '20'])
+                           '--workers', '0', '--tables', 'loader', '--presets', 'paper',
+                           '--data-samples', '2', '--shape-batches', '20'])
     assert list(done) == ['loader'] and done['loader']['returncode'] == 0
     loader = (tmp_path / 'loader.md').read_text()
-    assert '| paper' in loader and '(0 workers)' in loader and '| official-code' in loader
-    assert 'shapes / 20 batches' in loader
+    assert '| paper' in loader and '(0 workers)' in loader and 'shapes / 20 batches' in loader
     rows = json.loads((tmp_path / 'loader.json').read_text())
     paper = next(r for r in rows if r.get('preset') == 'paper')
     # the scale buckets: 4 view sizes, the anchor and the canvas (a continuous draw gives ~1 per batch)
     assert paper['shape_batches'] == 20 and paper['distinct_shapes'] <= 6 and paper['loader']['step_s'] > 0
-    tables = set(gpu_check.runs(gpu_check.parse_args(['--out', 'x'])))
-    assert tables == {'prebuilt_batch', 'loader', 'compile'}
+    runs = gpu_check.runs(gpu_check.parse_args(['--out', 'x']))  # what a device session runs
+    assert set(runs) == {'prebuilt_batch', 'loader', 'compile'}
+    for table in ('prebuilt_batch', 'loader'):
+        assert runs[table][:3] == ['--presets', 'paper', 'official-code'] and '--amp' in runs[table]
+    assert runs['loader'][-3:-1] == ['--loader', '--workers'] and '--compile' in runs['compile']
+    assert runs['loader'][runs['loader'].index('--shape-batches') + 1] == '100'
 
 
 def test_make_demo_runs_the_small_batch_recipe():

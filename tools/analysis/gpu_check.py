@@ -28,6 +28,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--workers', type=int, default=None, help='loader workers (default: CPUs - 2, at most 14)')
     p.add_argument('--steps', type=int, default=5, help='timed steps per row')
     p.add_argument('--device', default='cuda')
+    p.add_argument('--presets', nargs='+', default=['paper', 'official-code'],
+                   help='the presets of the pre-built-batch and loader tables (the compile table: paper)')
     p.add_argument('--data-samples', type=int, default=32, help="the benchmark's pipeline timing samples")
     p.add_argument('--shape-batches', type=int, default=100, help="the benchmark's distinct-shape count")
     p.add_argument('--tables', nargs='+', default=['prebuilt_batch', 'loader', 'compile'],
@@ -43,8 +45,8 @@ def runs(args: argparse.Namespace) -> dict:
     if args.device == 'cuda':  # mmengine's AMP wrapper needs an accelerator (a CPU check runs fp32)
         common.append('--amp')
     return {
-        'prebuilt_batch': ['--presets', 'paper', 'official-code', *common],
-        'loader': ['--presets', 'paper', 'official-code', *common, '--loader', '--workers', str(workers)],
+        'prebuilt_batch': ['--presets', *args.presets, *common],
+        'loader': ['--presets', *args.presets, *common, '--loader', '--workers', str(workers)],
         'compile': ['--presets', 'paper', *common, '--compile'],
     }
 
