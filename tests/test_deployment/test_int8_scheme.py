@@ -63,6 +63,7 @@ def _rel_diff(out, y: np.ndarray) -> float:
     return float(np.abs(y - ref).max() / np.abs(ref).max())
 
 
+@pytest.mark.slow  # exports and quantizes (the fixture)
 def test_both_schemes_are_close_to_fp32_on_this_cpu(int8_graphs):
     from saip_mm.deployment.quantize import onnx_runner
     out, graphs = int8_graphs

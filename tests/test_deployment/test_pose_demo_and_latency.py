@@ -90,6 +90,7 @@ def test_demo_full_image_and_bad_boxes(tmp_path, pose_model):
     assert not osp.exists(tmp_path / 'b.png')
 
 
+@pytest.mark.slow  # exports, quantizes and times two models
 def test_latency_benchmark_rows(tmp_path):
     out = str(tmp_path / 'latency.json')
     rows = benchmark_latency.main(['--models', 'rtmpose-t', '--runs', '3', '--warmup', '1',
