@@ -96,7 +96,7 @@ def test_mmpose_train_tool_resumes_with_only_custom_imports(root, tmp_path, saip
 _base_ = [{osp.join(root, 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py')!r}]
 model = dict(backbone=dict(drop_path_rate=0.0, init_cfg=dict(checkpoint={saip_backbone[0]!r})))
 _data = dict(data_root={coco + '/'!r}, ann_file='test_coco.json', data_prefix=dict(img=''), bbox_file=None)
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_data)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(_data, indices=2))
 val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, dataset=_data)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file={osp.join(coco, 'test_coco.json')!r})
