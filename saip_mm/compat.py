@@ -20,8 +20,9 @@ site-packages is edited. Each shim is covered by a test that fails without it (t
    backend, the metadata of each checkpoint); ``Config.fromfile`` ignores ``format_python_code`` for
    ordinary configs. :func:`memoize_config_formatting` makes mmengine's call to yapf format the text
    statement by statement and remember each statement's answer (the same text out as yapf's on the
-   whole; tested on every shipped config), so a run formats each config once and a process that
-   builds many Runners (a test session, a sweep) formats each shared statement once.
+   whole: compared on all 91 shipped configs, tested on three), so a run formats each config once
+   and a process that builds many Runners (a test session, a sweep) formats each shared statement
+   once.
 5. A config base ``mmpose::path/base.py`` (every downstream config has some) makes mmengine first look
    the name up among the package's models: it reads every ``metafile.yml`` that the package's
    ``model-index.yml`` lists (86 YAML files for mmdet, ~0.3 s), and only then, not finding it, takes the

@@ -86,7 +86,6 @@ def test_mmpose_train_tool_resumes_with_only_custom_imports(root, tmp_path, saip
     ViTPose config that pulls saip_mm in through `custom_imports`, then resumes from its checkpoint:
     the weights_only shim must apply on `import saip_mm.models`."""
     import os
-    import os.path as osp
     import subprocess
     import sys
 

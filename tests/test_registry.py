@@ -1,10 +1,10 @@
 """saip_mm registries are children of mmengine's roots: cross-scope names work both ways."""
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 from cfg_paths import DEMO_CFG
+from side_by_side import run_side_by_side
 
 UPSTREAM = {
     'mmpretrain': ('mmpretrain.registry', 'VisionTransformer'),
@@ -19,7 +19,7 @@ def test_saip_module_resolves_from_upstream_registry(root):
     """In a fresh interpreter that never imported saip_mm, each upstream registry finds
     ``saip_mm.SAIPViT`` (mmengine imports saip_mm.registry, whose ``locations`` import the models): one
     interpreter per upstream package, started side by side."""
-    procs = {}
+    commands = {}
     for scope, (module, _) in sorted(UPSTREAM.items()):
         code = (f'from {module} import MODELS\n'
                 'cls = MODELS.get("saip_mm.SAIPViT")\n'
@@ -28,12 +28,10 @@ def test_saip_module_resolves_from_upstream_registry(root):
                 'm = MODELS.build(dict(type="saip_mm.SAIPViT", img_size=(256, 192)))\n'
                 'assert m(torch.zeros(1, 3, 256, 192))[0].shape == (1, 193, 192)\n'
                 'print("ok")\n')
-        procs[scope] = subprocess.Popen([sys.executable, '-c', code], cwd=root, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
-    for scope, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=300)
-        assert proc.returncode == 0, (scope, stderr[-3000:])
-        assert stdout.strip().endswith('ok'), scope
+        commands[scope] = [sys.executable, '-c', code]
+    for scope, out in run_side_by_side(commands, cwd=root).items():
+        assert out.returncode == 0, (scope, out.stderr[-3000:])
+        assert out.stdout.strip().endswith('ok'), scope
 
 
 @pytest.mark.parametrize('scope', sorted(UPSTREAM))

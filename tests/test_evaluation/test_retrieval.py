@@ -75,9 +75,9 @@ def test_shipped_identity_set_is_consistent_and_disjoint_from_pretraining_frames
 def test_video_to_reid_builds_a_loadable_set(tmp_path):
     from saip_mm.datasets import Market1501Dataset
     clip = osp.join(ROOT, 'tests', 'data', 'vtest_clip.avi')
-    stats = video_to_reid.main([clip, '--out-dir', str(tmp_path), '--every', '2', '--cameras', '2',
-                                '--min-length', '4', '--min-score', '0.5', '--sample-every', '2',
-                                '--max-gap', '3'])
+    args = [clip, '--out-dir', str(tmp_path), '--every', '2', '--cameras', '2', '--min-length', '4',
+            '--min-score', '0.5', '--sample-every', '2', '--max-gap', '3']
+    stats = video_to_reid.main(args)
     assert stats['identities'] >= 2 and stats['query'] >= 1 and stats['gallery'] >= 1
     data = Market1501Dataset(data_root=str(tmp_path), split='all', pipeline=[])
     assert len(data) == stats['train'] + stats['query'] + stats['gallery']
@@ -87,9 +87,7 @@ def test_video_to_reid_builds_a_loadable_set(tmp_path):
         video_to_reid.merge_identities([dict(tracks=[], samples=[])], [[1, 5]])
     # --overwrite replaces this set (here with the same one: what is checked is that nothing stays)
     (tmp_path / 'query' / '9999_c1s1_000000_00.jpg').write_bytes(b'stale')
-    second = video_to_reid.main([clip, '--out-dir', str(tmp_path), '--every', '2', '--cameras', '2',
-                                 '--min-length', '4', '--min-score', '0.5', '--sample-every', '2',
-                                 '--max-gap', '3', '--overwrite'])
+    second = video_to_reid.main(args + ['--overwrite'])
     assert not (tmp_path / 'query' / '9999_c1s1_000000_00.jpg').exists() and second['query'] > 0
     for part, key in (('query', 'query'), ('bounding_box_test', 'gallery'), ('bounding_box_train', 'train')):
         assert len(os.listdir(tmp_path / part)) == second[key], part

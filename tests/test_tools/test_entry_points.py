@@ -13,6 +13,7 @@ import pytest
 from cfg_paths import PAPER_CFG, ROOT, SHORT_VIT, SMALL_PRETRAIN
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from side_by_side import run_side_by_side
 
 from saip_mm.utils.preflight import PreflightError, check_data, missing_data, resolve_config
 
@@ -85,20 +86,13 @@ def test_a_launch_without_data_stops_in_one_line(tmp_path):
     one line from one process naming the folder, the key and the guide; no worker starts. `mim train`
     by the bare name runs the same tool's check, which passes once the data is named."""
     mim = shutil.which('mim', path=osp.dirname(sys.executable))  # the same tool behind the bare name
-    commands = {  # independent commands, started side by side
-        'launch': (['bash', osp.join(ROOT, 'tools/dist_train.sh'), osp.join(ROOT, SHORT_VIT), '8'], tmp_path),
-        'mim': ([mim, 'train', 'saip_mm', 'saip_vit-tiny_lup1m', '--preflight', '--cfg-options',
-                 f"train_dataloader.dataset.data_root={osp.join(ROOT, 'demo', 'persons')}"], tmp_path),
-        'typo': ([sys.executable, osp.join(ROOT, 'tools/train.py'), 'configs/pretrain/saip_vit-tiny.py'],
-                 ROOT),
-    }
     start = time.time()
-    procs = {name: subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True) for name, (cmd, cwd) in commands.items()}
-    out = {}
-    for name, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=300)
-        out[name] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    out = run_side_by_side({
+        'launch': ['bash', osp.join(ROOT, 'tools/dist_train.sh'), osp.join(ROOT, SHORT_VIT), '8'],
+        'mim': [mim, 'train', 'saip_mm', 'saip_vit-tiny_lup1m', '--preflight', '--cfg-options',
+                f"train_dataloader.dataset.data_root={osp.join(ROOT, 'demo', 'persons')}"],
+        'typo': [sys.executable, osp.join(ROOT, 'tools/train.py'), 'configs/pretrain/saip_vit-tiny.py'],
+    }, env=_env(), cwd=tmp_path, per_command={'typo': dict(cwd=ROOT)})
 
     launch = out['launch']
     lines = [line for line in launch.stderr.splitlines() if line.strip() and 'Warning' not in line

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 from cfg_paths import DEMO_CFG, NO_VALIDATION, SHORT_VIT
+from side_by_side import run_side_by_side
 
 TINY = ['train_cfg.max_iters=2', 'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=2', *NO_VALIDATION]
@@ -167,21 +168,18 @@ def test_test_py_and_dist_test_evaluate_a_checkpoint(root, tmp_path, demo_root):
     ckpt = tmp_path / 'cls.pth'
     torch.save(dict(meta=dict(), state_dict=model.state_dict()), ckpt)
     # the single-process and the 2-process evaluation run side by side
-    single = subprocess.Popen([sys.executable, 'tools/test.py', str(cfg_path), str(ckpt), '--work-dir',
-                               str(tmp_path / 'w1'), '--out', str(tmp_path / 'm.json')],
-                              cwd=root, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-    dist = subprocess.Popen(['bash', 'tools/dist_test.sh', str(cfg_path), str(ckpt), '2', '--work-dir',
-                             str(tmp_path / 'w2')], cwd=root, env=dict(_env(root), PORT='29593'),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, err = single.communicate(timeout=600)
-    assert single.returncode == 0, err[-3000:]
+    out = run_side_by_side({
+        'single': [sys.executable, 'tools/test.py', str(cfg_path), str(ckpt), '--work-dir',
+                   str(tmp_path / 'w1'), '--out', str(tmp_path / 'm.json')],
+        'dist': ['bash', 'tools/dist_test.sh', str(cfg_path), str(ckpt), '2', '--work-dir',
+                 str(tmp_path / 'w2')],
+    }, timeout=600, cwd=root, env=dict(_env(root), PORT='29593'))
+    assert out['single'].returncode == 0, out['single'].stderr[-3000:]
     import json
     metrics = json.loads((tmp_path / 'm.json').read_text())
     assert 0 <= metrics['accuracy/top1'] <= 100
-    stdout, stderr = dist.communicate(timeout=600)
-    assert dist.returncode == 0, stderr[-3000:]
-    log = stdout + stderr
+    assert out['dist'].returncode == 0, out['dist'].stderr[-3000:]
+    log = out['dist'].stdout + out['dist'].stderr
     assert 'GPU number: 2' in log and f"accuracy/top1: {metrics['accuracy/top1']:.4f}" in log
 
 

@@ -8,7 +8,6 @@ Each is refused with one line that names the file, and the marker does not exist
 import os
 import os.path as osp
 import pathlib
-import subprocess
 import sys
 
 import pytest
@@ -16,6 +15,7 @@ import torch
 from cfg_paths import DEMO_CFG, ROOT
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from side_by_side import run_side_by_side
 
 from saip_mm.utils.checkpoint import CheckpointError, config_from_checkpoint, literal_config, load_checkpoint
 
@@ -172,13 +172,11 @@ def test_command_lines_print_one_line_and_fail(tmp_path, saip_state):
     path, marker = _crafted_pickle(tmp_path, saip_state)
     env = dict(os.environ, PYTHONPATH=ROOT)
     export = [osp.join(ROOT, DEMO_CFG), path, '--task', 'backbone', '--out', str(tmp_path / 'x.onnx')]
-    procs = {tool: subprocess.Popen([sys.executable, osp.join(ROOT, tool), *args], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, env=env, cwd=str(tmp_path))
+    tools = {tool: [sys.executable, osp.join(ROOT, tool), *args]
              for tool, args in (('tools/deployment/pytorch2onnx.py', export),
-                                ('tools/analysis/eval_backbone.py', [path]))}  # side by side
-    for tool, proc in procs.items():
-        stderr = proc.communicate(timeout=300)[1]
-        lines = [line for line in stderr.splitlines() if line.strip() and 'Warning' not in line]
-        assert proc.returncode == 1 and 'Traceback' not in stderr, stderr[-2000:]
+                                ('tools/analysis/eval_backbone.py', [path]))}
+    for tool, proc in run_side_by_side(tools, env=env, cwd=str(tmp_path)).items():
+        lines = [line for line in proc.stderr.splitlines() if line.strip() and 'Warning' not in line]
+        assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
         assert lines[-1].startswith(osp.basename(tool)[:-3] + ': ') and path in lines[-1]
     assert not marker.exists()
