@@ -46,8 +46,9 @@ optim_wrapper = dict(clip_grad=None)
 custom_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook'), _base_.milestone_checkpoint]
 
 _pipeline = [
+    # DINO's views, colour jitter and blur through OpenCV (the Pillow path: global1_aug, global2_aug, local_aug)
     dict(type='SharedMultiView', num_views=[1, 1, 7],
-         transforms=[{{_base_.global1_aug}}, {{_base_.global2_aug}}, {{_base_.local_aug}}]),
+         transforms=[{{_base_.cv2_global1_aug}}, {{_base_.cv2_global2_aug}}, {{_base_.cv2_local_aug}}]),
     dict(type='AssignViews'),  # anchor = g1; views[0] = g2, views[1..7] = l0..l6
     # views[8] = the anchor shrunk to 128x64 (nearest)
     dict(type='MultiScaleResize', scales=(0.5, ), nearest_views=(0, ), append=True),

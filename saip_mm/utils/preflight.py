@@ -146,7 +146,8 @@ class ConfigConflictError(ValueError):
 
 
 # pipeline transforms that SAIPDataPreprocessor(photometric=...) makes on the device instead
-PHOTOMETRIC_TRANSFORMS = ('ColorJitter', 'RandomGrayscale', 'GaussianBlur', 'Solarize')
+PHOTOMETRIC_TRANSFORMS = ('ColorJitter', 'CV2ColorJitter', 'RandomGrayscale', 'GaussianBlur',
+                          'CV2GaussianBlur', 'Solarize')
 
 
 def _transforms(node, key: str) -> Iterator[Tuple[str, dict]]:

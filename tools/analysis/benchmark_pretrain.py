@@ -47,6 +47,11 @@ PRESETS = {
 # issue 28 moved it into the data preprocessor)
 CPU_AUG = {'paper-cpu-aug': 'paper'}
 PRESETS.update({name: PRESETS[base] for name, base in CPU_AUG.items()})
+# the code-faithful preset with Pillow's colour jitter and blur (mmpretrain's; before issue 28 §2 moved
+# it to the OpenCV ones, which make the same draws)
+PILLOW = {'CV2ColorJitter': 'mmpretrain.ColorJitter', 'CV2GaussianBlur': 'mmpretrain.GaussianBlur'}
+PILLOW_PRESETS = {'official-code-pillow': 'official-code'}
+PRESETS.update({name: PRESETS[base] for name, base in PILLOW_PRESETS.items()})
 # the baselines on the hierarchical students (through the token adapter): '<method>-<student>'
 PRESETS.update({f'{method}-{student}':
                 f'configs/baselines/{method}/{method}_{student}_8xb256-amp-coslr-300e_lup1m.py'
@@ -84,6 +89,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def with_pillow_transforms(node) -> None:
+    """Swap the OpenCV photometric transforms of a pipeline (nested ones included) for Pillow's."""
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            with_pillow_transforms(item)
+    elif isinstance(node, dict):
+        node['type'] = PILLOW.get(node.get('type'), node.get('type'))
+        with_pillow_transforms(node.get('transforms', []))
+
+
 def build(preset: str, batch: int, device: str, with_cfg: bool = False, demo_backgrounds: bool = False):
     import torch
     from mmengine.config import Config
@@ -97,6 +112,8 @@ def build(preset: str, batch: int, device: str, with_cfg: bool = False, demo_bac
     if preset in CPU_AUG:
         cfg.model.data_preprocessor.photometric = None
         cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
+    if preset in PILLOW_PRESETS:
+        with_pillow_transforms(cfg.train_dataloader.dataset.pipeline)
     ds_cfg = cfg.train_dataloader.dataset
     # every preset reads the embedded demo crops here, so only the model and pipeline differ (the
     # crops with keypoints for a preset that needs them: HAP). The canvas background is what the config
@@ -180,6 +197,24 @@ def count_gflop(model, batch_data, optim) -> float:
     return counter.get_total_flops() / 1e9
 
 
+def pipeline_rate(dataset, samples: int, torch) -> float:
+    """Samples per second of one data worker: this process with a worker's threads (PyTorch's DataLoader
+    gives a worker one torch thread; the configs' ``env_cfg.mp_cfg.opencv_num_threads=0`` runs OpenCV
+    on the calling thread), restored afterwards."""
+    import cv2
+    threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(0)
+    try:
+        t0 = time.perf_counter()
+        for i in range(samples):
+            dataset[i % len(dataset)]
+        return samples / (time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv2_threads)
+
+
 def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     import numpy as np
     np.random.seed(0)
@@ -215,11 +250,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     gflop = count_gflop(model, data, optim)
-    # data pipeline: one worker = the loading process itself
-    t0 = time.perf_counter()
-    for i in range(args.data_samples):
-        dataset[i % len(dataset)]
-    data_ips = args.data_samples / (time.perf_counter() - t0)
+    data_ips = pipeline_rate(dataset, args.data_samples, torch)
     encoder = getattr(model.backbone, 'encoder', model.backbone)  # without a token adapter's projections
     params = sum(p.numel() for p in encoder.parameters()) / 1e6
     row = dict(preset=preset, batch=batch, device=device, amp=args.amp, s_per_step=step,

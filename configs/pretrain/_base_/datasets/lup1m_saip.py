@@ -31,6 +31,16 @@ global2_aug = [person_crop, *flip_jitter_gray, dict(blur, prob=0.1), solarize]
 local_aug = [dict(person_crop, scale=(128, 64), crop_ratio_range=(0.05, 0.8)), *flip_jitter_gray,
              dict(blur, prob=0.5)]
 
+# The same CPU augmentation through OpenCV (the code-faithful preset's, issue 28 §2): CV2ColorJitter and
+# CV2GaussianBlur make the Pillow transforms' draws, each result within a grey level of theirs on average,
+# at ~2x the pipeline's rate (docs/benchmarks.md)
+cv2_flip_jitter_gray = [flip, dict(flip_jitter_gray[1], transforms=[dict(type='CV2ColorJitter', **colour_jitter)]),
+                        flip_jitter_gray[2]]
+cv2_blur = dict(blur, type='CV2GaussianBlur')
+cv2_global1_aug = [person_crop, *cv2_flip_jitter_gray, cv2_blur]
+cv2_global2_aug = [person_crop, *cv2_flip_jitter_gray, dict(cv2_blur, prob=0.1), solarize]
+cv2_local_aug = [local_aug[0], *cv2_flip_jitter_gray, dict(cv2_blur, prob=0.5)]
+
 # The same augmentation on the model's device (issue 28 §2): the workers only decode, crop, flip and
 # paste; SAIPDataPreprocessor(photometric=device_photometric) draws every parameter per sample and
 # applies it to the batch (saip_mm/models/batch_augment.py). The canvas takes the anchor's parameters
