@@ -33,7 +33,7 @@ def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
 def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
     """Blend an H×W×3 BGR uint8 image with its mean grey level (PIL's ``ImageEnhance.Contrast``): the
     mean of the luma rounded to an integer, ``img * factor + mean * (1 - factor)`` truncated to uint8."""
-    mean = int(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).mean() + 0.5)
+    mean = int(cv2.mean(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))[0] + 0.5)
     return _affine_lut(img, factor, mean * (1.0 - factor))
 
 

@@ -33,7 +33,7 @@ local_aug = [dict(person_crop, scale=(128, 64), crop_ratio_range=(0.05, 0.8)), *
 
 # The same CPU augmentation through OpenCV (the code-faithful preset's, issue 28 §2): CV2ColorJitter and
 # CV2GaussianBlur make the Pillow transforms' draws, each result within a grey level of theirs on average,
-# at ~2x the pipeline's rate (docs/benchmarks.md)
+# at 2.2-2.7x the pipeline's rate (docs/benchmarks.md)
 cv2_flip_jitter_gray = [flip, dict(flip_jitter_gray[1], transforms=[dict(type='CV2ColorJitter', **colour_jitter)]),
                         flip_jitter_gray[2]]
 cv2_blur = dict(blur, type='CV2GaussianBlur')
