@@ -13,6 +13,7 @@ exported checkpoint: the student's global feature), ``reid``, ``attribute``, ``p
 pixels: the heatmap maximum, scaled as the config's codec scales it, without the codec's sub-pixel
 refinement) and ``scores`` ``(N, K)`` (the maximum).
 """
+import copy
 import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,6 +25,7 @@ from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
 from ..utils.checkpoint import load_checkpoint
+from .static_pooling import static_adaptive_pools
 from .tasks import get_task
 
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
@@ -162,15 +164,19 @@ def export_onnx(wrapper: ExportWrapper, spec: dict, out: str, task: str, opset: 
     dummy = torch.zeros(2, 3, h, w)
     outputs = wrapper.output_names
     names = dict(input_names=['input'], output_names=outputs, opset_version=opset)
+    # the graph has a fixed spatial size: adaptive poolings (UPerNet's pyramid) become fixed slices at
+    # the size they see, which the TorchScript exporter can write (on a copy; the wrapper stays as built)
+    graph = copy.deepcopy(wrapper)
+    static_adaptive_pools(graph, dummy)
     with torch.no_grad():
-        try:  # the TorchScript exporter: fast, and exact for the ViT / ConvNet students
-            torch.onnx.export(wrapper, (dummy, ), out, dynamo=False,
+        try:  # the TorchScript exporter: fast, and exact for the ViT / ConvNet students and heads
+            torch.onnx.export(graph, (dummy, ), out, dynamo=False,
                               dynamic_axes={n: {0: 'batch'} for n in ['input'] + outputs}, **names)
             exporter = 'torchscript'
         except torch.onnx.errors.OnnxExporterError:
-            # e.g. UPerNet's adaptive pooling, which the TorchScript exporter cannot size: the
-            # torch.export-based exporter (onnxscript) traces it with static spatial sizes
-            torch.onnx.export(wrapper, (dummy, ), out, dynamo=True,
+            # a graph it cannot size otherwise: the torch.export-based exporter (onnxscript) traces it
+            # with static spatial sizes
+            torch.onnx.export(graph, (dummy, ), out, dynamo=True,
                               dynamic_shapes=({0: torch.export.Dim('batch')}, ), **names)
             exporter = 'dynamo'
     model = onnx.load(out)

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'deployment'))
 from pytorch2onnx import main as export  # noqa: E402
-from test_onnx_export import DOWNSTREAM, _downstream_checkpoint, _run  # noqa: E402
+from test_onnx_export import DOWNSTREAM, _downstream_checkpoint, _metadata, _run  # noqa: E402
 
 COCO = osp.join(DATA, 'mmpose_samples', 'coco')
 ATTRIBUTES = ['model.head.num_classes=5', 'model.data_preprocessor.num_classes=5']  # the sample set's
@@ -51,6 +51,8 @@ def test_task_metric_from_both_runtimes(tmp_path, downstream_samples, task):
     if task == 'seg':  # the seg graph's only export in the suite: LIP logits at the input size
         h, w = report['preprocess']['size']
         assert (h, w) == (473, 473) and _run(str(tmp_path / 'm.onnx'), 2, (h, w)).shape == (2, 20, 473, 473)
+        # UPerNet's pyramid pooling written at its size: the TorchScript exporter, not the fallback
+        assert _metadata(str(tmp_path / 'm.onnx'))['exporter'] == 'torchscript'
     if task == 'attribute':
         # routing the test loop through the exported graph changes nothing: the unpatched model's own
         # loop (the same checkpoint) scores the same, and the score is not a constant
