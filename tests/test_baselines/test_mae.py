@@ -134,7 +134,7 @@ def test_mae_baselines_train_under_the_runner_and_export(config, tmp_path):
     runner = short_run(config, str(tmp_path))
     scalars = runner.message_hub.log_scalars
     assert 'train/loss_csr' in scalars and ('train/loss_csm' in scalars) == ('dino' in config)
-    ckpt = torch.load(tmp_path / 'iter_3.pth', map_location='cpu', weights_only=False)
+    ckpt = torch.load(tmp_path / 'iter_3.pth', map_location='cpu')
     has_expert = any(k.startswith('expert.') for k in ckpt['state_dict'])
     assert has_expert == ('dino' in config)  # MAE carries no teacher
     export_loads_into_vitpose(str(tmp_path / 'iter_3.pth'), str(tmp_path / 'backbone.pth'),

@@ -134,7 +134,7 @@ def test_checkpoint_of_another_shape_is_refused(tmp_path):
     """A ReID checkpoint trained on 6 identities given with the 751-identity config: the error names
     the classifier tensors and both shapes instead of failing inside load_state_dict."""
     path = _downstream_checkpoint(tmp_path, 'reid')
-    ckpt = torch.load(path, weights_only=False)
+    ckpt = torch.load(path)
     ckpt['state_dict']['head.classifier.weight'] = ckpt['state_dict']['head.classifier.weight'][:6]
     ckpt['state_dict']['head.classifier.bias'] = ckpt['state_dict']['head.classifier.bias'][:6]
     torch.save(ckpt, path)

@@ -55,7 +55,7 @@ def _train_variance(root, work_dir, loss_weight: float, iters: int = 8) -> list:
     runner = Runner.from_cfg(cfg)
     assert type(runner.model.objectives['variance']).__name__ == 'GlobalVariance'
     runner.train()
-    state = torch.load(osp.join(work_dir, f'iter_{iters}.pth'), map_location='cpu', weights_only=False)
+    state = torch.load(osp.join(work_dir, f'iter_{iters}.pth'), map_location='cpu')
     assert any(k.startswith('objectives.csm.head.') for k in state['state_dict'])
     # logged values are the weighted term; report the unweighted one
     return [v / loss_weight for v in runner.message_hub.get_scalar('train/loss_variance').data[0]]

@@ -204,7 +204,7 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
         osp.join(dp, f) for dp, _, fs in os.walk(cfg.work_dir) for f in fs if f == 'scalars.json'))]
     vals = {row['step']: row for row in logs if 'retrieval/mAP' in row}
     assert sorted(vals) == [0, 2]
-    ckpt = torch.load(osp.join(cfg.work_dir, 'iter_2.pth'), map_location='cpu', weights_only=False)
+    ckpt = torch.load(osp.join(cfg.work_dir, 'iter_2.pth'), map_location='cpu')
     scalars = ckpt['message_hub']['log_scalars']
     assert 'val/retrieval/mAP' in scalars and 'val/retrieval/xs_R1' in scalars
     best = [f for f in os.listdir(cfg.work_dir) if f.startswith('best_retrieval_mAP')]

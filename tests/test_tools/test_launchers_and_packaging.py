@@ -189,7 +189,7 @@ def test_publish_model_strips_resume_state_and_names_the_hash(root, tmp_path, sa
     from publish_model import main as publish
     from saip2backbone import main as export
     src = osp.join(osp.dirname(saip_backbone[0]), 'saip.pth')
-    ckpt = torch.load(src, weights_only=False)
+    ckpt = torch.load(src)
     ckpt.update(optimizer=dict(state={}, param_groups=[dict(lr=1e-3, params=[0])]),
                 message_hub=dict(log_scalars={}), param_schedulers=[dict(last_epoch=3)])
     torch.save(ckpt, tmp_path / 'iter_3.pth')
