@@ -31,8 +31,8 @@ def crops(person_images):
      (0.6, 1.4), 0.1),  # PIL's luma for the mean
     ('saturation', lambda i, f: pil.adjust_color(i, alpha=f, backend='pillow'), cv2_ops.adjust_saturation,
      (0.8, 1.2), 0.01),  # float32 rounding before the truncation
-    ('hue', lambda i, f: pil.adjust_hue(i, f, backend='pillow'),
-     lambda i, f: pil.adjust_hue(i, f, backend='cv2'), (-0.1, 0.1), 0.3),  # OpenCV's HSV, not PIL's
+    ('hue', lambda i, f: pil.adjust_hue(i, f, backend='pillow'), cv2_ops.adjust_hue,
+     (-0.1, 0.1), 0.3),  # OpenCV's HSV, not PIL's
 ])
 def test_each_jitter_operation_matches_pillow(crops, name, pillow, ours, factors, tol):
     for img in crops:
@@ -111,3 +111,20 @@ def test_code_faithful_samples_through_either_path(root):
             assert x.shape == y.shape and _mean_abs(x.numpy(), y.numpy()) < 1.0
         assert all(np.array_equal(m, n) for m, n in zip(a['view_masks'], b['view_masks']))
         assert np.array_equal(ours['data_samples'].instance_boxes, ref['data_samples'].instance_boxes)
+
+
+def test_device_augmentation_with_the_opencv_pipeline_is_refused(root):
+    """The OpenCV transforms count as CPU augmentation: the paper preset (device augmentation) with the
+    code-faithful preset's pipeline would augment twice and is refused, naming the transform's key."""
+    import os.path as osp
+
+    from cfg_paths import PAPER_CFG
+    from mmengine.config import Config
+
+    from saip_mm.utils.preflight import ConfigConflictError, check_augmentation_placement
+    paper = Config.fromfile(osp.join(root, PAPER_CFG))
+    paper.train_dataloader.dataset.pipeline = Config.fromfile(
+        osp.join(root, OFFICIAL_CFG)).train_dataloader.dataset.pipeline
+    with pytest.raises(ConfigConflictError, match=r'pipeline\.0\.transforms\.0\.2\.transforms\.0 '
+                                                  r'\(CV2ColorJitter\).*applied twice'):
+        check_augmentation_placement(paper)

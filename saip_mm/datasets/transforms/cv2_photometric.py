@@ -4,15 +4,15 @@
 operations converts the crop to a PIL image and back (the hue through PIL's HSV, ~4 ms for a 256x128
 crop), and the blur does the same. These subclasses keep their parameters and their random draws (the same
 ``np.random`` calls in the same order, so a seeded pipeline draws the same factors, order and coins) and
-compute the operations with OpenCV on the BGR array: brightness, saturation and hue as mmcv's ``cv2``
-backend does, the contrast's grey mean without mmcv's histogram, the blur with ``cv2.GaussianBlur`` (σ =
-the drawn radius, reflected borders). Each result is within a grey level of Pillow's on average
-(tests/test_datasets/test_cv2_photometric.py); the Pillow classes stay selectable in any pipeline.
+compute the operations with OpenCV on the BGR array: brightness and contrast as 256-entry tables and the
+saturation as a blend with the luma, each truncated to uint8 as PIL does; the hue in OpenCV's HSV (as
+mmcv's ``cv2`` backend); the blur with ``cv2.GaussianBlur`` (σ = the drawn radius, reflected borders).
+Each result is within a grey level of Pillow's on average (tests/test_datasets/test_cv2_photometric.py);
+the Pillow classes stay selectable in any pipeline.
 """
 from typing import Dict
 
 import cv2
-import mmcv
 import numpy as np
 from mmpretrain.datasets.transforms import ColorJitter, GaussianBlur
 
@@ -45,13 +45,18 @@ def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
+def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
+    """Rotate the hue of an H×W×3 BGR uint8 image by ``factor`` of a turn in OpenCV's 0–255 HSV
+    (mmcv's ``cv2`` backend, without its channel split and merge): the shift truncated to an integer
+    level, the channel wrapping around."""
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)
+    hue = hsv[..., 0]
+    np.add(hue, int(factor * 255) % 256, out=hue, casting='unsafe')
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
+
+
 # ColorJitter's operation indices: 0 brightness, 1 contrast, 2 saturation, 3 hue
-_JITTER_OPS = (
-    adjust_brightness,
-    adjust_contrast,
-    adjust_saturation,
-    lambda img, f: mmcv.adjust_hue(img, f, backend='cv2'),
-)
+_JITTER_OPS = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
 
 
 @TRANSFORMS.register_module()
