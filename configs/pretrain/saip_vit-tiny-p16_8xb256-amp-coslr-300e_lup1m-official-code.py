@@ -61,7 +61,8 @@ _pipeline = [
     dict(type='MultiScaleResize', scales=(1.25, ), src_view=7, nearest_views=(0, ), replace=True),
     # views[9]: CSR's masked view, g2 nearest-up-scaled x1.25 (320x160)
     dict(type='MultiScaleResize', scales=(1.25, ), src_view=0, nearest_views=(0, ), append=True),
-    dict(type='RandomPatchMask', ratio=0.75, patch_size=16, draw_grid=(16, 8)),
+    # the CSR view's mask only (the other views get one with nothing masked)
+    dict(type='RandomPatchMask', ratio=0.75, patch_size=16, draw_grid=(16, 8), views=(9, )),
     dict(type='PackSAIPInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=_pipeline))

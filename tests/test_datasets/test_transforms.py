@@ -51,6 +51,22 @@ def test_patch_mask_counts(person_images):
     assert len(src) == 128 and sum(src.values()) == 96
 
 
+def test_patch_mask_of_chosen_views_only(person_images):
+    """``views``: only those views are drawn (fewer draws from numpy's stream), the others get a mask
+    with nothing masked at their own grid, so the list stays aligned with the views."""
+    out = MultiScaleResize(scales=(1.0, 1.25, 0.75))(dict(img=_anchor(person_images[0])))
+    np.random.seed(0)
+    masks = RandomPatchMask(ratio=0.75, views=(-1, ))(dict(out))['view_masks']
+    after_one = np.random.rand()
+    assert [m.shape for m in masks] == [(128, ), (200, ), (72, )]
+    assert not masks[0].any() and not masks[1].any() and masks[2].sum() == 54
+    np.random.seed(0)
+    RandomPatchMask(ratio=0.75)(dict(out))
+    assert np.random.rand() != after_one  # drawing all three consumes more of the stream
+    with pytest.raises(ValueError, match=r'RandomPatchMask\.views \[3\]: \[3\] out of range for 3 views'):
+        RandomPatchMask(views=(3, ))(dict(out))
+
+
 def test_box_masks_cover_exactly_the_pasted_pixels(person_images, background_image):
     np.random.seed(3)
     anchor = _anchor(person_images[0])

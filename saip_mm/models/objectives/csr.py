@@ -83,6 +83,9 @@ class CSR(BaseObjective):
             mask = masks[t].to(target.device)
             counts = step.inputs.get('mask_counts', {}).get('view_masks')
             num_masked: Optional[int] = counts[t] if counts else None
+            if num_masked == 0:  # a host count from the workers: no device read
+                raise ValueError(f'model.{self.name} reconstructs view {t}, but its view_masks entry masks '
+                                 'nothing: the pipeline\'s RandomPatchMask(views=...) must include it')
         else:
             mask = draw_patch_mask(cfg['mask_type'], target.shape[0], grid, cfg['mask_ratio'], gen,
                                    target.device)

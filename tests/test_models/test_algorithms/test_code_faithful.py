@@ -153,3 +153,18 @@ def test_initialisation_is_the_code_s():
     assert float(cls.abs().sum()) > 0 and float(cls.std()) == pytest.approx(0.02, rel=0.3)
     paper = Config.fromfile(osp.join(ROOT, 'configs/pretrain/saip_vit-tiny_lup1m.py'))
     assert 'cls_token_std' not in paper.model.backbone
+
+
+def test_only_the_csr_view_is_masked_and_an_unmasked_one_is_refused(preset):
+    """The pipeline draws the mask of the CSR view (9) only; the other views' entries mask nothing. A
+    config whose masked view is not the one CSR reconstructs is refused by name, not trained on a view
+    with nothing to reconstruct."""
+    _, model, _, data = preset
+    masks, counts = data['inputs']['view_masks'], data['inputs']['mask_counts']['view_masks']
+    assert len(masks) == 10 and all(not m.any() for m in masks[:9]) and counts[:9] == [0] * 9
+    assert masks[9].sum(1).min() > 0
+    inputs = dict(data['inputs'], view_masks=masks[:9] + [torch.zeros_like(masks[9])],
+                  mask_counts=dict(view_masks=counts[:9] + [0]))
+    with pytest.raises(ValueError, match=r"model\.csr reconstructs view 9, but its view_masks entry masks "
+                                         r"nothing.*RandomPatchMask\(views=\.\.\.\)"):
+        model.loss(inputs, data['data_samples'])
