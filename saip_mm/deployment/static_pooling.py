@@ -33,10 +33,10 @@ class StaticAdaptiveAvgPool2d(nn.Module):
         size = tuple(x.shape[-2:])
         if size != self.input_size:
             raise ValueError(f'StaticAdaptiveAvgPool2d was sized for {self.input_size}, got {size}')
-        rows, cols = self.bins
-        rows = [torch.cat([x[..., r0:r1, c0:c1].mean((-2, -1), keepdim=True) for c0, c1 in cols], dim=-1)
-                for r0, r1 in rows]
-        return torch.cat(rows, dim=-2)
+        row_bins, col_bins = self.bins
+        out_rows = [torch.cat([x[..., r0:r1, c0:c1].mean((-2, -1), keepdim=True) for c0, c1 in col_bins], -1)
+                    for r0, r1 in row_bins]
+        return torch.cat(out_rows, dim=-2)
 
 
 def _pair(size) -> Tuple[int, int]:
