@@ -145,6 +145,20 @@ def test_metric_on_a_hand_made_case():
     assert m['mAP'] == pytest.approx(100 * ((1 / 2 + 2 / 3) / 2 + 1 / 3) / 2)
 
 
+def test_every_image_as_a_query_on_a_hand_made_case():
+    """Four unit features at angles -12, -25, 0, 10 degrees; identities 1 1 2 2, cameras 1 2 1 2, so
+    each query's gallery is the three other images. Image 0 ranks 2, 1, 3 (AP 1/2, a miss at rank 1);
+    1 ranks 0 first, 2 ranks 3 first, 3 ranks 2 first (AP 1 each): R1 75 %, mAP 87.5 %."""
+    from saip_mm.evaluation.retrieval_metric import all_queries_figures
+    angle = torch.deg2rad(torch.tensor([-12.0, -25.0, 0.0, 10.0]))
+    feat = torch.stack([angle.cos(), angle.sin()], 1)
+    m = all_queries_figures(feat, np.array([1, 1, 2, 2]), np.array([1, 2, 1, 2]))
+    assert m['all_queries'] == 4
+    assert m['all_R1'] == pytest.approx(75.0) and m['all_mAP'] == pytest.approx(87.5)
+    # an identity's images in the query's own camera are no match: each person seen in one camera only
+    assert all_queries_figures(feat, np.array([1, 1, 2, 2]), np.array([1, 1, 2, 2])) == {}
+
+
 def test_cross_scale_figures_and_knn():
     from saip_mm.evaluation import PretrainRetrievalMetric
     scales = (0.75, 1.0, 1.5)
@@ -163,6 +177,7 @@ def test_cross_scale_figures_and_knn():
     counts = np.array([1 + 2 + 2, 1 + 1 + 2, 1 + 1])
     assert m['pair_cos'] == pytest.approx(float((counts * (counts - 1)).sum()) / (11 * 10))
     assert m['knn'] == 100.0
+    assert m['all_queries'] == 11  # every image of every part is a query (each identity in 2 cameras)
     # queries whose small-scale feature points at the wrong identity: only the q0.75 direction drops
     q_bad = q.copy()
     q_bad[:, 0] = np.eye(3)[[1, 2, 0]]
@@ -217,7 +232,8 @@ def test_validation_loop_tool_and_diagnostics_agree(root, tmp_path):
                                 '--data', reid, '--json', str(tmp_path / 'table.json')])
     for step, name in ((0, 'none'), (2, osp.join(cfg.work_dir, 'iter_2.pth'))):
         # the CSM collapse diagnostics too: the whole run (expert, projector, centre) is loaded
-        for key in ('R1', 'mAP', 'xs_mAP', 'knn', 'scale_cos', 'csm_bottleneck_cos', 'csm_teacher_entropy'):
+        for key in ('R1', 'mAP', 'all_mAP', 'knn', 'xs_mAP', 'scale_cos', 'csm_bottleneck_cos',
+                    'csm_teacher_entropy'):
             assert table[name][key] == pytest.approx(vals[step][f'retrieval/{key}'], abs=1e-3), (name, key)
         for key in ('R1', 'mAP', 'R1_std'):  # the cross-scale person set, from the same MultiSetValLoop
             assert table[name][f'xscale_persons/{key}'] == pytest.approx(vals[step][f'xscale_persons/{key}'],
@@ -280,3 +296,24 @@ def test_colour_histogram_reference_and_grayscale(person_images):
     grey = eval_backbone.grayscale(x, pre) * pre.std + pre.mean
     assert torch.allclose(grey[:, 0], grey[:, 1], atol=1e-3)
     assert torch.allclose(grey[:, 1], grey[:, 2], atol=1e-3)
+
+
+def test_grayscale_evaluation_sees_grey_images():
+    """``eval_backbone.py --grayscale``: the features of a video-set batch equal those of the same
+    images made grey (OpenCV's luma, in uint8) before the model, and differ from the colour ones."""
+    import eval_backbone
+    import torch.nn.functional as F
+    from mmengine.runner import Runner
+    cfg = eval_backbone.load_config(eval_backbone.parse_args(['none', '--config', DEMO_CFG,
+                                                              '--batch-size', '4']))
+    cfg.model.eval_cfg = dict(cfg.model.eval_cfg, scales=(1.0, ))
+    batch = next(iter(Runner.build_dataloader(cfg.val_dataloader)))
+    model = eval_backbone.build_model(cfg, 'none')
+    grey = torch.stack([s.pred_feature for s in eval_backbone.predict_batch(model, batch, grey=True)])
+    colour = torch.stack([s.pred_feature for s in model.val_step(batch)])
+    bgr = [img.permute(1, 2, 0).numpy() for img in batch['inputs']]  # as loaded: BGR, uint8
+    batch['inputs'] = [torch.from_numpy(cv2.cvtColor(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR))
+                       .permute(2, 0, 1).contiguous() for b in bgr]
+    made_grey = torch.stack([s.pred_feature for s in model.val_step(batch)])
+    assert F.cosine_similarity(grey, made_grey).min() > 0.999
+    assert F.cosine_similarity(grey, colour).max() < 0.99

@@ -62,9 +62,9 @@ def test_learning_check_writes_its_table(tmp_path):
 
 
 def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
-    first = {'retrieval/mAP': 38.5, 'retrieval/xs_mAP': 38.7, 'retrieval/knn': 48.1,
-             'retrieval/pair_cos': 0.464, 'xscale_persons/R1': 51.3, 'xscale_persons/R1_std': 2.4,
-             'xscale_persons/mAP': 64.7, 'xscale_persons/mAP_std': 1.7}
+    first = {'retrieval/mAP': 38.5, 'retrieval/all_mAP': 41.2, 'retrieval/xs_mAP': 38.7,
+             'retrieval/knn': 48.1, 'retrieval/pair_cos': 0.464, 'xscale_persons/R1': 51.3,
+             'xscale_persons/R1_std': 2.4, 'xscale_persons/mAP': 64.7, 'xscale_persons/mAP_std': 1.7}
     rows = [dict(step=0, **first),
             dict(step=10, loss=9.1, loss_csm=8.07, csm_teacher_entropy_rel=1.01),
             dict(step=20, loss=9.0, loss_csm=8.2),
@@ -76,6 +76,7 @@ def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
     out = run_summary.main([str(tmp_path / 'run'), '--iters', '10', '--json', str(tmp_path / 's.json')])
     summary = out[str(tmp_path / 'run')]
     assert sorted(summary['val']) == [0, 300] and summary['val'][0]['xsp_R1_std'] == 2.4
+    assert summary['val'][0]['all_mAP'] == 41.2 and 'all_mAP' not in summary['val'][300]
     assert summary['train'] == {10: {'loss_csm': 8.07, 'csm_teacher_entropy_rel': 1.01}}
     with pytest.raises(FileNotFoundError, match='no <timestamp>/vis_data/scalars.json'):
         run_summary.main([str(tmp_path)])

@@ -18,12 +18,15 @@ Each entry is one row of the table:
 ``--invariance`` adds ``gray_cos`` and ``flip_cos``: the mean cosine between an image's feature and the
 feature of its grayscale / mirrored version (compare with ``pair_cos``, two different images). DINO-style
 view augmentation (grayscale p 0.2, colour jitter) teaches colour invariance; on a set where people differ
-mostly by their clothes' colour that costs retrieval.
+mostly by their clothes' colour that costs retrieval. ``--grayscale`` evaluates every figure on grey
+copies of the images: how much of a row's retrieval rests on colour, and whether what pretraining
+changed is there without it.
 
 The figures are ``PretrainRetrievalMetric``'s (the validation loop of the pretraining configs):
-Rank-1 / mAP at scale 1.0 (camera-filtered), cross-scale Rank-1 / mAP (queries at 0.75 against the
-gallery at 1.5 and the reverse), the mean cosine of an image's features across scales, and k-NN
-accuracy on the train part.
+Rank-1 / mAP at scale 1.0 (camera-filtered), the same with every image of the set as a query against
+all the others (``all_R1`` / ``all_mAP``: its identity's images of its own camera removed), cross-scale
+Rank-1 / mAP (queries at 0.75 against the gallery at 1.5 and the reverse), the mean cosine of an
+image's features across scales, and k-NN accuracy on the train part.
 """
 import argparse
 import json
@@ -39,8 +42,8 @@ EVAL_BASE = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'configs', 
                      'datasets', 'vtest-reid_retrieval.py')
 PREFIXES = {'student': 'backbone.', 'expert': 'expert.module.backbone.'}
 MIN_QUERIES = 10
-COLUMNS = ('R1', 'mAP', 'xs_R1', 'xs_mAP', 'knn', 'scale_cos', 'pair_cos', 'gray_cos', 'flip_cos',
-           'csm_bottleneck_cos', 'csm_teacher_entropy')
+COLUMNS = ('R1', 'mAP', 'all_R1', 'all_mAP', 'xs_R1', 'xs_mAP', 'knn', 'scale_cos', 'pair_cos', 'gray_cos',
+           'flip_cos', 'csm_bottleneck_cos', 'csm_teacher_entropy')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -57,6 +60,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--invariance', action='store_true',
                    help='also report gray_cos / flip_cos (feature vs grayscale / mirrored image)')
+    p.add_argument('--grayscale', action='store_true',
+                   help='evaluate on grey copies of every image (ITU-R 601 luma in all three channels), '
+                        'of the video set and the further sets: what the features find without colour')
     p.add_argument('--json', help='also write the figures to this JSON file: {"set": counts, "encoders": '
                                   '{entry: figures}}')
     p.add_argument('--min-queries', type=int, default=MIN_QUERIES,
@@ -143,13 +149,23 @@ def build_model(cfg, checkpoint: str, source: str = 'student'):
     return model.eval()
 
 
-def evaluate(model, dataloader, metric, invariance: bool = False) -> Dict[str, float]:
+def predict_batch(model, batch: dict, grey: bool = False) -> list:
+    """The model's ``val_step`` on a loader batch; with ``grey`` on its images made grey after the
+    normalisation (``grayscale``)."""
+    if not grey:
+        return model.val_step(batch)
+    data = model.data_preprocessor(batch, False)
+    data['inputs'] = grayscale(data['inputs'], model.data_preprocessor)
+    return model(**data, mode='predict')
+
+
+def evaluate(model, dataloader, metric, invariance: bool = False, grey: bool = False) -> Dict[str, float]:
     from saip_mm.models.utils.retrieval import retrieval_features
     metric.results.clear()
     cos = {'gray_cos': [], 'flip_cos': []}
     with torch.no_grad():
         for batch in dataloader:
-            samples = model.val_step(batch)
+            samples = predict_batch(model, batch, grey)
             metric.process(batch, [s.to_dict() for s in samples])
             if invariance:
                 x = model.data_preprocessor(batch, False)['inputs']
@@ -194,18 +210,19 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:
     table = {}
     for ckpt in args.checkpoints:
         model = build_model(cfg, 'none' if ckpt.endswith('.py') else ckpt, args.source)
-        table[ckpt] = evaluate(model, loader, metric, args.invariance)
+        table[ckpt] = evaluate(model, loader, metric, args.invariance, args.grayscale)
         for extra_loader, extra_metric in extra:
             extra_metric.results.clear()
             with torch.no_grad():
                 for batch in extra_loader:
-                    extra_metric.process(batch, [s.to_dict() for s in model.val_step(batch)])
+                    samples = predict_batch(model, batch, args.grayscale)
+                    extra_metric.process(batch, [s.to_dict() for s in samples])
             figures = extra_metric.compute_metrics(extra_metric.results)
             table[ckpt].update({f'{extra_metric.prefix}/{k}': v for k, v in figures.items()})
-    print(format_table(table, cfg.model.eval_cfg, counts))
+    print(format_table(table, cfg.model.eval_cfg, counts, args.grayscale))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(set=counts, encoders=table), f, indent=2)
+            json.dump(dict(set=counts, grayscale=args.grayscale, encoders=table), f, indent=2)
     return table
 
 
@@ -229,19 +246,25 @@ def set_counts(dataset, min_queries: int) -> dict:
     return counts
 
 
-def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict, counts: Optional[dict] = None) -> str:
+def format_table(table: Dict[str, Dict[str, float]], eval_cfg: dict, counts: Optional[dict] = None,
+                 grey: bool = False) -> str:
     """A Markdown table, one row per checkpoint, under a line with the set's counts (``set_counts``)."""
     cols = [c for c in COLUMNS if any(c in row for row in table.values())]
     # further sets' figures with their spread over seeds: 'xscale_persons/R1' shown as "mean ± std"
     spread = [k for k in next(iter(table.values())) if '/' in k and f'{k}_std' in next(iter(table.values()))]
     scales = tuple(eval_cfg.get('scales', (0.75, 1.0, 1.5)))
     lines = [f"retrieval on {len(table)} encoder(s); feature={eval_cfg.get('feature', 'global')}, "
-             f"level={eval_cfg.get('level', 'final')}, scales={scales}"]
+             f"level={eval_cfg.get('level', 'final')}, scales={scales}"
+             + ('; every image made grey (--grayscale)' if grey else '')]
     if counts:
         skipped = f"; {len(counts['skipped'])} unreadable image(s) skipped" if counts['skipped'] else ''
         lines.append(f"set {counts['data_root']}: {counts['queries']} queries ({counts['query_ids']} "
                      f"identities; one query = {100 / max(counts['queries'], 1):.1f} points of R1), "
                      f"{counts['gallery']} gallery, {counts['train']} train images{skipped}")
+    every = next(iter(table.values())).get('all_queries')
+    if every:
+        lines.append(f'all_R1 / all_mAP: each of {every:.0f} images a query against all the others '
+                     f'(one query = {100 / every:.2f} points of all_R1)')
     persons = next(iter(table.values())).get('xscale_persons/persons')
     if persons:
         lines.append(f'cross-scale persons: {persons:.0f} people, query at the smallest scale against the '

@@ -15,10 +15,11 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
-VAL = (('mAP', 'retrieval/mAP', 1), ('xs_mAP', 'retrieval/xs_mAP', 1), ('knn', 'retrieval/knn', 1),
-       ('pair_cos', 'retrieval/pair_cos', 3), ('bottleneck_cos', 'retrieval/csm_bottleneck_cos', 3),
-       ('teacher_entropy', 'retrieval/csm_teacher_entropy', 3), ('xsp_R1', 'xscale_persons/R1', 1),
-       ('xsp_mAP', 'xscale_persons/mAP', 1))
+VAL = (('mAP', 'retrieval/mAP', 1), ('all_mAP', 'retrieval/all_mAP', 1), ('xs_mAP', 'retrieval/xs_mAP', 1),
+       ('knn', 'retrieval/knn', 1), ('pair_cos', 'retrieval/pair_cos', 3),
+       ('bottleneck_cos', 'retrieval/csm_bottleneck_cos', 3),
+       ('teacher_entropy', 'retrieval/csm_teacher_entropy', 3),
+       ('xsp_R1', 'xscale_persons/R1', 1), ('xsp_mAP', 'xscale_persons/mAP', 1))
 TRAIN = (('loss_csm', 3), ('csm_teacher_entropy', 3), ('csm_teacher_entropy_rel', 3),
          ('csm_batch_entropy', 3), ('csm_bottleneck_cos', 3), ('loss_csr', 3), ('loss_css', 3))
 
