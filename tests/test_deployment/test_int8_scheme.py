@@ -13,7 +13,7 @@ import pytest
 import torch
 from cfg_paths import DEMO_CFG, ROOT
 
-from saip_mm.deployment.int8_scheme import choose_scheme, cpu_flags, scheme
+from saip_mm.deployment.int8_scheme import VNNI_FLAGS, choose_scheme, cpu_flags, scheme
 
 HASWELL = ['fpu', 'sse4_2', 'avx', 'avx2', 'fma']
 CASCADE_LAKE = HASWELL + ['avx512f', 'avx512bw', 'avx512_vnni']
@@ -64,11 +64,20 @@ def _rel_diff(out, y: np.ndarray) -> float:
 
 
 @pytest.mark.slow  # exports and quantizes (the fixture)
-def test_both_schemes_are_close_to_fp32_on_this_cpu(int8_graphs):
+def test_on_this_cpu_the_chosen_scheme_is_close_to_fp32(int8_graphs):
+    """What each scheme gives on the machine that runs the suite: the one ``choose_scheme`` picks for it
+    within 0.1 of the fp32 output scale; u8 x s8 too where the CPU has VNNI, and off by more than 0.2
+    where it has not (on an AVX2-only AMD EPYC: 0.525, the saturation the QEMU test below models)."""
     from saip_mm.deployment.quantize import onnx_runner
     out, graphs = int8_graphs
-    for name, graph in graphs.items():
-        assert 0 < _rel_diff(out, onnx_runner(graph, 1)(np.load(out / 'x.npy'))) < 0.1, name
+    x = np.load(out / 'x.npy')
+    diff = {name: _rel_diff(out, onnx_runner(graph, 1)(x)) for name, graph in graphs.items()}
+    chosen = choose_scheme()
+    assert 0 < diff[chosen['name']] < 0.1, (chosen, diff)
+    assert 0 < diff['u8u8'] < 0.1, diff  # no saturating kernel on any CPU
+    if platform.machine() == 'x86_64':
+        has_vnni = bool(cpu_flags() & set(VNNI_FLAGS))
+        assert (diff['u8s8'] < 0.1) if has_vnni else (diff['u8s8'] > 0.2), (chosen['cpu'], diff)
 
 
 RUN = """import sys, numpy as np, onnxruntime as ort

@@ -28,7 +28,9 @@ def test_losses_on_a_fixed_batch_as_recorded(method):
     for step, (want, have) in enumerate(zip(RECORDED[method], got)):
         assert sorted(have) == sorted(want), f'step {step}: other terms'
         for key, value in want.items():
-            assert have[key] == pytest.approx(value, rel=1e-5, abs=1e-7), f'{method} step {step} {key}'
+            # rel 1e-4: x86 CPUs with other SIMD kernels (AVX2 / AVX-512) sum in other orders; KoLeo's log
+            # of a nearest-neighbour distance moved 2.3e-5 on an AVX2-only EPYC (a refactor moves far more)
+            assert have[key] == pytest.approx(value, rel=1e-4, abs=1e-7), f'{method} step {step} {key}'
 
 
 def test_a_method_is_its_list_of_objectives():
@@ -40,7 +42,7 @@ def test_a_method_is_its_list_of_objectives():
     composed = dict(cfg, type='PretrainAlgorithm', objectives=dict(csm=dict(csm, type='CSM')))
     got = fixed_batch_losses(METHOD_CONFIGS['dino'], model=composed)
     for want, have in zip(RECORDED['dino'], got):
-        assert have == pytest.approx(want, rel=1e-5, abs=1e-7)
+        assert have == pytest.approx(want, rel=1e-4, abs=1e-7)
 
 
 # where each unit was before the move (the algorithm's attribute) and where it is now
