@@ -17,10 +17,10 @@ Each entry is one row of the table:
 
 ``--invariance`` adds ``gray_cos`` and ``flip_cos``: the mean cosine between an image's feature and the
 feature of its grayscale / mirrored version (compare with ``pair_cos``, two different images). DINO-style
-view augmentation (grayscale p 0.2, colour jitter) teaches colour invariance; on a set where people differ
-mostly by their clothes' colour that costs retrieval. ``--grayscale`` evaluates every figure on grey
-copies of the images: how much of a row's retrieval rests on colour, and whether what pretraining
-changed is there without it.
+view augmentation (grayscale p 0.2, colour jitter) asks for colour invariance; on a set where people differ
+mostly by their clothes' colour that can cost retrieval (docs/results.md measures it). ``--grayscale``
+evaluates every figure on grey copies of the images: how much of a row's retrieval rests on colour, and
+whether what pretraining changed is there without it.
 
 The figures are ``PretrainRetrievalMetric``'s (the validation loop of the pretraining configs):
 Rank-1 / mAP at scale 1.0 (camera-filtered), the same with every image of the set as a query against
