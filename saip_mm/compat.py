@@ -12,7 +12,8 @@ site-packages is edited. Each shim is covered by a test that fails without it (t
    ``__setstate__`` restores them) and keeps only user-registered ones.
 2. mmdet 3.3.0 and mmseg 1.2.2 assert ``mmcv < 2.2.0`` at import and mmpretrain 1.2.0 ``< 2.4.0``;
    the scripted install pins mmcv 2.1.0, which all accept. :func:`check_versions` reports a mismatch
-   with the install command instead of a bare AssertionError deep in an import.
+   with the install command instead of a bare AssertionError deep in an import, and so a transformers
+   >= 5 beside mmpretrain 1.2 (whose multimodal models then fail to import).
 3. :func:`quiet_upstream_warnings` silences mmcv's per-call pillow-backend notice of its colour
    adjustment, which every run printed once per process.
 4. ``Config.pretty_text`` formats the config with yapf on every call (~1.6 s for a SAIP config on this
@@ -29,9 +30,15 @@ site-packages is edited. Each shim is covered by a test that fails without it (t
    path. It does so for every external base of every config loaded. :func:`index_metafiles_once` makes
    that lookup read each package's metafiles once per process (the same answer: the first model entry
    of each config name, as mmengine picks it).
+6. mmcv 2.1's ``adjust_hue`` (mmpretrain's ``ColorJitter`` calls it) shifts the hue by
+   ``np.uint8(hue_factor * 255)``: numpy 1 truncates and wraps a negative shift (-0.076 -> 237), numpy 2
+   raises ``OverflowError`` for any negative factor, so half the hue draws of a colour-jittered pipeline
+   fail under numpy 2 (the image of the lent GPU machines has numpy 2.5). :func:`wrap_hue_shift` hands
+   mmcv a factor whose ``* 255`` is numpy 1's level, under either numpy.
 """
 import collections
 import functools
+import importlib.metadata
 import re
 import warnings
 from typing import List
@@ -96,6 +103,16 @@ def check_versions() -> None:
     if not digit_version('2.0.0') <= digit_version(mmcv.__version__) < digit_version('2.2.0'):
         raise ImportError(f'mmcv {mmcv.__version__} is installed, but mmdet 3.3 / mmseg 1.2 / mmpose '
                           '1.3 need 2.0 <= mmcv < 2.2; run `bash tools/install.sh` (builds 2.1.0)')
+    # mmpretrain 1.2 imports its multimodal models whenever transformers >= 4.28 is installed; under
+    # transformers 5 they fail at import ("NoneType takes no arguments"), and mmpretrain.models with them
+    # (seen on the lent GPU machines' image, transformers 5.17)
+    try:
+        transformers = importlib.metadata.version('transformers')
+    except importlib.metadata.PackageNotFoundError:
+        return
+    if digit_version(transformers) >= digit_version('5.0.0'):
+        raise ImportError(f'transformers {transformers} is installed, and mmpretrain 1.2 cannot import its '
+                          'models beside transformers >= 5: pip install "transformers<5" (or uninstall it)')
 
 
 def quiet_upstream_warnings() -> None:
@@ -106,6 +123,30 @@ def quiet_upstream_warnings() -> None:
     the result is correct (the value is the documented behaviour of that backend).
     """
     warnings.filterwarnings('ignore', message="Only use 'alpha' for pillow backend.", category=UserWarning)
+
+
+class _WrappedHueFactor(float):
+    """A hue factor in [-0.5, 0.5] (compared as itself) whose ``* 255`` is the shift's uint8 level as numpy
+    1 computes ``np.uint8(hue_factor * 255)``: truncated towards zero, then wrapped (-19.38 -> 237)."""
+
+    def __mul__(self, other):
+        return int(float(self) * other) % 256
+
+
+def wrap_hue_shift() -> None:
+    """Make ``mmcv.adjust_hue`` (and its aliases) give ``_WrappedHueFactor`` to mmcv's own function."""
+    import mmcv
+    import mmcv.image.photometric as photometric
+    original = photometric.adjust_hue
+    if hasattr(original, '__wrapped__'):
+        return
+
+    @functools.wraps(original)
+    def adjust_hue(img, hue_factor, backend=None):
+        return original(img, _WrappedHueFactor(hue_factor), backend)
+
+    for module in (mmcv, mmcv.image, photometric):
+        module.adjust_hue = adjust_hue
 
 
 # a top-level statement of the text ``Config.pretty_text`` gives to yapf: ``name = value`` (a config
@@ -185,5 +226,6 @@ lean_history_buffer_pickles()
 allow_runner_checkpoints()
 check_versions()
 quiet_upstream_warnings()
+wrap_hue_shift()
 memoize_config_formatting()
 index_metafiles_once()

@@ -68,6 +68,26 @@ def test_version_check_names_the_fix(monkeypatch):
     compat.check_versions()
 
 
+def test_version_check_refuses_transformers_5(monkeypatch):
+    import importlib.metadata
+    real = importlib.metadata.version
+
+    def version(name):
+        return '5.17.0' if name == 'transformers' else real(name)
+
+    monkeypatch.setattr(importlib.metadata, 'version', version)
+    with pytest.raises(ImportError, match=r'transformers 5\.17\.0 .*pip install "transformers<5"'):
+        compat.check_versions()
+
+    def absent(name):
+        if name == 'transformers':
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, 'version', absent)
+    compat.check_versions()
+
+
 def test_mmcv_compiled_ops():
     from mmcv.ops import RoIAlign, nms
     boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
@@ -193,3 +213,32 @@ def test_external_bases_read_each_package_metafiles_once(monkeypatch):
     for lookup in (compat._indexed_cfg_metainfo, compat.MMENGINE_CFG_METAINFO):
         with pytest.raises(ValueError, match='but got body_2d_keypoint/no_such_base'):
             lookup(package, 'body_2d_keypoint/no_such_base')
+
+
+def test_hue_shift_is_numpy_ones_level_under_any_numpy():
+    """mmcv 2.1's ``adjust_hue`` computes ``np.uint8(hue_factor * 255)``, which numpy 2 refuses for a
+    negative factor; the shim hands it numpy 1's level (truncated, wrapped)."""
+    for factor, level in ((-0.5, 129), (-0.076, 237), (-0.001, 0), (0.0, 0), (0.076, 19), (0.5, 127)):
+        assert compat._WrappedHueFactor(factor) * 255 == level
+    if np.lib.NumpyVersion(np.__version__) < '2.0.0':  # the level numpy 1 itself gives, on a grid
+        for factor in np.linspace(-0.5, 0.5, 101):
+            assert compat._WrappedHueFactor(factor) * 255 == np.uint8(factor * 255)
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+def test_mmcv_adjust_hue_takes_negative_factors(backend):
+    import mmcv
+
+    from saip_mm.datasets.transforms.cv2_photometric import adjust_hue as cv2_hue
+    img = np.random.default_rng(0).integers(0, 256, (16, 8, 3), dtype=np.uint8)
+    assert mmcv.adjust_hue is mmcv.image.photometric.adjust_hue  # what mmpretrain's ColorJitter calls
+    original = mmcv.adjust_hue.__wrapped__
+    for factor in (-0.5, -0.3, -0.076, 0.0, 0.076, 0.3, 0.5):
+        out = mmcv.adjust_hue(img, factor, backend=backend)
+        if backend == 'cv2':  # our own OpenCV hue (the code-faithful preset's), computed independently
+            np.testing.assert_array_equal(out, cv2_hue(img, factor))
+        if np.lib.NumpyVersion(np.__version__) < '2.0.0':  # mmcv's own under numpy 1
+            np.testing.assert_array_equal(out, original(img, factor, backend=backend))
+    assert (mmcv.adjust_hue(img, -0.3, backend=backend) != mmcv.adjust_hue(img, 0.3, backend=backend)).any()
+    with pytest.raises(ValueError, match='hue_factor'):  # mmcv's range check still applies
+        mmcv.adjust_hue(img, -0.6, backend=backend)

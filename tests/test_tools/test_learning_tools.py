@@ -33,13 +33,38 @@ def test_recipe_rules_at_another_batch():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
     lr = learning_check.set_recipe(cfg, batch=64, iters=200, workers=4, amp=True)
-    assert lr == pytest.approx(5e-4 * 64 / 8)  # the linear rule from the config's own batch
+    assert lr == pytest.approx(5e-4 * 64 / 256)  # the paper's linear rule, kept at another batch
     assert cfg.optim_wrapper.type == 'PerTensorClipAmpOptimWrapper'
     assert cfg.param_scheduler[0].end == 20 and cfg.param_scheduler[1].end == 200  # 10 % warm-up
     assert cfg.train_cfg.max_iters == 200 and cfg.train_cfg.val_interval > 200  # evaluated after the run
-    assert not any(h.type == 'ValBeforeTrainHook' for h in cfg.custom_hooks)
+    assert not any(h.type in ('ValBeforeTrainHook', 'PretrainVisualizationHook') for h in cfg.custom_hooks)
+    assert any(h.type == 'ExpertEMAHook' for h in cfg.custom_hooks)
+    assert cfg.model.expert.momentum == 0.9995 and cfg.model.csm.head.teacher_temp == 0.04
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler' and cfg.train_dataloader.batch_size == 64
     assert cfg.model.csm.neck.freeze_last_layer == dict(type='FirstSteps', epochs=1)
+
+
+def test_recipe_at_batch_1024_takes_dinos_default_momentum():
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
+    learning_check.set_recipe(cfg, batch=1024, iters=50, workers=12, amp=True)
+    assert cfg.model.expert.momentum == 0.996 and cfg.optim_wrapper.optimizer.lr == pytest.approx(2e-3)
+
+
+def test_augment_on_device_moves_the_photometric_ops_to_the_preprocessor(tmp_path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
+    assert cfg.model.data_preprocessor.photometric is None
+    types = str(cfg.train_dataloader.dataset.pipeline)
+    assert 'ColorJitter' in types and 'GaussianBlur' in types
+    learning_check.augment_on_device(cfg)
+    assert cfg.model.data_preprocessor.photometric.anchor.type == 'BatchPhotometricAugment'
+    types = str(cfg.train_dataloader.dataset.pipeline)
+    assert 'ColorJitter' not in types and 'GaussianBlur' not in types and 'CopyPasteCanvas' in types
+    assert cfg.train_dataloader.dataset.background_dir == 'backgrounds'  # the demo's data kept
+    (tmp_path / 'plain.py').write_text("model = dict(data_preprocessor=dict(photometric=None))\n")
+    with pytest.raises(KeyError, match='plain.py.*device_photometric'):
+        learning_check.augment_on_device(Config.fromfile(str(tmp_path / 'plain.py')))
 
 
 @pytest.mark.slow
@@ -51,9 +76,12 @@ def test_learning_check_writes_its_table(tmp_path):
     cfg.model.backbone.update(SMALL_VIT)  # nor on the student's depth
     cfg.dump(str(tmp_path / 'recipe.py'))
     check = learning_check.main(['--out', str(tmp_path / 'out'), '--config', str(tmp_path / 'recipe.py'),
-                                 '--device', 'cpu', '--batch', '2', '--max-iters', '1', '--workers', '0',
-                                 '--minutes', '30'])
-    assert check['iterations'] == 1 and check['batch'] == 2
+                                 '--device', 'cpu', '--batch', '2', '--max-iters', '3', '--workers', '0',
+                                 '--minutes', '30', '--augment', 'device',  # the GPU's path, on the CPU
+                                 '--train-seconds', '0'])  # the deadline stops it after one iteration
+    assert check['iterations'] == 3 and check['iterations_run'] == 1
+    assert check['batch'] == 2 and check['augment'] == 'device'
+    assert check['s_per_sample_one_worker'] > 0 and check['s_per_iter_trained'] > 0
     table = (tmp_path / 'out' / 'table.md').read_text()
     assert '| none |' in table and 'iter_1.pth' in table and 'xscale_persons/R1' in table
     stored = json.loads((tmp_path / 'out' / 'retrieval.json').read_text())
@@ -92,9 +120,10 @@ def test_gpu_check_writes_its_tables(tmp_path):
                            '--data-samples', '2', '--shape-batches', '20'])
     assert list(done) == ['loader'] and done['loader']['returncode'] == 0
     loader = (tmp_path / 'loader.md').read_text()
-    assert '| paper' in loader and '(0 workers)' in loader and 'shapes / 20 batches' in loader
+    assert '| paper' in loader and '(0 workers; pre-built batch ' in loader and 'shapes / 20 batches' in loader
     rows = json.loads((tmp_path / 'loader.json').read_text())
     paper = next(r for r in rows if r.get('preset') == 'paper')
+    assert paper['prebuilt_s_per_step'] > 0  # the loader table keeps the pre-built batch's step too
     # the scale buckets: 4 view sizes, the anchor and the canvas (a continuous draw gives ~1 per batch)
     assert paper['shape_batches'] == 20 and paper['distinct_shapes'] <= 6 and paper['loader']['step_s'] > 0
     runs = gpu_check.runs(gpu_check.parse_args(['--out', 'x']))  # what a device session runs

@@ -262,7 +262,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
                distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile)
     if args.loader:
         timing = loader_steps(cfg, batch, model, optim, args, device, torch)
-        row.update(loader=timing, s_per_step=timing['data_s'] + timing['step_s'],
+        row.update(loader=timing, prebuilt_s_per_step=step, s_per_step=timing['data_s'] + timing['step_s'],
                    img_per_s=batch / (timing['data_s'] + timing['step_s']))
     row['tflops'] = gflop / 1e3 / (row['loader']['step_s'] if args.loader else step)
     peak_tf = peak_tflops(args, device)
@@ -297,8 +297,8 @@ def fmt(row: Dict) -> str:
                if 'backbone_mparams' in row else '     - |     - |')
             + (f" {row['tflops']:.3g} | " + (f"{row['mfu']:.1%}" if row.get('mfu') else '-')
                + f" | {row['distinct_shapes']} |" if 'tflops' in row else ' - | - | - |')
-            + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers) |" if loader
-               else ' - |'))
+            + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers; pre-built "
+               f"batch {row['prebuilt_s_per_step']:.2f}) |" if loader else ' - |'))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -309,7 +309,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
           f'| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / {args.shape_batches} batches '
-          '| loader: data s / step s |')
+          '| loader: data s / step s (workers; pre-built batch step s) |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     print(fmt(rows[0]), flush=True)
     for preset in args.presets:

@@ -7,11 +7,20 @@ of the pretrained student beside its initialisation: one command for a machine w
 
 1. The batch: ``--batch``, or on a GPU the largest of 1024, 512, ..., 8 whose training step fits in its
    memory (one AMP step on the demo crops tiled to that size); on a CPU the config's.
-2. The step time at that batch sets how many iterations fit the budget, after the two evaluations.
+2. The slower of the step at that batch and the loader (one worker's seconds per sample, times the
+   batch, over the workers) sets how many iterations fit the budget, after the two evaluations. The
+   workers and the main process's threads: ``--workers``, else the launcher's plan for the cores.
 3. The config's rules, at that batch: lr by the linear rule (the config's lr x batch / its batch), a
    linear warm-up over the first 10 % then cosine to the end, the prototypes frozen for one epoch of the
-   data (``CSMProjector(freeze_last_layer=dict(type='FirstSteps', epochs=1))`` counts it at any batch).
-4. mmengine's Runner trains in ``<out>/work`` (no validation during the run); then ``eval_backbone.py``
+   data (``CSMProjector(freeze_last_layer=dict(type='FirstSteps', epochs=1))`` counts it at any batch),
+   the teacher momentum of DINO's help text (0.996 from batch 1024, DINO's default batch; below it the
+   config's, 0.9995 for the recipe, DINO's advice at 256). On a GPU the photometric augmentation runs
+   on the device (``--augment device``, the paper preset's path: the same distributions, tested in
+   tests/test_models/test_batch_augment.py), so that the loader keeps up; ``--augment config`` keeps
+   the config's pipeline.
+4. mmengine's Runner trains in ``<out>/work`` (no validation during the run), stopped early if it runs
+   past the budget less the evaluation's reserve (``TrainDeadline``; ``iterations_run`` in
+   ``check.json``, its checkpoint evaluated); then ``eval_backbone.py``
    compares the initialisation with the last checkpoint on the video set and the cross-scale persons,
    with CSM's collapse diagnostics: ``<out>/table.md`` and ``<out>/retrieval.json``, with
    ``<out>/check.json`` (batch, iterations, lr, step time, device).
@@ -26,9 +35,11 @@ import sys
 import time
 from typing import List, Optional
 
+from mmengine.hooks import Hook
+
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
-RECIPE = 'configs/pretrain/learning_signal/saip-recipe_vit-tiny-p16_1xb8-300it_demo-persons.py'
+RECIPE = 'configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'  # `make demo`'s
 CANDIDATES = (1024, 512, 256, 128, 64, 32, 16, 8)
 
 
@@ -42,6 +53,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='default: the largest that fits (GPU) / the config\'s (CPU)')
     p.add_argument('--device', default=None, help='cuda or cpu (default: cuda when there is one)')
     p.add_argument('--max-iters', type=int, default=None, help='cap on the iterations (a quick check)')
+    p.add_argument('--train-seconds', type=float, default=None,
+                   help='stop training after the iteration that ends past this many seconds from the start '
+                        '(default: the budget less the evaluation reserve)')
+    p.add_argument('--augment', choices=['device', 'config'], default=None,
+                   help="photometric augmentation on the model's device or as the config has it "
+                        '(default: device on a GPU, config on a CPU)')
     p.add_argument('--workers', type=int, default=None,
                    help='dataloader workers (default: CPUs - 2, at most 14)')
     return p.parse_args(argv)
@@ -88,14 +105,62 @@ def step_seconds(cfg, batch: int, device: str, amp: bool, steps: int = 2) -> flo
 
 def largest_batch(cfg, device: str) -> tuple:
     """(batch, seconds per step) of the largest candidate whose AMP step fits on the GPU."""
+    import gc
+
     import torch
     for batch in CANDIDATES:
         try:
             return batch, step_seconds(cfg, batch, device, amp=True)
         except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
             print(f'batch {batch}: out of memory', flush=True)
+        gc.collect()  # the failed attempt's tensors, released with the exception
+        torch.cuda.empty_cache()
     raise RuntimeError(f'not even batch {CANDIDATES[-1]} fits on the GPU')
+
+
+class TrainDeadline(Hook):
+    """Stop the training loop after the iteration that ends past ``deadline`` (``time.time()`` seconds):
+    the iteration plan rests on estimates (on the lent H200 the loader delivered a fifth of its estimate),
+    and the evaluation after the run must still fit the budget."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if time.time() > self.deadline:
+            runner.train_loop.stop_training = True
+
+
+def sample_seconds(cfg, samples: int = 16) -> float:
+    """Seconds one process takes per training sample of ``cfg``'s pipeline (after two warm-up samples),
+    at one thread as a dataloader worker runs it."""
+    import torch
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.registry import DATASETS
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for i in range(2):
+            dataset[i % len(dataset)]
+        start = time.perf_counter()
+        for i in range(samples):
+            dataset[(i + 2) % len(dataset)]
+        return (time.perf_counter() - start) / samples
+    finally:
+        torch.set_num_threads(threads)
+
+
+def augment_on_device(cfg) -> None:
+    """The config with its photometric augmentation in the data preprocessor (the paper preset's
+    ``device_photometric`` / ``device_aug_pipeline`` of ``_base_/datasets/lup1m_saip.py``)."""
+    if 'device_photometric' not in cfg or 'device_aug_pipeline' not in cfg:
+        raise KeyError(f'{cfg.filename}: --augment device needs the dataset base\'s device_photometric and '
+                       'device_aug_pipeline (configs/pretrain/_base_/datasets/lup1m_saip.py)')
+    cfg.model.data_preprocessor.photometric = copy.deepcopy(cfg.device_photometric)
+    cfg.train_dataloader.dataset.pipeline = copy.deepcopy(cfg.device_aug_pipeline)
 
 
 def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
@@ -103,6 +168,8 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
     base_batch = cfg.train_dataloader.batch_size
     lr = cfg.optim_wrapper.optimizer.lr * batch / base_batch
     cfg.optim_wrapper.optimizer.lr = lr
+    if batch >= 1024:  # DINO's default momentum at its default batch (64 x 16 GPUs)
+        cfg.model.expert.momentum = 0.996
     if amp and cfg.optim_wrapper.type in ('OptimWrapper', 'PerTensorClipOptimWrapper'):
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('OptimWrapper', 'AmpOptimWrapper')
         cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -113,9 +180,12 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
                              by_epoch=False, begin=warmup, end=iters))
     cfg.param_scheduler = schedule
     cfg.train_cfg.update(max_iters=iters, val_interval=iters + 1)  # evaluated after, by eval_backbone.py
-    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'ValBeforeTrainHook']
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
+                        if h.get('type') not in ('ValBeforeTrainHook', 'PretrainVisualizationHook')]
     cfg.default_hooks.checkpoint.pop('save_best', None)
-    cfg.default_hooks.checkpoint.update(interval=iters, max_keep_ckpts=1)
+    # a checkpoint every fifth of the run (and the last): a run stopped by its machine's limit still
+    # leaves one to evaluate
+    cfg.default_hooks.checkpoint.update(interval=max(1, iters // 5), max_keep_ckpts=1)
     cfg.default_hooks.logger.interval = max(1, min(10, iters // 20))
     loader = cfg.train_dataloader
     loader.update(batch_size=batch, num_workers=workers, persistent_workers=workers > 0,
@@ -130,11 +200,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from mmengine.runner import Runner
 
     from saip_mm.utils import register_all_modules
+    from saip_mm.utils.launcher import plan_cpu
     register_all_modules()
     start = time.time()
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     amp = device == 'cuda'
     cfg = Config.fromfile(osp.join(ROOT, args.config) if not osp.isabs(args.config) else args.config)
+    augment = args.augment or ('device' if device == 'cuda' else 'config')
+    if augment == 'device':
+        augment_on_device(cfg)
+    plan = plan_cpu(Config(dict(train_dataloader=dict(
+        num_workers='auto' if args.workers is None else args.workers))), cuda=device == 'cuda')
+    workers = plan['workers']
+    torch.set_num_threads(plan['main_threads'])
     if args.batch:
         batch, step = args.batch, step_seconds(cfg, args.batch, device, amp)
     elif device == 'cuda':
@@ -144,29 +222,42 @@ def main(argv: Optional[List[str]] = None) -> dict:
         step = step_seconds(cfg, batch, device, amp)
     # two evaluations (the initialisation and the end) of ~450 crops at 3 scales, seconds on a GPU; on a
     # CPU they are measured in minutes: leave a third of the budget
+    per_sample = sample_seconds(cfg)
+    loader = 1.25 * batch * per_sample / max(1, workers)  # the main process shares the cores
+    per_iter = max(step, loader)
     left = args.minutes * 60 - (time.time() - start)
-    reserve = 60.0 if device == 'cuda' else left / 3
-    iters = max(1, int((left - reserve) / step))
+    reserve = 90.0 if device == 'cuda' else left / 3
+    iters = max(1, int((left - reserve) / per_iter))
     if args.max_iters:
         iters = min(iters, args.max_iters)
-    workers = args.workers if args.workers is not None else max(0, min(14, (os.cpu_count() or 2) - 2))
     lr = set_recipe(cfg, batch, iters, workers, amp)
     os.makedirs(args.out, exist_ok=True)
     cfg.work_dir = osp.join(args.out, 'work')
     check = dict(config=args.config, device=device, amp=amp, batch=batch, iterations=iters, lr=lr,
-                 s_per_step_measured=step, images_seen=batch * iters)
-    print(f'learning check: {device}, batch {batch}, {iters} iterations ({step:.2f} s/step measured), '
-          f'lr {lr:.3g}', flush=True)
+                 s_per_step_measured=step, s_per_sample_one_worker=per_sample, workers=workers,
+                 main_threads=plan['main_threads'], s_per_iter_loader_estimate=loader, augment=augment,
+                 teacher_momentum=cfg.model.expert.momentum,
+                 images_planned=batch * iters)
+    print(f'learning check: {device}, batch {batch}, {iters} iterations ({step:.2f} s/step measured, '
+          f'loader ~{loader:.2f} s/batch from {workers} workers), lr {lr:.3g}', flush=True)
     if device == 'cpu':
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
         cfg.optim_wrapper.pop('loss_scale', None)
+    dumped = osp.join(args.out, 'config.py')  # before the run: what a stopped run is evaluated with
+    cfg.dump(dumped)
     run_cfg = copy.deepcopy(cfg)  # the Runner does not validate (mmengine's loop would at the end)
     run_cfg.val_cfg = run_cfg.val_dataloader = run_cfg.val_evaluator = None
-    Runner.from_cfg(run_cfg).train()
+    train_start = time.time()
+    runner = Runner.from_cfg(run_cfg)
+    limit = args.train_seconds if args.train_seconds is not None else args.minutes * 60 - reserve
+    runner.register_hook(TrainDeadline(start + limit), priority='LOWEST')
+    runner.train()
+    check.update(iterations_run=runner.iter, images_seen=batch * runner.iter)
+    if runner.iter < iters:  # stopped by the deadline: the checkpoint of where it stopped
+        runner.save_checkpoint(cfg.work_dir, f'iter_{runner.iter}.pth')
+    check['s_per_iter_trained'] = (time.time() - train_start) / runner.iter  # the Runner's start included
     check['train_minutes'] = (time.time() - start) / 60
-    ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
-    dumped = osp.join(args.out, 'config.py')
-    cfg.dump(dumped)
+    ckpt = osp.join(cfg.work_dir, f'iter_{runner.iter}.pth')
     out = subprocess.run([sys.executable, osp.join(ROOT, 'tools/analysis/eval_backbone.py'), 'none', ckpt,
                           '--config', dumped, '--json', osp.join(args.out, 'retrieval.json')],
                          cwd=ROOT, capture_output=True, text=True)

@@ -216,7 +216,8 @@ class PretrainAlgorithm(BaseSelfSupervisor):
     def _check_finite(self, losses: Dict[str, Tensor]) -> None:
         # one host read per step for all terms; the per-term search runs only when one is not finite
         sums = [v.detach().float().sum() for v in losses.values()]
-        if not sums or bool(torch.isfinite(torch.stack(sums)).all()):
+        device = next((s.device for s in sums if s.device.type != 'cpu'), None)  # a host value goes there
+        if not sums or bool(torch.isfinite(torch.stack([s.to(device) for s in sums])).all()):
             return
         for name, value in losses.items():
             if not torch.isfinite(value).all():

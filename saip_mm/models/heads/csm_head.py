@@ -111,7 +111,7 @@ class CSMHead(BaseModule):
         pairs = len(pairs)
         self.monitor = self.collapse_monitor(torch.cat(targets))
         self.monitor['teacher_entropy_rel'] = self.monitor['teacher_entropy'] / self.reference_entropy
-        self.monitor['teacher_temp'] = torch.tensor(tau)
+        self.monitor['teacher_temp'] = torch.tensor(tau, device=total.device)  # beside the loss (no read)
         if student_bottleneck is not None:
             self.monitor['bottleneck_cos'] = mean_pairwise_cosine(student_bottleneck.detach())
         if self.centering is None:
