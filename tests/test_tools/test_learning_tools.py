@@ -121,10 +121,16 @@ def test_gpu_check_writes_its_tables(tmp_path):
     assert list(done) == ['loader'] and done['loader']['returncode'] == 0
     loader = (tmp_path / 'loader.md').read_text()
     assert '| paper' in loader and 'shapes / 20 batches' in loader
-    assert '(0 workers; pre-built batch ' in loader
+    assert '(0 workers; pre-built batch ' in loader and '; loader alone ' in loader
     rows = json.loads((tmp_path / 'loader.json').read_text())
     paper = next(r for r in rows if r.get('preset') == 'paper')
     assert paper['prebuilt_s_per_step'] > 0  # the loader table keeps the pre-built batch's step too
+    # past the prefetched batches (2 x workers + 4 steps), in the Runner's environment (the config's
+    # opencv_num_threads=0: OpenCV runs sequentially and then reports 1 thread, 2 by default here), with
+    # the loader's rate alone beside it
+    timing = paper['loader']
+    assert timing['steps'] == 4 and timing['opencv_threads'] == 1
+    assert timing['alone_img_s'] > 0 and timing['first_batch_s'] > 0
     # the scale buckets: 4 view sizes, the anchor and the canvas (a continuous draw gives ~1 per batch)
     assert paper['shape_batches'] == 20 and paper['distinct_shapes'] <= 6 and paper['loader']['step_s'] > 0
     runs = gpu_check.runs(gpu_check.parse_args(['--out', 'x']))  # what a device session runs

@@ -7,8 +7,11 @@ step (forward + backward, all enabled objectives), plus data-pipeline images/s p
     python tools/analysis/benchmark_pretrain.py --loader --workers 14 ...  # the Runner's dataloader + step
 
 By default a pre-built batch is timed (the model alone). ``--loader`` times real iterations instead: the
-config's dataloader (workers, collation, the demo crops) feeding the step, with the time spent waiting
-for data and the step time printed apart, and the step's TFLOP/s and model FLOP utilisation against the
+config's dataloader (workers, collation, the demo crops, the config's ``env_cfg.mp_cfg`` as the Runner
+sets it) feeding the step, enough of them (2 x workers + 4) that the batches prefetched at the start are
+used up, with the time spent waiting for data and the step time printed apart, the loader's rate alone
+(no step running: set against the workers x the per-worker rate, it says whether the workers slow each
+other down or the training step slows them), and the step's TFLOP/s and model FLOP utilisation against the
 device's peak (``--peak-tflops``, known for H100 / H200 / A100). Every row also says how many distinct
 input shapes 100 batches give (the view-scale draw: a few with scale buckets, ~100 with a continuous one).
 
@@ -164,9 +167,28 @@ def distinct_shapes(model, data, batches: int = 100) -> int:
     return len(shapes)
 
 
-def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device: str, torch) -> Dict:
-    """Mean data wait and step time over ``args.steps`` real iterations of the config's dataloader."""
+def arrivals(loader_cfg: dict, batches: int) -> List[float]:
+    """Seconds from a fresh iterator's creation to each of its first ``batches`` batches, with nothing
+    else running: the workers' own rate, all of them busy at once, before any step competes with them."""
     from mmengine.runner import Runner
+    it = iter(Runner.build_dataloader(dict(loader_cfg, persistent_workers=False), seed=0))
+    t0, out = time.perf_counter(), []
+    for _ in range(batches):
+        next(it)
+        out.append(time.perf_counter() - t0)
+    del it  # its workers end here
+    return out
+
+
+def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device: str, torch) -> Dict:
+    """The config's dataloader in the Runner's environment (``env_cfg.mp_cfg``: start method, OpenCV
+    threads), timed twice: alone (``alone_img_s``: each worker's second batch after its first, so the
+    rate the workers keep up together) and feeding ``2 x workers + 4`` training steps (at least
+    ``args.steps``), so that the batches the workers prefetched at the start (2 each) are used up and the
+    mean data wait (``data_s``) is the steady one, not the start's."""
+    from mmengine.runner import Runner
+    from mmengine.utils.dl_utils import set_multi_processing
+    set_multi_processing(**cfg.get('env_cfg', {}).get('mp_cfg', {}))  # what Runner.setup_env does
     loader_cfg = dict(cfg.train_dataloader, batch_size=batch,
                       sampler=dict(type='InfiniteSampler', shuffle=True))
     workers = loader_cfg['num_workers'] if args.workers is None else args.workers
@@ -174,12 +196,16 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
         from saip_mm.utils.launcher import plan_cpu
         workers = plan_cpu(type(cfg)(dict(train_dataloader=dict(num_workers='auto'))))['workers']
     loader_cfg.update(num_workers=workers, persistent_workers=workers > 0, pin_memory=device == 'cuda')
+    rounds = max(1, workers)
+    times = arrivals(loader_cfg, 2 * rounds)
+    alone = rounds * batch / max(1e-9, times[-1] - times[rounds - 1])
+    steps = max(args.steps, 2 * workers + 4)
     it = iter(Runner.build_dataloader(loader_cfg, seed=0))
     from saip_mm.engine.hooks import resolve_schedules
-    resolve_schedules(model, args.steps + 1, args.steps + 1)  # what SchedulesHook gives a run this long
+    resolve_schedules(model, steps + 1, steps + 1)  # what SchedulesHook gives a run this long
     model.train_step(next(it), optim)  # warm-up (and the workers' start)
     data_t = step_t = 0.
-    for _ in range(args.steps):
+    for _ in range(steps):
         t0 = time.perf_counter()
         data = next(it)
         t1 = time.perf_counter()
@@ -188,7 +214,9 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
         if device == 'cuda':
             torch.cuda.synchronize()
         data_t, step_t = data_t + t1 - t0, step_t + time.perf_counter() - t1
-    return dict(data_s=data_t / args.steps, step_s=step_t / args.steps, workers=workers)
+    import cv2
+    return dict(data_s=data_t / steps, step_s=step_t / steps, workers=workers, steps=steps,
+                alone_img_s=alone, first_batch_s=times[0], opencv_threads=cv2.getNumThreads())
 
 
 def count_gflop(model, batch_data, optim) -> float:
@@ -298,7 +326,8 @@ def fmt(row: Dict) -> str:
             + (f" {row['tflops']:.3g} | " + (f"{row['mfu']:.1%}" if row.get('mfu') else '-')
                + f" | {row['distinct_shapes']} |" if 'tflops' in row else ' - | - | - |')
             + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers; pre-built "
-               f"batch {row['prebuilt_s_per_step']:.2f}) |" if loader else ' - |'))
+               f"batch {row['prebuilt_s_per_step']:.2f}; loader alone {loader['alone_img_s']:.0f} img/s) |"
+               if loader else ' - |'))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -309,7 +338,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
           f'| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / {args.shape_batches} batches '
-          '| loader: data s / step s (workers; pre-built batch step s) |')
+          '| loader: data s / step s (workers; pre-built batch step s; loader alone img/s) |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     print(fmt(rows[0]), flush=True)
     for preset in args.presets:

@@ -4,8 +4,9 @@ code-faithful presets at batch 256 with AMP, on a pre-built batch and through th
 (data and step time apart, TFLOP/s and utilisation), and the paper preset with ``torch.compile`` of the
 student encoder (not yet seen to work: on the 2-core CPU it stops at a stride assertion of torch 2.13's
 fake kernels; the table then says so); every table and JSON written to ``--out``. On one H200 the loader
-table (both presets, ``--steps 3``) took 100 s (2026-12-04, docs/benchmarks.md); the three tables
-together should fit 5-8 minutes (the compile table is not yet timed on a GPU).
+table (both presets, 3 steps) took 100 s (2026-12-04, docs/benchmarks.md); it now times 2 x workers + 4
+steps and the loader alone (32 steps and 28 batches at 14 workers: about 3 minutes at that day's rates),
+so run the tables one call each where the device time is short (``--tables``).
 
     python tools/analysis/gpu_check.py --out work_dirs/gpu_check [--batch 256] [--workers 14]
 """
