@@ -10,6 +10,7 @@ from mmengine.evaluator import BaseMetric
 
 from saip_mm.registry import METRICS
 
+from ..models.utils.retrieval import mean_pairwise_cosine
 from .reid_metric import rank_queries
 
 
@@ -161,15 +162,13 @@ class PretrainRetrievalMetric(BaseMetric):
             unit = F.normalize(feats, dim=-1)
             metrics['scale_cos'] = float(torch.stack(
                 [(unit[:, a] * unit[:, b]).sum(-1) for a, b in combinations(range(len(scales)), 2)]).mean())
-        unit = F.normalize(feats[:, base], dim=-1)
-        n = len(unit)
-        metrics['pair_cos'] = float(((unit @ unit.T).sum() - n) / max(1, n * (n - 1)))
+        metrics['pair_cos'] = float(mean_pairwise_cosine(feats[:, base]))
         train = subset == 'train'
         if train.any():
             metrics['knn'] = knn_accuracy(feats[train, base], pid[train], cam[train], self.knn_k)
         if 'csm_bottleneck' in results[0]:  # CSM's collapse diagnostics (CSM.diagnostics)
-            z = F.normalize(torch.stack([r['csm_bottleneck'] for r in results]), dim=-1)
-            metrics['csm_bottleneck_cos'] = float(((z @ z.T).sum() - n) / max(1, n * (n - 1)))
+            metrics['csm_bottleneck_cos'] = float(mean_pairwise_cosine(
+                torch.stack([r['csm_bottleneck'] for r in results])))
             entropy = torch.stack([r['csm_teacher_entropy'] for r in results])
             metrics['csm_teacher_entropy'] = float(entropy.mean())
         return metrics

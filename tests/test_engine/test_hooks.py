@@ -145,3 +145,64 @@ def test_last_layer_frozen_for_the_first_iterations(root, tmp_path):
     # iterations 1 and 2 leave the prototypes as initialised; iteration 3 moves them
     assert torch.allclose(weights[1], before, atol=1e-6) and torch.allclose(weights[2], before, atol=1e-6)
     assert not torch.allclose(weights[3], before, atol=1e-6)
+
+
+def test_feature_spread_reads_the_students_features(root, tmp_path, person_images):
+    """FeatureSpreadHook: the mean pairwise cosine of the student's retrieval features of its crops
+    (checked against the features computed here), 1 for copies of one crop, the model's mode kept; a
+    folder with fewer than two crops is refused, naming it."""
+    import mmcv
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.engine.hooks import FeatureSpreadHook
+    from saip_mm.models.utils import retrieval_features
+    from saip_mm.registry import MODELS
+    cfg = Config.fromfile(osp.join(root, DEMO_CFG))
+    cfg.model.backbone.update(SMALL_VIT)
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    people = tmp_path / 'people'
+    people.mkdir()
+    for i, img in enumerate(person_images[:4]):
+        mmcv.imwrite(img, str(people / f'{i}.png'))
+    hook = FeatureSpreadHook(str(people), size=(128, 64))
+    assert hook.images.shape == (4, 3, 128, 64) and hook.images.dtype == torch.uint8
+    value = hook.value(model)
+    assert model.training  # back in train mode
+    model.eval()
+    feats = retrieval_features(model.backbone, model.data_preprocessor.normalize(hook.images),
+                               level=model.eval_cfg['level'])[:, 0]
+    unit = torch.nn.functional.normalize(feats, dim=-1)
+    pairs = [float(unit[i] @ unit[j]) for i in range(4) for j in range(4) if i != j]
+    assert value == pytest.approx(sum(pairs) / len(pairs), abs=1e-5) and value < 0.999
+    same = tmp_path / 'same'
+    same.mkdir()
+    for i in range(3):
+        mmcv.imwrite(person_images[0], str(same / f'{i}.png'))
+    assert FeatureSpreadHook(str(same), size=(128, 64)).value(model) == pytest.approx(1.0, abs=1e-5)
+    assert not model.training  # an eval-mode model stays in eval mode
+    with pytest.raises(FileNotFoundError, match=r"image_dir '.*one' has 1 crop\(s\)"):
+        (tmp_path / 'one').mkdir()
+        mmcv.imwrite(person_images[0], str(tmp_path / 'one' / 'a.jpg'))
+        FeatureSpreadHook(str(tmp_path / 'one'))
+
+
+@pytest.mark.slow
+def test_lr_probe_runs_each_rate_from_one_initialisation(tmp_path):
+    """tools/analysis/lr_probe.py: one run per lr from the same initialisation (the same cosine before
+    training), the cosine after every iteration and the lr schedule it was given; the large lr merges
+    the features faster than the small one (docs/results.md, 2026-12-04)."""
+    import sys
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                                'tools', 'analysis'))
+    import lr_probe
+    rows = lr_probe.main(['--out', str(tmp_path), '--lr', '2e-3', '1.5625e-5', '--iters', '3',
+                          '--warmup', '2', '--batch', '4'])
+    big, small = (r['series'] for r in rows)
+    assert len(big['feature_pair_cos']) == 4 and big['feature_pair_cos'][0] == small['feature_pair_cos'][0]
+    assert big['lr'][0] == pytest.approx(2e-6) and max(big['lr']) == pytest.approx(2e-3)  # warmed up
+    assert big['feature_pair_cos'][2] > small['feature_pair_cos'][2] + 0.2
+    text = (tmp_path / 'lr_probe.md').read_text()
+    assert '| 0.002 |' in text and '| 1.5625e-05 |' in text and 'feature_pair_cos' in text

@@ -32,13 +32,22 @@ def test_factorial_is_a_resolution_iv_half_fraction():
 def test_recipe_rules_at_another_batch():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
-    lr = learning_check.set_recipe(cfg, batch=64, iters=200, workers=4, amp=True)
-    assert lr == pytest.approx(5e-4 * 64 / 256)  # the paper's linear rule, kept at another batch
+    rates = {rule: learning_check.recipe_lr(cfg, 64, rule) for rule in learning_check.LR_RULES}
+    base = 5e-4 * 8 / 256  # the config's: the paper's base by the linear rule at its batch of 8
+    assert rates == pytest.approx(dict(config=base, sqrt=base * 8 ** 0.5, linear=base * 8))
+    with pytest.raises(ValueError, match="lr rule must be one of .* got 'cubic'"):
+        learning_check.recipe_lr(cfg, 64, 'cubic')
+    lr = learning_check.set_recipe(cfg, batch=64, iters=200, workers=4, amp=True, lr=rates['config'])
+    assert lr == cfg.optim_wrapper.optimizer.lr == pytest.approx(base)
+    assert learning_check.parse_args(['--out', 'x']).lr_rule == 'config'
     assert cfg.optim_wrapper.type == 'PerTensorClipAmpOptimWrapper'
     assert cfg.param_scheduler[0].end == 20 and cfg.param_scheduler[1].end == 200  # 10 % warm-up
     assert cfg.train_cfg.max_iters == 200 and cfg.train_cfg.val_interval > 200  # evaluated after the run
     assert not any(h.type in ('ValBeforeTrainHook', 'PretrainVisualizationHook') for h in cfg.custom_hooks)
     assert any(h.type == 'ExpertEMAHook' for h in cfg.custom_hooks)
+    spread = [h for h in cfg.custom_hooks if h.type == 'FeatureSpreadHook']  # logged with the losses
+    assert len(spread) == 1 and spread[0].interval == cfg.default_hooks.logger.interval
+    assert osp.isdir(spread[0].image_dir)
     assert cfg.model.expert.momentum == 0.9995 and cfg.model.csm.head.teacher_temp == 0.04
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler' and cfg.train_dataloader.batch_size == 64
     assert cfg.model.csm.neck.freeze_last_layer == dict(type='FirstSteps', epochs=1)
@@ -47,8 +56,10 @@ def test_recipe_rules_at_another_batch():
 def test_recipe_at_batch_1024_takes_dinos_default_momentum():
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, learning_check.RECIPE))
-    learning_check.set_recipe(cfg, batch=1024, iters=50, workers=12, amp=True)
+    learning_check.set_recipe(cfg, batch=1024, iters=50, workers=12, amp=True,
+                              lr=learning_check.recipe_lr(cfg, 1024, 'linear'), warmup=8)
     assert cfg.model.expert.momentum == 0.996 and cfg.optim_wrapper.optimizer.lr == pytest.approx(2e-3)
+    assert cfg.param_scheduler[0].end == 8  # the warm-up given, not 10 % of the run
 
 
 def test_augment_on_device_moves_the_photometric_ops_to_the_preprocessor(tmp_path):

@@ -10,8 +10,11 @@ of the pretrained student beside its initialisation: one command for a machine w
 2. The slower of the step at that batch and the loader (one worker's seconds per sample, times the
    batch, over the workers) sets how many iterations fit the budget, after the two evaluations. The
    workers and the main process's threads: ``--workers``, else the launcher's plan for the cores.
-3. The config's rules, at that batch: lr by the linear rule (the config's lr x batch / its batch), a
-   linear warm-up over the first 10 % then cosine to the end, the prototypes frozen for one epoch of the
+3. The config's rules, at that batch: the config's lr (``--lr-rule config``; ``sqrt`` and ``linear``
+   scale it by the batch ratio's square root or the ratio: on 2026-12-04 the linear rule's 2e-3 at batch
+   1024 merged every image's features within 4 steps, and on the CPU it does so at batch 8 and 32 too,
+   for every method, MAE included: docs/results.md), a linear warm-up over the first 10 % then cosine to
+   the end, the prototypes frozen for one epoch of the
    data (``CSMProjector(freeze_last_layer=dict(type='FirstSteps', epochs=1))`` counts it at any batch),
    the teacher momentum of DINO's help text (0.996 from batch 1024, DINO's default batch; below it the
    config's, 0.9995 for the recipe, DINO's advice at 256). On a GPU the photometric augmentation runs
@@ -35,12 +38,15 @@ import sys
 import time
 from typing import List, Optional
 
+from mmengine.config import ConfigDict
 from mmengine.hooks import Hook
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
 RECIPE = 'configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'  # `make demo`'s
 CANDIDATES = (1024, 512, 256, 128, 64, 32, 16, 8)
+LR_RULES = ('config', 'sqrt', 'linear')  # recipe_lr
+SPREAD_CROPS = osp.join(ROOT, 'demo', 'xscale_persons', 'crops')  # FeatureSpreadHook's
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,6 +65,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--augment', choices=['device', 'config'], default=None,
                    help="photometric augmentation on the model's device or as the config has it "
                         '(default: device on a GPU, config on a CPU)')
+    p.add_argument('--lr-rule', choices=LR_RULES, default='config',
+                   help="the lr at the batch from the config's at its batch: kept, x sqrt(ratio) or x ratio "
+                        '(recipe_lr; docs/results.md: the linear rule merges the features in 4 steps)')
     p.add_argument('--workers', type=int, default=None,
                    help="dataloader workers (default: the launcher's plan: with a GPU the cores less the "
                         "main process's threads, none on a CPU)")
@@ -164,17 +173,29 @@ def augment_on_device(cfg) -> None:
     cfg.train_dataloader.dataset.pipeline = copy.deepcopy(cfg.device_aug_pipeline)
 
 
-def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
-    """The config at ``batch`` for ``iters`` iterations (module docstring, step 3). Returns the lr."""
-    base_batch = cfg.train_dataloader.batch_size
-    lr = cfg.optim_wrapper.optimizer.lr * batch / base_batch
+def recipe_lr(cfg, batch: int, rule: str) -> float:
+    """The lr at ``batch`` from the config's lr at its own batch: ``'config'`` keeps it (the step size
+    the CPU runs chose: the batch buys cleaner gradients, not longer steps), ``'sqrt'`` scales it by
+    sqrt(batch ratio) (the square-root rule for Adam, Malladi et al. 2022), ``'linear'`` by the batch ratio
+    (DINO's rule, which presumes its 10-epoch warm-up)."""
+    ratio = batch / cfg.train_dataloader.batch_size
+    lr = cfg.optim_wrapper.optimizer.lr
+    if rule not in LR_RULES:
+        raise ValueError(f'lr rule must be one of {LR_RULES}, got {rule!r}')
+    return lr * {'config': 1.0, 'sqrt': ratio ** 0.5, 'linear': ratio}[rule]
+
+
+def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool, lr: float,
+               warmup: Optional[int] = None) -> float:
+    """The config at ``batch`` for ``iters`` iterations at ``lr`` (module docstring, step 3), warmed up
+    over ``warmup`` iterations (default: the first 10 %). Returns the lr."""
     cfg.optim_wrapper.optimizer.lr = lr
     if batch >= 1024:  # DINO's default momentum at its default batch (64 x 16 GPUs)
         cfg.model.expert.momentum = 0.996
     if amp and cfg.optim_wrapper.type in ('OptimWrapper', 'PerTensorClipOptimWrapper'):
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('OptimWrapper', 'AmpOptimWrapper')
         cfg.optim_wrapper.loss_scale = 'dynamic'
-    warmup = max(1, iters // 10)
+    warmup = max(1, iters // 10) if warmup is None else warmup
     schedule = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup)]
     if iters > warmup:  # a run of one iteration (the test) is all warm-up
         schedule.append(dict(type='CosineAnnealingLR', T_max=iters - warmup, eta_min=lr * 0.02,
@@ -188,6 +209,9 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool) -> float:
     # leaves one to evaluate
     cfg.default_hooks.checkpoint.update(interval=max(1, iters // 5), max_keep_ckpts=1)
     cfg.default_hooks.logger.interval = max(1, min(10, iters // 20))
+    # the student's features of 26 people training never reads, as alike as? (towards 1: one point)
+    cfg.custom_hooks.append(ConfigDict(type='FeatureSpreadHook', image_dir=SPREAD_CROPS,
+                                       interval=cfg.default_hooks.logger.interval))
     loader = cfg.train_dataloader
     loader.update(batch_size=batch, num_workers=workers, persistent_workers=workers > 0,
                   pin_memory=workers > 0, sampler=dict(type='InfiniteSampler', shuffle=True))
@@ -231,10 +255,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
     iters = max(1, int((left - reserve) / per_iter))
     if args.max_iters:
         iters = min(iters, args.max_iters)
-    lr = set_recipe(cfg, batch, iters, workers, amp)
+    lr = set_recipe(cfg, batch, iters, workers, amp, recipe_lr(cfg, batch, args.lr_rule))
     os.makedirs(args.out, exist_ok=True)
     cfg.work_dir = osp.join(args.out, 'work')
     check = dict(config=args.config, device=device, amp=amp, batch=batch, iterations=iters, lr=lr,
+                 lr_rule=args.lr_rule,
                  s_per_step_measured=step, s_per_sample_one_worker=per_sample, workers=workers,
                  main_threads=plan['main_threads'], s_per_iter_loader_estimate=loader, augment=augment,
                  teacher_momentum=cfg.model.expert.momentum,

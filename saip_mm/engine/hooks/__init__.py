@@ -1,4 +1,5 @@
 from .expert_ema_hook import ExpertEMAHook
+from .feature_spread_hook import FeatureSpreadHook
 from .freeze_last_layer_hook import FreezeLastLayerHook
 from .pretrain_visualization_hook import PretrainVisualizationHook
 from .progress_bar_hook import ProgressBarHook
@@ -8,6 +9,7 @@ from .teacher_temp_hook import TeacherTempWarmupHook
 from .val_before_train_hook import ValBeforeTrainHook
 
 __all__ = [
-    'ExpertEMAHook', 'FreezeLastLayerHook', 'PretrainVisualizationHook', 'ProgressBarHook',
-    'SchedulesHook', 'SkippedImagesHook', 'TeacherTempWarmupHook', 'ValBeforeTrainHook', 'resolve_schedules'
+    'ExpertEMAHook', 'FeatureSpreadHook', 'FreezeLastLayerHook', 'PretrainVisualizationHook',
+    'ProgressBarHook', 'SchedulesHook', 'SkippedImagesHook', 'TeacherTempWarmupHook', 'ValBeforeTrainHook',
+    'resolve_schedules'
 ]

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from ..utils.retrieval import mean_pairwise_cosine
 from ..utils.schedules import ConstantValue, build_schedule
 
 
@@ -178,12 +179,4 @@ def csm_pairs(teacher_views: Sequence[int], student_views: Sequence[int]) -> Lis
     return [(i, j) for i, t in enumerate(teacher_views) for j, s in enumerate(student_views) if s != t]
 
 
-def mean_pairwise_cosine(features: Tensor) -> Tensor:
-    """Mean cosine similarity over the pairs of different rows of ``features`` ``(N, D)`` (N >= 2)."""
-    x = F.normalize(features.float(), dim=-1)
-    n = x.shape[0]
-    sims = x @ x.t()
-    return (sims.sum() - sims.diagonal().sum()) / max(n * (n - 1), 1)
-
-
-__all__: List[str] = ['CSMHead', 'csm_pairs', 'mean_pairwise_cosine']
+__all__: List[str] = ['CSMHead', 'csm_pairs']

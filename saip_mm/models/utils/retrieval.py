@@ -86,3 +86,11 @@ class ColourHistogramEncoder(nn.Module):
         patches = torch.stack(hists, dim=1)
         glob = patches.flatten(1) / self.stripes
         return student_tokens((glob, patches), (glob, patches), (self.stripes, 1))
+
+
+def mean_pairwise_cosine(features: Tensor) -> Tensor:
+    """Mean cosine similarity over the pairs of different rows of ``features`` ``(N, D)`` (N >= 2)."""
+    x = F.normalize(features.float(), dim=-1)
+    n = x.shape[0]
+    sims = x @ x.t()
+    return (sims.sum() - sims.diagonal().sum()) / max(n * (n - 1), 1)

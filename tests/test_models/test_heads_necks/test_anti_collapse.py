@@ -13,10 +13,9 @@ from mmengine.registry import DefaultScope
 
 from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.models.heads import CSMHead
-from saip_mm.models.heads.csm_head import mean_pairwise_cosine
 from saip_mm.models.losses import KoLeoLoss
 from saip_mm.models.necks import CSMProjector
-from saip_mm.models.utils import SinkhornKnoppCentering, sinkhorn_knopp
+from saip_mm.models.utils import SinkhornKnoppCentering, mean_pairwise_cosine, sinkhorn_knopp
 from saip_mm.registry import DATASETS, MODELS
 
 
