@@ -223,3 +223,21 @@ def test_slurm_scripts_pass_config_checkpoint_and_launcher(root, tmp_path):
     args = (tmp_path / 'args').read_text().split()
     assert args[args.index('-u') + 1:] == [osp.join(root, 'tools', 'train.py'), 'cfg.py',
                                           '--work-dir=work_dirs/job', '--launcher=slurm']
+
+
+def test_offline_wheels_pin_the_stack_as_the_install_does(root, tmp_path):
+    """tools/misc/offline_wheels.sh --list: the OpenMMLab stack a registry-less GPU node lacks, each at
+    the version requirements/constraints.txt pins (one owner); a name without a pin is refused."""
+    out = subprocess.run(['bash', osp.join(root, 'tools/misc/offline_wheels.sh'), '--list'],
+                         capture_output=True, text=True, check=True).stdout.split()
+    with open(osp.join(root, 'requirements/constraints.txt')) as f:
+        pins = {line.split('==')[0].lower().replace('_', '-'): line.strip() for line in f if '==' in line}
+    listed = {spec.split('==')[0].lower().replace('_', '-'): spec for spec in out}
+    assert {'mmengine', 'mmpretrain', 'mmpose', 'mmdet', 'mmsegmentation', 'pycocotools'} <= set(listed)
+    assert all(pins[name] == spec for name, spec in listed.items())
+    lacking = tmp_path / 'constraints.txt'
+    lacking.write_text(''.join(p + '\n' for name, p in pins.items() if name != 'mmdet'))
+    broken = subprocess.run(['bash', osp.join(root, 'tools/misc/offline_wheels.sh'), '--list'],
+                            capture_output=True, text=True,
+                            env=dict(os.environ, SAIP_CONSTRAINTS=str(lacking)))
+    assert broken.returncode == 1 and f"mmdet has no '==' pin in {lacking}" in broken.stderr
