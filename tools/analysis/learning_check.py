@@ -13,8 +13,8 @@ of the pretrained student beside its initialisation: one command for a machine w
 3. The config's rules, at that batch: the config's lr (``--lr-rule config``; ``sqrt`` and ``linear``
    scale it by the batch ratio's square root or the ratio: on 2026-12-04 the linear rule's 2e-3 at batch
    1024 merged every image's features within 4 steps, and on the CPU it does so at batch 8 and 32 too,
-   for every method, MAE included: docs/results.md), a linear warm-up over the first 10 % then cosine to
-   the end, the prototypes frozen for one epoch of the
+   for SAIP, each of its objectives alone and DINO, MAE's later: docs/results.md), a linear warm-up over
+   the first 10 % then cosine to the end, the prototypes frozen for one epoch of the
    data (``CSMProjector(freeze_last_layer=dict(type='FirstSteps', epochs=1))`` counts it at any batch),
    the teacher momentum of DINO's help text (0.996 from batch 1024, DINO's default batch; below it the
    config's, 0.9995 for the recipe, DINO's advice at 256). On a GPU the photometric augmentation runs

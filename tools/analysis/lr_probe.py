@@ -11,8 +11,8 @@ config's by default) with that lr, a linear warm-up from 1e-3 x lr over ``--warm
 cosine to 2 % of it at ``--iters``; seed 0, no validation, no checkpoint. ``<out>/lr_probe.md`` has the
 cosine at iterations 0 (the initialisation: the same in every row), 1, 2, 3, 4, 6, 8, 12, 16, 20, ...
 and the last iteration's losses; ``<out>/lr_probe.json`` has every iteration. Towards 1: every person
-maps to one point. docs/results.md (2026-12-04) has what it found: at 2e-3 every method, MAE included,
-merges them within 4 steps, at batch 8 and 32 alike.
+maps to one point. docs/results.md (2026-12-04) has what it found: at 2e-3 SAIP, each of its objectives
+alone and DINO merge them within 3-6 steps (MAE later), at batch 8 and 32 alike.
 """
 import argparse
 import json
