@@ -241,3 +241,9 @@ def test_offline_wheels_pin_the_stack_as_the_install_does(root, tmp_path):
                             capture_output=True, text=True,
                             env=dict(os.environ, SAIP_CONSTRAINTS=str(lacking)))
     assert broken.returncode == 1 and f"mmdet has no '==' pin in {lacking}" in broken.stderr
+    # no interpreter of the asked version to build mmcv with: refused before anything is written
+    out = tmp_path / 'wheels'
+    nopy = subprocess.run(['bash', osp.join(root, 'tools/misc/offline_wheels.sh'), str(out), '3.12'],
+                          capture_output=True, text=True, env=dict(os.environ, SAIP_PYTHON=sys.executable))
+    assert nopy.returncode == 1 and "no Python 3.12 as " in nopy.stderr and 'SAIP_PYTHON' in nopy.stderr
+    assert not out.exists()

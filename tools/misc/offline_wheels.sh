@@ -7,8 +7,8 @@
 #   bash tools/misc/offline_wheels.sh OUT [PYTHON_VERSION] [TORCH_VERSION]   # defaults: 3.12 2.11.0
 #   bash tools/misc/offline_wheels.sh --list                                  # the pinned names only
 #
-# Building mmcv takes about 10-30 minutes on 2 cores and needs python<PYTHON_VERSION> here (pyenv has
-# 3.12); the torch it is built against is installed into a throw-away venv (a few GB from PyPI). On the
+# Building mmcv takes about 10-30 minutes on 2 cores and needs that Python here (python<PYTHON_VERSION>,
+# or SAIP_PYTHON=/path/to/python; pyenv has 3.12); the torch it is built against is installed into a throw-away venv (a few GB from PyPI). On the
 # other machine, from a copy of the repository with OUT in it:
 #
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site OUT/*.whl && export PYTHONPATH=/tmp/site
@@ -48,6 +48,12 @@ fi
 OUT=${1:?usage: offline_wheels.sh OUT [PYTHON_VERSION] [TORCH_VERSION] | --list}
 PYV=${2:-3.12}
 TORCH=${3:-2.11.0}
+PY=${SAIP_PYTHON:-python$PYV}
+if [ "$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$PYV" ]; then
+  echo "offline_wheels.sh: no Python $PYV as '$PY' to build mmcv with; set SAIP_PYTHON (with pyenv:" \
+       "SAIP_PYTHON=\$(pyenv root)/versions/$PYV.N/bin/python$PYV)" >&2
+  exit 1
+fi
 mkdir -p "$OUT"
 specs=()
 for p in "${PACKAGES[@]}"; do specs+=("$(pinned "$p")"); done
@@ -62,7 +68,7 @@ mmcv="mmcv==$(sed -n 's/^MMCV_VERSION=//p' "$ROOT/tools/install.sh")"
 echo "==> [offline_wheels] $mmcv built against torch $TORCH with CPython $PYV"
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
-"python$PYV" -m venv "$build/venv"
+"$PY" -m venv "$build/venv"
 "$build/venv/bin/python" -m pip install -q --isolated "torch==$TORCH" numpy addict packaging pyyaml yapf \
   opencv-python-headless "setuptools>=77,<81" wheel ninja
 MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "$build/venv/bin/python" -m pip wheel -q --isolated \
