@@ -8,8 +8,10 @@
 #   bash tools/misc/offline_wheels.sh --list                                  # the pinned names only
 #
 # Building mmcv takes about 10-30 minutes on 2 cores and needs that Python here (python<PYTHON_VERSION>,
-# or SAIP_PYTHON=/path/to/python; pyenv has 3.12); the torch it is built against is installed into a throw-away venv (a few GB from PyPI). On the
-# other machine, from a copy of the repository with OUT in it:
+# or SAIP_PYTHON=/path/to/python; pyenv has 3.12); the torch it is built against is installed into a
+# throw-away venv (a few GB from PyPI). On the other machine, from a copy of the repository with OUT in
+# it (for this workplace's device tool: OUT=.whl, added to .git/info/exclude and named in the call's
+# carry; 44 MB for Python 3.12):
 #
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site OUT/*.whl && export PYTHONPATH=/tmp/site
 #   PYTHONPATH=/tmp/site:. python3 tools/analysis/gpu_check.py --out DIR   # or learning_check.py / lr_probe.py
@@ -24,7 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CONSTRAINTS=${SAIP_CONSTRAINTS:-$ROOT/requirements/constraints.txt}  # the pins (another file: a test)
 PACKAGES=(mmengine mmpretrain mmpose mmdet mmsegmentation addict yapf termcolor platformdirs json_tricks
           munkres pycocotools terminaltables mat4py model-index ordered-set prettytable ftfy wcwidth
-          importlib-metadata shapely)
+          importlib-metadata lazy-importer shapely)
 
 # NAME==VERSION as constraints.txt pins it (names compared as pip does: case, '-', '_' and '.' alike)
 pinned() {
