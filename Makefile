@@ -67,11 +67,12 @@ learning-signal: install
 		$(LS_DIR)/$$c/iter_300.pth --invariance --json $(LS_DIR)/$$c/retrieval.json || exit 1; done
 
 # docs/results.md (issue 26): under the demo's small-batch recipe and budget, each objective alone, DINO
-# and MAE beside SAIP (`make demo`), and SAIP without colour jitter / grayscale (a diagnosis of the video
-# set), then one retrieval table with the cross-scale person score
+# and MAE beside SAIP (`make demo`), SAIP without colour jitter / grayscale (a diagnosis of the video
+# set) and SAIP with an anti-collapse unit (Sinkhorn-Knopp + KoLeo, a BatchNorm projector), then one
+# retrieval table with the cross-scale person score
 RECIPE_DIR ?= work_dirs/recipe
 RECIPE_CFGS := saip-recipe-csm-only saip-recipe-csr-only saip-recipe-css-only dino-recipe mae-recipe \
-	saip-recipe-no-colour
+	saip-recipe-no-colour saip-recipe-sk-koleo saip-recipe-bn-projector
 learning-recipe: install
 	for c in $(RECIPE_CFGS); do $(PY) tools/train.py \
 		configs/pretrain/learning_signal/$${c}_vit-tiny-p16_1xb8-100it_demo-persons.py --work-dir $(RECIPE_DIR)/$$c || exit 1; done
