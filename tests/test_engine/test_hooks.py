@@ -187,6 +187,9 @@ def test_feature_spread_reads_the_students_features(root, tmp_path, person_image
         (tmp_path / 'one').mkdir()
         mmcv.imwrite(person_images[0], str(tmp_path / 'one' / 'a.jpg'))
         FeatureSpreadHook(str(tmp_path / 'one'))
+    (tmp_path / 'one' / 'b.png').write_bytes(b'not an image')
+    with pytest.raises(ValueError, match=r'FeatureSpreadHook: .*b\.png is not a readable image'):
+        FeatureSpreadHook(str(tmp_path / 'one'))
 
 
 @pytest.mark.slow

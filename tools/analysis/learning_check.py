@@ -195,6 +195,9 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool, lr: float,
     if amp and cfg.optim_wrapper.type in ('OptimWrapper', 'PerTensorClipOptimWrapper'):
         cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('OptimWrapper', 'AmpOptimWrapper')
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif not amp:  # fp32 (a CPU): mmengine's AMP wrapper needs an accelerator
+        cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
+        cfg.optim_wrapper.pop('loss_scale', None)
     warmup = max(1, iters // 10) if warmup is None else warmup
     schedule = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup)]
     if iters > warmup:  # a run of one iteration (the test) is all warm-up
@@ -266,9 +269,6 @@ def main(argv: Optional[List[str]] = None) -> dict:
                  images_planned=batch * iters)
     print(f'learning check: {device}, batch {batch}, {iters} iterations ({step:.2f} s/step measured, '
           f'loader ~{loader:.2f} s/batch from {workers} workers), lr {lr:.3g}', flush=True)
-    if device == 'cpu':
-        cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
-        cfg.optim_wrapper.pop('loss_scale', None)
     dumped = osp.join(args.out, 'config.py')  # before the run: what a stopped run is evaluated with
     cfg.dump(dumped)
     run_cfg = copy.deepcopy(cfg)  # the Runner does not validate (mmengine's loop would at the end)

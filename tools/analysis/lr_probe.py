@@ -67,9 +67,6 @@ def run_one(args: argparse.Namespace, lr: float) -> Dict:
         num_workers='auto' if args.workers is None else args.workers))), cuda=device == 'cuda')
     torch.set_num_threads(plan['main_threads'])
     set_recipe(cfg, batch, args.iters, plan['workers'], amp, lr, warmup=args.warmup)
-    if device == 'cpu':
-        cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
-        cfg.optim_wrapper.pop('loss_scale', None)
     cfg.work_dir = osp.join(args.out, f'lr_{lr:g}')
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.default_hooks.checkpoint.update(interval=args.iters + 1, save_last=False)

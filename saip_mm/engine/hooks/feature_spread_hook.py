@@ -41,8 +41,12 @@ class FeatureSpreadHook(Hook):
                                     '(*.jpg, *.png); the pairwise cosine needs at least 2')
         height, width = size
         # (N, 3, H, W) uint8 BGR, as the packed images a data preprocessor normalises
-        imgs = [mmcv.imresize(mmcv.imread(f), (width, height), interpolation='bicubic')
-                for f in files[:num_images]]
+        imgs = []
+        for f in files[:num_images]:
+            img = mmcv.imread(f)
+            if img is None:
+                raise ValueError(f'FeatureSpreadHook: {f} is not a readable image')
+            imgs.append(mmcv.imresize(img, (width, height), interpolation='bicubic'))
         self.images = torch.from_numpy(np.stack(imgs).transpose(0, 3, 1, 2).copy())
         self.interval = interval
 
