@@ -8,6 +8,7 @@ mmengine import the modules lazily the first time a registry is searched.
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
@@ -34,6 +35,9 @@ DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['saip_mm.datasets'])
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE, locations=['saip_mm.datasets'])
+# dataloader functions: collate_fn=dict(type='saip_mm.stack_collate') (mmengine's Runner looks a
+# collate_fn up in its root registry, so a config names the scope)
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE, locations=['saip_mm.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=['saip_mm.datasets.transforms'])
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['saip_mm.models'])

@@ -1,5 +1,6 @@
 import os
 import os.path as osp
+import signal
 import sys
 
 import pytest
@@ -15,6 +16,19 @@ def _saip_scope():
     torch.set_num_threads(2)
     from saip_mm.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(autouse=True)
+def _sigchld_as_before():
+    """A test whose DataLoader had workers leaves torch's SIGCHLD handler installed in this process
+    (torch.utils.data._utils.signal_handling sets it once and never removes it); with it, the INT8
+    quantization of tests/test_deployment segfaulted in a later test (reproduced on 2026-12-04 with any
+    DataLoader with workers before test_convert and test_int8_scheme). Each test ends with the handler
+    it started with."""
+    before = signal.getsignal(signal.SIGCHLD)
+    yield
+    if signal.getsignal(signal.SIGCHLD) is not before:
+        signal.signal(signal.SIGCHLD, before)
 
 
 @pytest.fixture(scope='session')

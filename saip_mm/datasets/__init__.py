@@ -1,4 +1,5 @@
 from .cihp import CIHPDataset
+from .collate import stack_collate
 from .mixed import MixedPersonDataset
 from .pa100k import PA100KDataset
 from .person_crops import PersonCropDataset
@@ -11,5 +12,5 @@ from .xscale_persons import CrossScalePersonDataset
 __all__ = [
     'CIHPDataset', 'CrossScalePersonDataset', 'Market1501Dataset', 'MixedPersonDataset', 'MSMT17Dataset',
     'PA100KDataset',
-    'PersonCropDataset', 'PETADataset', 'WeightedPersonSampler'
+    'PersonCropDataset', 'PETADataset', 'WeightedPersonSampler', 'stack_collate'
 ]

@@ -25,6 +25,12 @@ def common_count(counts: Sequence[int]) -> Optional[int]:
     return counts[0] if counts and all(c == counts[0] for c in counts) else None
 
 
+def as_batch(images: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+    """``(B, ...)``: a batch that ``stack_collate`` stacked in the worker as it is, B per-sample tensors
+    (``pseudo_collate``) stacked here."""
+    return images if isinstance(images, Tensor) else torch.stack(list(images))
+
+
 @MODELS.register_module()
 class SAIPDataPreprocessor(BaseDataPreprocessor):
     """Stack the per-sample dicts of ``PackSAIPInputs``, convert BGR→RGB and normalise the images.
@@ -183,8 +189,9 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
         Args:
             data (dict): ``inputs`` is a dict of per-sample lists (``views`` and ``view_masks`` are
                 lists over views of per-sample lists), as ``pseudo_collate`` makes from
-                ``PackSAIPInputs``; or a list of ``(3, H, W)`` images of one size (evaluation), which
-                are stacked and normalised.
+                ``PackSAIPInputs``, or of ``(B, ...)`` tensors where ``stack_collate`` stacked them; or
+                a list of ``(3, H, W)`` images of one size (evaluation), which are stacked and
+                normalised.
             training (bool): Whether batch-level views are drawn.
 
         Returns:
@@ -198,10 +205,10 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             images = torch.stack([img.reshape(img.shape[-3:]) for img in inputs])
             return dict(inputs=self.normalize(images), data_samples=data.get('data_samples'))
         out: Dict[str, object] = {}
-        images: Dict[str, Union[Tensor, List[Tensor]]] = {key: torch.stack(list(inputs[key]))
+        images: Dict[str, Union[Tensor, List[Tensor]]] = {key: as_batch(inputs[key])
                                                           for key in IMAGE_KEYS if key in inputs}
         if 'views' in inputs:
-            images['views'] = [torch.stack(list(v)) for v in inputs['views']]
+            images['views'] = [as_batch(v) for v in inputs['views']]
         batch_draws = training and (self.view_scale_range is not None or bool(self.view_scale_set)
                                     or self.photometric is not None)
         first_batch = self.batches.value == 0
@@ -217,12 +224,12 @@ class SAIPDataPreprocessor(BaseDataPreprocessor):
             out['views'] = [self.normalize(v) for v in images['views']]
         for key in MASK_KEYS:
             if key in inputs:
-                out[key] = [torch.stack(list(m)).to(self.device) for m in inputs[key]]
+                out[key] = [as_batch(m).to(self.device) for m in inputs[key]]
                 counts = inputs.get('mask_counts', {}).get(key)  # per mask, per sample (the pipeline's)
                 out.setdefault('mask_counts', {})[key] = (
                     [common_count(c) for c in counts] if counts else [None] * len(out[key]))
         if 'canvas_target' in inputs:
-            out['canvas_target'] = torch.stack(list(inputs['canvas_target'])).to(self.device)
+            out['canvas_target'] = as_batch(inputs['canvas_target']).to(self.device)
         if (self.view_scale_range is not None or self.view_scale_set) and training:
             self._batch_views(out, gen, first_batch)
         return dict(inputs=out, data_samples=data.get('data_samples'))

@@ -247,3 +247,22 @@ def test_offline_wheels_pin_the_stack_as_the_install_does(root, tmp_path):
                           capture_output=True, text=True, env=dict(os.environ, SAIP_PYTHON=sys.executable))
     assert nopy.returncode == 1 and "no Python 3.12 as " in nopy.stderr and 'SAIP_PYTHON' in nopy.stderr
     assert not out.exists()
+
+
+def test_device_session_refuses_what_it_cannot_run(root, tmp_path):
+    """tools/misc/device_session.sh (the one call of a lent GPU machine) names what is missing in one
+    line before it installs or runs anything: a budget too small for its steps, no $OUT folder, no kit."""
+    script = osp.join(root, 'tools/misc/device_session.sh')
+
+    def run(*args, cwd=root, **env):
+        return subprocess.run(['bash', script, *args], capture_output=True, text=True, cwd=cwd,
+                              env=dict(os.environ, **env))
+    small = run('100', OUT=str(tmp_path))
+    assert small.returncode == 1 and "SECONDS must be a whole number >= 240, got '100'" in small.stderr
+    no_out = run(OUT=str(tmp_path / 'missing'))
+    assert no_out.returncode == 1 and 'OUT must name an existing folder' in no_out.stderr
+    (tmp_path / 'out').mkdir()
+    no_kit = run(OUT=str(tmp_path / 'out'), cwd=str(tmp_path))  # a checkout without .whl/
+    assert no_kit.returncode == 1 and 'no wheels in .whl/' in no_kit.stderr
+    assert all(len(r.stderr.strip().splitlines()) == 1 for r in (small, no_out, no_kit))
+    assert os.listdir(tmp_path / 'out') == []  # nothing written

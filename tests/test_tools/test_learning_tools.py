@@ -87,10 +87,11 @@ def test_learning_check_writes_its_table(tmp_path):
     cfg.model.backbone.update(SMALL_VIT)  # nor on the student's depth
     cfg.dump(str(tmp_path / 'recipe.py'))
     check = learning_check.main(['--out', str(tmp_path / 'out'), '--config', str(tmp_path / 'recipe.py'),
-                                 '--device', 'cpu', '--batch', '2', '--max-iters', '3', '--workers', '0',
+                                 '--device', 'cpu', '--batch', '2', '--max-iters', '3', '--workers', '1',
                                  '--minutes', '30', '--augment', 'device',  # the GPU's path, on the CPU
                                  '--train-seconds', '0'])  # the deadline stops it after one iteration
     assert check['iterations'] == 3 and check['iterations_run'] == 1
+    assert check['workers_stopped'] == 1  # the loader's worker ended with training, before the evaluation
     assert check['batch'] == 2 and check['augment'] == 'device'
     assert check['s_per_sample_one_worker'] > 0 and check['s_per_iter_trained'] > 0
     table = (tmp_path / 'out' / 'table.md').read_text()
@@ -132,7 +133,8 @@ def test_gpu_check_writes_its_tables(tmp_path):
     assert list(done) == ['loader'] and done['loader']['returncode'] == 0
     loader = (tmp_path / 'loader.md').read_text()
     assert '| paper' in loader and 'shapes / 20 batches' in loader
-    assert '(0 workers; pre-built batch ' in loader and '; loader alone ' in loader
+    # the config's collate (the paper preset's: a tensor per field from a worker)
+    assert '(0 workers, saip_mm.stack_collate; pre-built batch ' in loader and '; loader alone ' in loader
     rows = json.loads((tmp_path / 'loader.json').read_text())
     paper = next(r for r in rows if r.get('preset') == 'paper')
     assert paper['prebuilt_s_per_step'] > 0  # the loader table keeps the pre-built batch's step too
@@ -141,6 +143,7 @@ def test_gpu_check_writes_its_tables(tmp_path):
     # the loader's rate alone beside it
     timing = paper['loader']
     assert timing['steps'] == 4 and timing['opencv_threads'] == 1
+    assert timing['collate'] == 'saip_mm.stack_collate'
     assert timing['alone_img_s'] > 0 and timing['first_batch_s'] > 0
     # the scale buckets: 4 view sizes, the anchor and the canvas (a continuous draw gives ~1 per batch)
     assert paper['shape_batches'] == 20 and paper['distinct_shapes'] <= 6 and paper['loader']['step_s'] > 0

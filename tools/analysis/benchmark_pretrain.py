@@ -83,6 +83,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'batch')
     p.add_argument('--workers', type=int, default=None,
                    help='--loader: dataloader workers (default: the config\'s)')
+    p.add_argument('--collate', default=None,
+                   help="--loader: the dataloader's collate_fn (default: the config's; pseudo_collate sends "
+                        'every tensor of every sample from a worker on its own, saip_mm.stack_collate a '
+                        'tensor per field)')
     p.add_argument('--compile', action='store_true', help='torch.compile the student encoder')
     p.add_argument('--peak-tflops', type=float, default=None,
                    help='the device\'s peak TFLOP/s for the utilisation (default: known GPUs, dense '
@@ -196,6 +200,8 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
         from saip_mm.utils.launcher import plan_cpu
         workers = plan_cpu(type(cfg)(dict(train_dataloader=dict(num_workers='auto'))))['workers']
     loader_cfg.update(num_workers=workers, persistent_workers=workers > 0, pin_memory=device == 'cuda')
+    if args.collate:
+        loader_cfg['collate_fn'] = dict(type=args.collate)
     rounds = max(1, workers)
     times = arrivals(loader_cfg, 2 * rounds)
     alone = rounds * batch / max(1e-9, times[-1] - times[rounds - 1])
@@ -214,9 +220,12 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
         if device == 'cuda':
             torch.cuda.synchronize()
         data_t, step_t = data_t + t1 - t0, step_t + time.perf_counter() - t1
+    from saip_mm.utils.dataloader import stop_workers
+    stop_workers(it)
     import cv2
     return dict(data_s=data_t / steps, step_s=step_t / steps, workers=workers, steps=steps,
-                alone_img_s=alone, first_batch_s=times[0], opencv_threads=cv2.getNumThreads())
+                alone_img_s=alone, first_batch_s=times[0], opencv_threads=cv2.getNumThreads(),
+                collate=loader_cfg.get('collate_fn', {}).get('type', 'pseudo_collate'))
 
 
 def count_gflop(model, batch_data, optim) -> float:
@@ -325,9 +334,30 @@ def fmt(row: Dict) -> str:
                if 'backbone_mparams' in row else '     - |     - |')
             + (f" {row['tflops']:.3g} | " + (f"{row['mfu']:.1%}" if row.get('mfu') else '-')
                + f" | {row['distinct_shapes']} |" if 'tflops' in row else ' - | - | - |')
-            + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers; pre-built "
-               f"batch {row['prebuilt_s_per_step']:.2f}; loader alone {loader['alone_img_s']:.0f} img/s) |"
+            + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers, "
+               f"{loader.get('collate', 'pseudo_collate')}; "
+               f"pre-built batch {row['prebuilt_s_per_step']:.2f}; "
+               f"loader alone {loader['alone_img_s']:.0f} img/s) |"
                if loader else ' - |'))
+
+
+def run_row(cmd: List[str], env: Dict[str, str]) -> tuple:
+    """(returncode, stdout, stderr) of one row's process, its output through files rather than pipes and
+    its process group killed after it: a row killed by the OOM killer leaves its dataloader workers
+    orphaned, and they would hold a pipe open, so that waiting for its output never ended."""
+    import signal
+    import tempfile
+    with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, cwd=ROOT,
+                                start_new_session=True)
+        returncode = proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its group: orphaned workers
+        except ProcessLookupError:
+            pass
+        out.seek(0)
+        err.seek(0)
+        return returncode, out.read(), err.read()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -338,7 +368,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
           f'| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / {args.shape_batches} batches '
-          '| loader: data s / step s (workers; pre-built batch step s; loader alone img/s) |')
+          '| loader: data s / step s (workers, collate; pre-built batch step s; loader alone img/s) |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     print(fmt(rows[0]), flush=True)
     for preset in args.presets:
@@ -354,17 +384,20 @@ def main(argv: Optional[List[str]] = None) -> None:
                 cmd.append('--loader')
             if args.workers is not None:
                 cmd += ['--workers', str(args.workers)]
+            if args.collate:
+                cmd += ['--collate', args.collate]
             if args.compile:
                 cmd.append('--compile')
             if args.demo_backgrounds:
                 cmd.append('--demo-backgrounds')
             if args.peak_tflops:
                 cmd += ['--peak-tflops', str(args.peak_tflops)]
-            env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-            out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-            line = [x for x in out.stdout.splitlines() if x.startswith('ROW ')]
-            if out.returncode or not line:
-                print(f'| {preset} | {batch} | failed: {out.stderr.strip().splitlines()[-1:]} |')
+            returncode, stdout, stderr = run_row(cmd, dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
+            line = [x for x in stdout.splitlines() if x.startswith('ROW ')]
+            if returncode or not line:
+                why = stderr.strip().splitlines()[-1:] or [f'exit status {returncode}' + (
+                    ' (SIGKILL: out of memory?)' if returncode == -9 else '')]
+                print(f'| {preset} | {batch} | failed: {why[0]} |')
                 continue
             row = json.loads(line[0][4:])
             rows.append(row)

@@ -15,6 +15,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import tempfile
 import time
 from typing import List, Optional
 
@@ -62,14 +63,22 @@ def main(argv: Optional[List[str]] = None) -> dict:
             continue
         start = time.time()
         cmd = [sys.executable, BENCH, *bench_args, '--json', osp.join(args.out, f'{name}.json')]
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        table = '\n'.join(line for line in out.stdout.splitlines() if line.startswith('|') or ' vs ' in line)
-        with open(osp.join(args.out, f'{name}.md'), 'w') as f:
-            f.write(f"python {' '.join(['tools/analysis/benchmark_pretrain.py', *bench_args])}\n\n{table}\n")
-        done[name] = dict(returncode=out.returncode, seconds=time.time() - start)
-        print(f'## {name} ({time.time() - start:.0f} s, exit {out.returncode})\n{table}', flush=True)
-        if out.returncode:
-            print(out.stderr[-3000:], flush=True)
+        print(f'## {name}', flush=True)
+        # each row written as the benchmark prints it: a call cut short by its time limit keeps its rows
+        with open(osp.join(args.out, f'{name}.md'), 'w') as table, tempfile.TemporaryFile('w+') as err:
+            table.write(f"python {' '.join(['tools/analysis/benchmark_pretrain.py', *bench_args])}\n\n")
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
+            for line in proc.stdout:
+                if line.startswith('|') or ' vs ' in line:
+                    table.write(line)
+                    table.flush()
+                    print(line, end='', flush=True)
+            returncode = proc.wait()
+            err.seek(0)
+            if returncode:
+                print(err.read()[-3000:], flush=True)
+        done[name] = dict(returncode=returncode, seconds=time.time() - start)
+        print(f'({name}: {time.time() - start:.0f} s, exit {returncode})', flush=True)
     return done
 
 

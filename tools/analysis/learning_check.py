@@ -228,6 +228,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     from mmengine.runner import Runner
 
     from saip_mm.utils import register_all_modules
+    from saip_mm.utils.dataloader import stop_workers
     from saip_mm.utils.launcher import plan_cpu
     register_all_modules()
     start = time.time()
@@ -278,7 +279,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
     limit = args.train_seconds if args.train_seconds is not None else args.minutes * 60 - reserve
     runner.register_hook(TrainDeadline(start + limit), priority='LOWEST')
     runner.train()
-    check.update(iterations_run=runner.iter, images_seen=batch * runner.iter)
+    check.update(iterations_run=runner.iter, images_seen=batch * runner.iter,
+                 # the loader's workers end here, not at exit (on the H200 the tool printed its table and
+                 # had not ended 45 s later): they prefetch through the evaluation otherwise
+                 workers_stopped=stop_workers(getattr(runner.train_loop.dataloader_iterator, '_iterator',
+                                                      None)))
     if runner.iter < iters:  # stopped by the deadline: the checkpoint of where it stopped
         runner.save_checkpoint(cfg.work_dir, f'iter_{runner.iter}.pth')
     check['s_per_iter_trained'] = (time.time() - train_start) / runner.iter  # the Runner's start included

@@ -74,7 +74,8 @@ train_dataloader = dict(
     persistent_workers=True,
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
+    # a batch crosses from a worker as one tensor per field, not ~6 per sample (saip_mm/datasets/collate.py)
+    collate_fn=dict(type='saip_mm.stack_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline),
 )
 
