@@ -95,9 +95,12 @@ def test_learning_check_writes_its_table(tmp_path):
     assert check['batch'] == 2 and check['augment'] == 'device'
     assert check['s_per_sample_one_worker'] > 0 and check['s_per_iter_trained'] > 0
     table = (tmp_path / 'out' / 'table.md').read_text()
-    assert '| none |' in table and 'iter_1.pth' in table and 'xscale_persons/R1' in table
+    # the run's own start (saved before its first iteration; on a GPU a CUDA draw) beside its end
+    assert 'iter_0.pth |' in table and 'iter_1.pth |' in table and 'xscale_persons/R1' in table
     stored = json.loads((tmp_path / 'out' / 'retrieval.json').read_text())
     assert len(stored['encoders']) == 2 and stored['set']['queries'] == 15
+    start, end = stored['encoders']
+    assert start.endswith('work/iter_0.pth') and end.endswith('work/iter_1.pth')
     assert json.loads((tmp_path / 'out' / 'check.json').read_text())['images_seen'] == 2
 
 
