@@ -20,6 +20,7 @@ a GPU) is its own. The figures line up with the reference measured for the autho
 the 2-core CPU (fp32, batch 8, all three objectives): 6.95 s/step, 1.15 img/s, 4.3 GB, 665 GFLOP.
 """
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
@@ -171,63 +172,6 @@ def distinct_shapes(model, data, batches: int = 100) -> int:
     return len(shapes)
 
 
-def arrivals(loader_cfg: dict, batches: int) -> List[float]:
-    """Seconds from a fresh iterator's creation to each of its first ``batches`` batches, with nothing
-    else running: the workers' own rate, all of them busy at once, before any step competes with them."""
-    from mmengine.runner import Runner
-    it = iter(Runner.build_dataloader(dict(loader_cfg, persistent_workers=False), seed=0))
-    t0, out = time.perf_counter(), []
-    for _ in range(batches):
-        next(it)
-        out.append(time.perf_counter() - t0)
-    del it  # its workers end here
-    return out
-
-
-def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device: str, torch) -> Dict:
-    """The config's dataloader in the Runner's environment (``env_cfg.mp_cfg``: start method, OpenCV
-    threads), timed twice: alone (``alone_img_s``: each worker's second batch after its first, so the
-    rate the workers keep up together) and feeding ``2 x workers + 4`` training steps (at least
-    ``args.steps``), so that the batches the workers prefetched at the start (2 each) are used up and the
-    mean data wait (``data_s``) is the steady one, not the start's."""
-    from mmengine.runner import Runner
-    from mmengine.utils.dl_utils import set_multi_processing
-    set_multi_processing(**cfg.get('env_cfg', {}).get('mp_cfg', {}))  # what Runner.setup_env does
-    loader_cfg = dict(cfg.train_dataloader, batch_size=batch,
-                      sampler=dict(type='InfiniteSampler', shuffle=True))
-    workers = loader_cfg['num_workers'] if args.workers is None else args.workers
-    if workers == 'auto':  # the paper presets: the cores the main process leaves (plan_cpu)
-        from saip_mm.utils.launcher import plan_cpu
-        workers = plan_cpu(type(cfg)(dict(train_dataloader=dict(num_workers='auto'))))['workers']
-    loader_cfg.update(num_workers=workers, persistent_workers=workers > 0, pin_memory=device == 'cuda')
-    if args.collate:
-        loader_cfg['collate_fn'] = dict(type=args.collate)
-    rounds = max(1, workers)
-    times = arrivals(loader_cfg, 2 * rounds)
-    alone = rounds * batch / max(1e-9, times[-1] - times[rounds - 1])
-    steps = max(args.steps, 2 * workers + 4)
-    it = iter(Runner.build_dataloader(loader_cfg, seed=0))
-    from saip_mm.engine.hooks import resolve_schedules
-    resolve_schedules(model, steps + 1, steps + 1)  # what SchedulesHook gives a run this long
-    model.train_step(next(it), optim)  # warm-up (and the workers' start)
-    data_t = step_t = 0.
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        data = next(it)
-        t1 = time.perf_counter()
-        model.train_step(data, optim)
-        model.update_expert()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        data_t, step_t = data_t + t1 - t0, step_t + time.perf_counter() - t1
-    from saip_mm.utils.dataloader import stop_workers
-    stop_workers(it)
-    import cv2
-    return dict(data_s=data_t / steps, step_s=step_t / steps, workers=workers, steps=steps,
-                alone_img_s=alone, first_batch_s=times[0], opencv_threads=cv2.getNumThreads(),
-                collate=loader_cfg.get('collate_fn', {}).get('type', 'pseudo_collate'))
-
-
 def count_gflop(model, batch_data, optim) -> float:
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False)
@@ -298,6 +242,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
                backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device),
                distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile)
     if args.loader:
+        from loader_timing import loader_steps  # beside this script
         timing = loader_steps(cfg, batch, model, optim, args, device, torch)
         row.update(loader=timing, prebuilt_s_per_step=step, s_per_step=timing['data_s'] + timing['step_s'],
                    img_per_s=batch / (timing['data_s'] + timing['step_s']))
@@ -351,10 +296,8 @@ def run_row(cmd: List[str], env: Dict[str, str]) -> tuple:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, cwd=ROOT,
                                 start_new_session=True)
         returncode = proc.wait()
-        try:
+        with contextlib.suppress(ProcessLookupError):  # nothing left of its group
             os.killpg(proc.pid, signal.SIGKILL)  # what is left of its group: orphaned workers
-        except ProcessLookupError:
-            pass
         out.seek(0)
         err.seek(0)
         return returncode, out.read(), err.read()
