@@ -68,13 +68,14 @@ learning-signal: install
 
 # docs/results.md (issue 26): under the demo's small-batch recipe and budget, each objective alone, DINO
 # and MAE beside SAIP (`make demo`), SAIP without colour jitter / grayscale (a diagnosis of the video
-# set) and SAIP with an anti-collapse unit (Sinkhorn-Knopp + KoLeo, a BatchNorm projector), then one
-# retrieval table with the cross-scale person score
+# set), SAIP with an anti-collapse unit (Sinkhorn-Knopp + KoLeo, a BatchNorm projector) and SAIP at half
+# the input size with batch 32, then one retrieval table with the cross-scale person score
 RECIPE_DIR ?= work_dirs/recipe
-RECIPE_CFGS := saip-recipe-csm-only saip-recipe-csr-only saip-recipe-css-only dino-recipe mae-recipe \
-	saip-recipe-no-colour saip-recipe-sk-koleo saip-recipe-bn-projector
+RECIPE_CFGS := $(addsuffix _vit-tiny-p16_1xb8-100it_demo-persons,saip-recipe-csm-only saip-recipe-csr-only \
+	saip-recipe-css-only dino-recipe mae-recipe saip-recipe-no-colour saip-recipe-sk-koleo \
+	saip-recipe-bn-projector) saip-recipe-half-res_vit-tiny-p16_1xb32-100it_demo-persons
 learning-recipe: install
 	for c in $(RECIPE_CFGS); do $(PY) tools/train.py \
-		configs/pretrain/learning_signal/$${c}_vit-tiny-p16_1xb8-100it_demo-persons.py --work-dir $(RECIPE_DIR)/$$c || exit 1; done
+		configs/pretrain/learning_signal/$$c.py --work-dir $(RECIPE_DIR)/$$c || exit 1; done
 	$(PY) tools/analysis/eval_backbone.py none $(foreach c,$(RECIPE_CFGS),$(RECIPE_DIR)/$(c)/iter_100.pth) \
 		--config $(DEMO_RECIPE) --json $(RECIPE_DIR)/retrieval.json

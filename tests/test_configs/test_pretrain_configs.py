@@ -62,3 +62,29 @@ def test_gpu_learning_signal_config_is_the_paper_preset_at_one_gpu():
     # the paper's rule: 2.5e-4 per 256 images
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(2.5e-4 * cfg.train_dataloader.batch_size / 256)
     assert cfg.param_scheduler[-1].end == cfg.train_cfg.max_iters
+
+
+def test_half_resolution_recipe_is_the_demo_recipe_at_the_same_tokens_per_step():
+    """Issue 26 §2's reduced-input factor: make demo's recipe at the demo crops' own 128x64 with 4x the
+    batch, its rules restated at that batch, nothing else changed."""
+    from saip_mm.registry import MODELS
+    from saip_mm.utils import register_all_modules
+    register_all_modules()
+    half = Config.fromfile(osp.join(ROOT, 'configs/pretrain/learning_signal/'
+                                          'saip-recipe-half-res_vit-tiny-p16_1xb32-100it_demo-persons.py'))
+    recipe = Config.fromfile(osp.join(ROOT, 'configs/pretrain/'
+                                            'saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'))
+    size = tuple(half.model.data_preprocessor.pop('anchor_size'))
+    assert half.model.to_dict() == recipe.model.to_dict()
+    batch, full_batch = half.train_dataloader.batch_size, recipe.train_dataloader.batch_size
+    crops = [t[0] for t in half.train_dataloader.dataset.pipeline[0].transforms]
+    assert all(tuple(c.scale) == size for c in crops)
+    assert batch * size[0] * size[1] == full_batch * 256 * 128  # the same tokens a step
+    lr = half.optim_wrapper.optimizer.lr
+    assert lr == pytest.approx(5e-4 * batch / 256)
+    assert half.param_scheduler[-1].eta_min == pytest.approx(0.02 * lr)
+    assert [s.end for s in half.param_scheduler] == [s.end for s in recipe.param_scheduler]
+    canvas = half.train_dataloader.dataset.pipeline[2].canvas_size
+    assert all(side % 16 == 0 for side in canvas) and canvas[0] < 224
+    # the view scales at this anchor size give sides the patch size divides (checked at build time)
+    MODELS.build(dict(half.model.data_preprocessor, anchor_size=size))

@@ -89,7 +89,8 @@ def test_learning_check_writes_its_table(tmp_path):
     check = learning_check.main(['--out', str(tmp_path / 'out'), '--config', str(tmp_path / 'recipe.py'),
                                  '--device', 'cpu', '--batch', '2', '--max-iters', '3', '--workers', '1',
                                  '--minutes', '30', '--augment', 'device',  # the GPU's path, on the CPU
-                                 '--train-seconds', '0'])  # the deadline stops it after one iteration
+                                 '--train-seconds', '0',  # the deadline stops it after one iteration
+                                 '--seed', '3'])  # another start than the config's
     assert check['iterations'] == 3 and check['iterations_run'] == 1
     assert check['workers_stopped'] == 1  # the loader's worker ended with training, before the evaluation
     assert check['batch'] == 2 and check['augment'] == 'device'
@@ -102,6 +103,17 @@ def test_learning_check_writes_its_table(tmp_path):
     start, end = stored['encoders']
     assert start.endswith('work/iter_0.pth') and end.endswith('work/iter_1.pth')
     assert json.loads((tmp_path / 'out' / 'check.json').read_text())['images_seen'] == 2
+    # --seed reaches the initialisation: the run's start is the seed-3 draw, not the config's seed 0
+    from saip_mm.registry import MODELS
+    from saip_mm.utils.checkpoint import load_checkpoint
+    dumped = Config.fromfile(str(tmp_path / 'out' / 'config.py'))
+    assert check['seed'] == dumped.model.seed == dumped.randomness.seed == 3
+    saved = load_checkpoint(str(tmp_path / 'out' / 'work' / 'iter_0.pth'))['state']
+    key = 'backbone.patch_embed.projection.weight'
+    for seed, same in ((3, True), (0, False)):
+        model = MODELS.build(dict(dumped.model, seed=seed))
+        model.init_weights()
+        assert model.state_dict()[key].equal(saved[key]) is same, seed
 
 
 def test_run_summary_reads_the_validation_and_training_logs(tmp_path):
@@ -151,9 +163,10 @@ def test_gpu_check_writes_its_tables(tmp_path):
     # the scale buckets: 4 view sizes, the anchor and the canvas (a continuous draw gives ~1 per batch)
     assert paper['shape_batches'] == 20 and paper['distinct_shapes'] <= 6 and paper['loader']['step_s'] > 0
     runs = gpu_check.runs(gpu_check.parse_args(['--out', 'x']))  # what a device session runs
-    assert set(runs) == {'prebuilt_batch', 'loader', 'compile'}
+    assert set(runs) == {'prebuilt_batch', 'loader', 'compile', 'profile'}
     for table in ('prebuilt_batch', 'loader'):
-        assert runs[table][:3] == ['--presets', 'paper', 'official-code'] and '--amp' in runs[table]
+        assert runs[table][:4] == [gpu_check.BENCH, '--presets', 'paper', 'official-code']
+        assert '--amp' in runs[table]
     assert runs['loader'][-3:-1] == ['--loader', '--workers'] and '--compile' in runs['compile']
     assert runs['loader'][runs['loader'].index('--shape-batches') + 1] == '100'
 

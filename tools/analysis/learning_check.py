@@ -3,7 +3,7 @@
 of the pretrained student beside its initialisation: one command for a machine with a GPU (issue 26).
 
     python tools/analysis/learning_check.py --out work_dirs/learning_check [--minutes 8] [--config CFG] \
-        [--batch N] [--device cuda]
+        [--batch N] [--device cuda] [--seed N]
 
 1. The batch: ``--batch``, or on a GPU the largest of 1024, 512, ..., 8 whose training step fits in its
    memory (one AMP step on the demo crops tiled to that size); on a CPU the config's.
@@ -72,6 +72,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--workers', type=int, default=None,
                    help="dataloader workers (default: the launcher's plan: with a GPU the cores less the "
                         "main process's threads, none on a CPU)")
+    p.add_argument('--seed', type=int, default=None,
+                   help="another start: the model's initialisation seed and the run's (data order, "
+                        "augmentation) both set to it (default: the config's; docs/results.md: the CPU "
+                        'gain differs by start, so a claim needs several)')
     return p.parse_args(argv)
 
 
@@ -249,6 +253,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     amp = device == 'cuda'
     cfg = Config.fromfile(osp.join(ROOT, args.config) if not osp.isabs(args.config) else args.config)
+    if args.seed is not None:  # the start and the run's randomness, as the CPU studies set them
+        cfg.model.seed = args.seed
+        cfg.randomness.seed = args.seed
     augment = args.augment or ('device' if device == 'cuda' else 'config')
     if augment == 'device':
         augment_on_device(cfg)
@@ -277,7 +284,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     os.makedirs(args.out, exist_ok=True)
     cfg.work_dir = osp.join(args.out, 'work')
     check = dict(config=args.config, device=device, amp=amp, batch=batch, iterations=iters, lr=lr,
-                 lr_rule=args.lr_rule,
+                 lr_rule=args.lr_rule, seed=cfg.model.get('seed', 0),
                  s_per_step_measured=step, s_per_sample_one_worker=per_sample, workers=workers,
                  main_threads=plan['main_threads'], s_per_iter_loader_estimate=loader, augment=augment,
                  teacher_momentum=cfg.model.expert.momentum,
