@@ -289,18 +289,29 @@ def fmt(row: Dict) -> str:
 def run_row(cmd: List[str], env: Dict[str, str]) -> tuple:
     """(returncode, stdout, stderr) of one row's process, its output through files rather than pipes and
     its process group killed after it: a row killed by the OOM killer leaves its dataloader workers
-    orphaned, and they would hold a pipe open, so that waiting for its output never ended."""
+    orphaned, and they would hold a pipe open, so that waiting for its output never ended. The group is
+    also killed when the benchmark itself is stopped (SIGTERM, e.g. from ``timeout``: see ``main``), so
+    that a row does not go on using the device after the call that started it."""
     import signal
     import tempfile
     with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, cwd=ROOT,
                                 start_new_session=True)
-        returncode = proc.wait()
-        with contextlib.suppress(ProcessLookupError):  # nothing left of its group
-            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its group: orphaned workers
+        try:
+            returncode = proc.wait()
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # nothing left of its group
+                os.killpg(proc.pid, signal.SIGKILL)  # what is left of its group: orphaned workers
         out.seek(0)
         err.seek(0)
         return returncode, out.read(), err.read()
+
+
+def stop_rows_on_sigterm() -> None:
+    """Stopped from outside (``timeout``'s SIGTERM), exit through Python, so that ``run_row`` kills the
+    row it is waiting for (Python's default for SIGTERM ends the process without unwinding)."""
+    import signal
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -308,6 +319,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args._one:
         print('ROW ' + json.dumps(run_one(args._one[0], int(args._one[1]), args)))
         return
+    stop_rows_on_sigterm()
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
           f'| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / {args.shape_batches} batches '

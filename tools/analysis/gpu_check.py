@@ -3,7 +3,9 @@
 code-faithful presets at batch 256 with AMP, on a pre-built batch and through the Runner's dataloader
 (data and step time apart, TFLOP/s and utilisation), and the paper preset with ``torch.compile`` of the
 student encoder (not yet seen to work: on the 2-core CPU it stops at a stride assertion of torch 2.13's
-fake kernels; the table then says so); every table and JSON written to ``--out``. On one H200 the loader
+fake kernels; the table then says so), and where each preset's step spends its time (``step_profile.py``:
+the phases, the kernels launched and the device's busy fraction: host-bound or device-bound); every table
+and JSON written to ``--out``. On one H200 the loader
 table (both presets, 3 steps) took 100 s (2026-12-04, docs/benchmarks.md); it now times 2 x workers + 4
 steps and the loader alone (32 steps and 28 batches at 14 workers: about 3 minutes at that day's rates),
 so run the tables one call each where the device time is short (``--tables``).
@@ -21,6 +23,8 @@ from typing import List, Optional
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 BENCH = osp.join(ROOT, 'tools', 'analysis', 'benchmark_pretrain.py')
+PROFILE = osp.join(ROOT, 'tools', 'analysis', 'step_profile.py')
+TABLES = ('prebuilt_batch', 'loader', 'compile', 'profile')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,22 +39,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='the presets of the pre-built-batch and loader tables (the compile table: paper)')
     p.add_argument('--data-samples', type=int, default=32, help="the benchmark's pipeline timing samples")
     p.add_argument('--shape-batches', type=int, default=100, help="the benchmark's distinct-shape count")
-    p.add_argument('--tables', nargs='+', default=['prebuilt_batch', 'loader', 'compile'],
-                   choices=['prebuilt_batch', 'loader', 'compile'], help='which tables to make')
+    p.add_argument('--tables', nargs='+', default=list(TABLES), choices=TABLES, help='which tables to make')
     return p.parse_args(argv)
 
 
 def runs(args: argparse.Namespace) -> dict:
-    """name -> the benchmark's arguments for each table of the check."""
+    """name -> the script and its arguments for each table of the check."""
     workers = args.workers if args.workers is not None else max(0, min(14, (os.cpu_count() or 2) - 2))
     common = ['--batch', str(args.batch), '--device', args.device, '--steps', str(args.steps),
               '--data-samples', str(args.data_samples), '--shape-batches', str(args.shape_batches)]
-    if args.device == 'cuda':  # mmengine's AMP wrapper needs an accelerator (a CPU check runs fp32)
-        common.append('--amp')
+    amp = ['--amp'] if args.device == 'cuda' else []  # mmengine's AMP wrapper needs an accelerator
     return {
-        'prebuilt_batch': ['--presets', *args.presets, *common],
-        'loader': ['--presets', *args.presets, *common, '--loader', '--workers', str(workers)],
-        'compile': ['--presets', 'paper', *common, '--compile'],
+        'prebuilt_batch': [BENCH, '--presets', *args.presets, *common, *amp],
+        'loader': [BENCH, '--presets', *args.presets, *common, *amp, '--loader', '--workers', str(workers)],
+        'compile': [BENCH, '--presets', 'paper', *common, *amp, '--compile'],
+        'profile': [PROFILE, '--presets', *args.presets, '--batch', str(args.batch), '--device', args.device,
+                    '--steps', str(min(args.steps, 3)), *amp, '--out', osp.join(args.out, 'profile')],
     }
 
 
@@ -58,18 +62,20 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     done = {}
-    for name, bench_args in runs(args).items():
+    for name, (script, *script_args) in runs(args).items():
         if name not in args.tables:
             continue
         start = time.time()
-        cmd = [sys.executable, BENCH, *bench_args, '--json', osp.join(args.out, f'{name}.json')]
+        cmd = [sys.executable, script, *script_args]
+        if script == BENCH:
+            cmd += ['--json', osp.join(args.out, f'{name}.json')]
         print(f'## {name}', flush=True)
         # each row written as the benchmark prints it: a call cut short by its time limit keeps its rows
         with open(osp.join(args.out, f'{name}.md'), 'w') as table, tempfile.TemporaryFile('w+') as err:
-            table.write(f"python {' '.join(['tools/analysis/benchmark_pretrain.py', *bench_args])}\n\n")
+            table.write(f"python {' '.join([osp.relpath(script, ROOT), *script_args])}\n\n")
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
             for line in proc.stdout:
-                if line.startswith('|') or ' vs ' in line:
+                if line.startswith('|') or ' vs ' in line or line.endswith(', per step\n'):
                     table.write(line)
                     table.flush()
                     print(line, end='', flush=True)

@@ -1,0 +1,52 @@
+"""tools/analysis/step_profile.py (issue 28): where a pretraining step's time goes, on the CPU at a tiny
+batch (on a GPU the same rows add the kernels launched and the device's busy fraction)."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+from cfg_paths import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import gpu_check  # noqa: E402
+import step_profile  # noqa: E402
+
+
+@pytest.mark.slow
+def test_profile_splits_the_step_into_its_phases(tmp_path):
+    rows = step_profile.main(['--presets', 'demo', '--batch', '2', '--steps', '1', '--device', 'cpu',
+                              '--top', '5', '--out', str(tmp_path)])
+    row = rows[0]
+    phases = row['phases']
+    assert list(phases) == [*step_profile.PHASES, 'step']
+    assert all(phases[p] > 0 for p in step_profile.PHASES)
+    assert phases['step'] == pytest.approx(sum(phases[p] for p in step_profile.PHASES))
+    # the backward pass of the demo's three objectives costs more than the optimizer and the EMA update
+    assert phases['backward'] > phases['optimizer'] + phases['expert']
+    # views are dispatched but launch nothing: counted apart, and a step has many of both
+    assert row['ops'] == row['view_ops'] + row['compute_ops'] and row['view_ops'] > 100
+    assert row['compute_ops'] > 1000
+    # the busiest operators by the host's time (no device here: no kernel or busy-time columns)
+    assert row['time_kind'] == 'host' and len(row['top']) == 5
+    assert all(t['name'].startswith('aten::') and t['ms_per_step'] > 0 for t in row['top'])
+    times = [t['ms_per_step'] for t in row['top']]
+    assert times == sorted(times, reverse=True)
+    assert 'kernel_launches_per_step' not in row and 'device_busy_fraction' not in row
+    table = (tmp_path / 'profile.md').read_text()
+    assert '| demo | 2 | cpu |' in table and '| – | – | – |' in table
+    assert json.loads((tmp_path / 'profile.json').read_text())[0]['ops'] == row['ops']
+
+
+def test_profile_refuses_a_bad_step_count(capsys):
+    with pytest.raises(SystemExit):
+        step_profile.parse_args(['--steps', '0'])
+    assert '--steps and --batch must be >= 1, got 0' in capsys.readouterr().err
+
+
+def test_gpu_check_profiles_both_presets():
+    runs = gpu_check.runs(gpu_check.parse_args(['--out', 'x']))  # what a device session runs
+    script, *args = runs['profile']
+    assert script == gpu_check.PROFILE and osp.isfile(script)
+    assert args[:3] == ['--presets', 'paper', 'official-code'] and '--amp' in args
+    assert args[args.index('--batch') + 1] == '256'
+    assert args[args.index('--out') + 1] == osp.join('x', 'profile')
