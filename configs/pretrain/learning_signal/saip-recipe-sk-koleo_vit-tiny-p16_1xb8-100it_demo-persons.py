@@ -5,5 +5,5 @@
 _base_ = '../saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'
 
 model = dict(csm=dict(koleo=dict(type='KoLeoLoss', loss_weight=0.1),
-                      head=dict(centering=dict(type='SinkhornKnoppCentering', queue_length=1024))))
+                      head=dict(centering=dict(type='SinkhornKnoppCentering', queue_length=512))))
 custom_hooks = _base_.recipe_hooks

@@ -46,6 +46,15 @@ class CSM(BaseObjective):
         """Images the expert encodes."""
         return [v % num_images for v in self.cfg['teacher_views']]
 
+    def check_images_per_epoch(self, images_per_epoch: int) -> None:
+        """Refuse a centring unit the data cannot fill (a Sinkhorn-Knopp queue longer than one epoch of
+        the expert's outputs, ``images_per_epoch`` per rank times its views); what ``SchedulesHook`` calls
+        before the first iteration."""
+        check = getattr(self.head.centering, 'check_epoch', None)
+        if check is not None:
+            check(images_per_epoch * len(self.cfg['teacher_views']),
+                  f'model.{self.name}.head.centering.queue_length')
+
     def expert_readers(self) -> List[str]:
         return [f'model.{self.name} (its teacher)']
 

@@ -96,6 +96,19 @@ class SinkhornKnoppCentering(nn.Module):
         """The targets of ``teacher_logits`` ``(N, K)`` alone, without touching the queue (diagnostics)."""
         return sinkhorn_knopp(teacher_logits, temp, self.iterations)
 
+    def check_epoch(self, rows_per_epoch: int, key: str) -> None:
+        """Refuse a queue longer than one epoch of teacher outputs on this rank (``rows_per_epoch``:
+        images per epoch and rank times the teacher's views): it would hold an image's scores twice and
+        count it twice in the equipartition. ``key`` is the config key that sets the length.
+
+        Raises:
+            ValueError: Naming ``key``, the length and the epoch's rows.
+        """
+        if self.queue_length > rows_per_epoch:
+            raise ValueError(f'{key}={self.queue_length} is longer than the data: one epoch gives '
+                             f'{rows_per_epoch} teacher outputs per rank, so the queue would hold images twice; '
+                             f'set it to at most {rows_per_epoch}')
+
     @torch.no_grad()
     def push(self, batch: Tensor) -> None:
         if not self.queue_length:
