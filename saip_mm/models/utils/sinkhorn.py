@@ -106,8 +106,8 @@ class SinkhornKnoppCentering(nn.Module):
         """
         if self.queue_length > rows_per_epoch:
             raise ValueError(f'{key}={self.queue_length} is longer than the data: one epoch gives '
-                             f'{rows_per_epoch} teacher outputs per rank, so the queue would hold images twice; '
-                             f'set it to at most {rows_per_epoch}')
+                             f'{rows_per_epoch} teacher outputs per rank, so the queue would hold images '
+                             f'twice; set it to at most {rows_per_epoch}')
 
     @torch.no_grad()
     def push(self, batch: Tensor) -> None:
