@@ -70,7 +70,7 @@ def test_teacher_temperature_has_one_owner(root, tmp_path, length):
 @pytest.mark.slow
 def test_a_sinkhorn_queue_longer_than_the_data_is_refused_before_the_first_iteration(root, tmp_path):
     """Issue 26's bad input: the queue of Sinkhorn-Knopp centring may hold at most one epoch of the
-    expert's outputs (here 216 batches of 2 crops, 2 expert views each: 864 rows); one more is refused
+    expert's outputs (here the 431 demo crops, 2 expert views each: 862 rows); one more is refused
     before any iteration, naming the key; the longest that fits trains."""
     def run(queue, name):
         cfg = _cfg(root, tmp_path / name, 1, [])
@@ -78,12 +78,12 @@ def test_a_sinkhorn_queue_longer_than_the_data_is_refused_before_the_first_itera
         return Runner.from_cfg(cfg)
 
     assert len(Config.fromfile(osp.join(root, DEMO_CFG)).model.csm.teacher_views) == 2
-    runner = run(865, 'long')
-    with pytest.raises(ValueError, match=r'^model\.csm\.head\.centering\.queue_length=865 is longer than '
-                                         r'the data: one epoch gives 864 teacher outputs per rank'):
+    runner = run(863, 'long')
+    with pytest.raises(ValueError, match=r'^model\.csm\.head\.centering\.queue_length=863 is longer than '
+                                         r'the data: one epoch gives 862 teacher outputs per rank'):
         runner.train()
     assert runner.iter == 0
-    runner = run(864, 'fits')
+    runner = run(862, 'fits')
     runner.train()
     assert runner.iter == 1 and int(runner.model.objectives['csm'].head.centering.queued) == 2 * 2
 

@@ -1,4 +1,7 @@
 """Give the model's value schedules the lengths that only the run knows (issue 29 §3)."""
+import math
+
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 
 from saip_mm.registry import HOOKS
@@ -41,7 +44,10 @@ class SchedulesHook(Hook):
         accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
         loader = runner.train_dataloader
         resolve_schedules(unwrap(runner.model), len(loader), max(1, runner.max_iters // max(1, accumulate)))
-        check_images_per_epoch(unwrap(runner.model), len(loader) * (loader.batch_size or 1))
+        # the distinct images a rank sees in an epoch: its share of the dataset, or fewer when batches are
+        # dropped
+        share = math.ceil(len(loader.dataset) / get_world_size())
+        check_images_per_epoch(unwrap(runner.model), min(share, len(loader) * (loader.batch_size or 1)))
 
 
 __all__ = ['SchedulesHook', 'check_images_per_epoch', 'resolve_schedules']
