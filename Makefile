@@ -10,10 +10,11 @@ install:
 
 DEMO_CFG := configs/pretrain/saip_vit-tiny-p16_1xb8-100it_demo-persons.py
 
-# CPU demo: SAIP under DINO's small-batch rules on the embedded person set (retrieval on the video
-# identity set and the cross-scale person score at iterations 0, 50, 100), export of the backbone,
+# CPU demo: SAIP under DINO's small-batch rules with DINOv2's anti-collapse units (Sinkhorn-Knopp centring
+# with a queue, KoLeo) on the embedded person set (retrieval on the video identity set and the
+# cross-scale person score at iterations 0, 50, 100), export of the backbone,
 # diagnostic PNGs, and the retrieval table: pretrained student vs the random initialisation it started from.
-DEMO_RECIPE := configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py
+DEMO_RECIPE := configs/pretrain/saip-recipe-sk-koleo_vit-tiny-p16_1xb8-100it_demo-persons.py
 demo: install
 	$(PY) tools/train.py $(DEMO_RECIPE) --work-dir $(DEMO_DIR)
 	$(PY) tools/model_converters/saip2backbone.py $(DEMO_DIR)/iter_100.pth $(DEMO_DIR)/saip_vit-tiny_backbone.pth
@@ -66,16 +67,20 @@ learning-signal: install
 	for c in $(LS_OWN_CFGS); do $(PY) tools/analysis/eval_backbone.py configs/pretrain/learning_signal/$$c.py \
 		$(LS_DIR)/$$c/iter_300.pth --invariance --json $(LS_DIR)/$$c/retrieval.json || exit 1; done
 
-# docs/results.md (issue 26): under the demo's small-batch recipe and budget, each objective alone, DINO
-# and MAE beside SAIP (`make demo`), SAIP without colour jitter / grayscale (a diagnosis of the video
-# set), SAIP with an anti-collapse unit (Sinkhorn-Knopp + KoLeo, a BatchNorm projector) and SAIP at half
-# the input size with batch 32, then one retrieval table with the cross-scale person score
+# docs/results.md (issue 26): under the demo's small-batch recipe and budget, SAIP without the demo's
+# anti-collapse units (`make demo` until 2026-12-04), each objective alone, DINO and MAE, SAIP without colour jitter / grayscale (a diagnosis of the video set), with a
+# BatchNorm projector and at half the input size with batch 32; then CSM alone and DINO with `make demo`'s
+# anti-collapse units (CSR, CSS and MAE have no CSM head for them); one retrieval table with the
+# cross-scale person score
 RECIPE_DIR ?= work_dirs/recipe
 RECIPE_CFGS := $(addsuffix _vit-tiny-p16_1xb8-100it_demo-persons,saip-recipe-csm-only saip-recipe-csr-only \
-	saip-recipe-css-only dino-recipe mae-recipe saip-recipe-no-colour saip-recipe-sk-koleo \
-	saip-recipe-bn-projector) saip-recipe-half-res_vit-tiny-p16_1xb32-100it_demo-persons
+	saip-recipe-css-only dino-recipe mae-recipe saip-recipe-no-colour saip-recipe-bn-projector \
+	saip-recipe-sk-koleo-csm-only dino-recipe-sk-koleo) saip-recipe-half-res_vit-tiny-p16_1xb32-100it_demo-persons
+PLAIN_RECIPE := configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py
 learning-recipe: install
+	$(PY) tools/train.py $(PLAIN_RECIPE) --work-dir $(RECIPE_DIR)/saip-recipe
 	for c in $(RECIPE_CFGS); do $(PY) tools/train.py \
 		configs/pretrain/learning_signal/$$c.py --work-dir $(RECIPE_DIR)/$$c || exit 1; done
-	$(PY) tools/analysis/eval_backbone.py none $(foreach c,$(RECIPE_CFGS),$(RECIPE_DIR)/$(c)/iter_100.pth) \
+	$(PY) tools/analysis/eval_backbone.py none $(RECIPE_DIR)/saip-recipe/iter_100.pth \
+		$(foreach c,$(RECIPE_CFGS),$(RECIPE_DIR)/$(c)/iter_100.pth) \
 		--config $(DEMO_RECIPE) --json $(RECIPE_DIR)/retrieval.json

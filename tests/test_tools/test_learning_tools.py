@@ -1,6 +1,7 @@
 """The learning tools of issue 26: the factorial's design and the one-command learning check (run on the
 CPU at a tiny budget; on a GPU it picks the largest batch that fits)."""
 import json
+import os
 import os.path as osp
 import sys
 
@@ -192,3 +193,10 @@ def test_make_demo_runs_the_small_batch_recipe():
     assert 'TeacherTempWarmupHook' not in hooks
     assert cfg.model.csm.neck.freeze_last_layer == dict(type='FirstSteps', epochs=1)
     assert 'ValBeforeTrainHook' in hooks  # the table compares with the run's own initialisation
+    # DINOv2's anti-collapse units (docs/results.md chose them by a rule stated before the runs), the
+    # queue within one epoch of the expert's outputs (the run refuses a longer one)
+    assert cfg.model.csm.koleo == dict(type='KoLeoLoss', loss_weight=0.1)
+    centering = cfg.model.csm.head.centering
+    assert centering.type == 'SinkhornKnoppCentering'
+    assert centering.queue_length <= len(os.listdir(osp.join(ROOT, 'demo', 'persons', 'crops'))) * 2
+    assert learning_check.RECIPE == recipe  # the GPU check runs what the demo runs

@@ -44,7 +44,7 @@ from mmengine.hooks import Hook
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, ROOT)
-RECIPE = 'configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'  # `make demo`'s
+RECIPE = 'configs/pretrain/saip-recipe-sk-koleo_vit-tiny-p16_1xb8-100it_demo-persons.py'  # `make demo`'s
 CANDIDATES = (1024, 512, 256, 128, 64, 32, 16, 8)
 LR_RULES = ('config', 'sqrt', 'linear')  # recipe_lr
 SPREAD_CROPS = osp.join(ROOT, 'demo', 'xscale_persons', 'crops')  # FeatureSpreadHook's
