@@ -68,14 +68,14 @@ learning-signal: install
 		$(LS_DIR)/$$c/iter_300.pth --invariance --json $(LS_DIR)/$$c/retrieval.json || exit 1; done
 
 # docs/results.md (issue 26): under the demo's small-batch recipe and budget, SAIP without the demo's
-# anti-collapse units (`make demo` until 2026-12-04), each objective alone, DINO and MAE, SAIP without colour jitter / grayscale (a diagnosis of the video set), with a
-# BatchNorm projector and at half the input size with batch 32; then CSM alone and DINO with `make demo`'s
-# anti-collapse units (CSR, CSS and MAE have no CSM head for them); one retrieval table with the
-# cross-scale person score
+# anti-collapse units (`make demo` until 2026-12-04), each objective alone, DINO and MAE, SAIP without
+# colour jitter / grayscale (a diagnosis of the video set), with a BatchNorm projector, at half the input
+# size with batch 32, and with each of the demo's two units alone; CSM alone and DINO with both units
+# (CSR, CSS and MAE have no CSM head for them); then one retrieval table with the cross-scale persons
 RECIPE_DIR ?= work_dirs/recipe
 RECIPE_CFGS := $(addsuffix _vit-tiny-p16_1xb8-100it_demo-persons,saip-recipe-csm-only saip-recipe-csr-only \
 	saip-recipe-css-only dino-recipe mae-recipe saip-recipe-no-colour saip-recipe-bn-projector \
-	saip-recipe-sk-koleo-csm-only dino-recipe-sk-koleo) saip-recipe-half-res_vit-tiny-p16_1xb32-100it_demo-persons
+	saip-recipe-sk-koleo-csm-only dino-recipe-sk-koleo saip-recipe-koleo saip-recipe-sk) saip-recipe-half-res_vit-tiny-p16_1xb32-100it_demo-persons
 PLAIN_RECIPE := configs/pretrain/saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py
 learning-recipe: install
 	$(PY) tools/train.py $(PLAIN_RECIPE) --work-dir $(RECIPE_DIR)/saip-recipe
