@@ -10,5 +10,4 @@
 # recipe without the units did not (the rule stated before those runs).
 _base_ = './saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'
 
-model = dict(csm=dict(koleo=dict(type='KoLeoLoss', loss_weight=0.1),
-                      head=dict(centering=dict(type='SinkhornKnoppCentering', queue_length=512))))
+model = dict(csm=_base_.demo_anti_collapse)

@@ -29,6 +29,11 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters // 2)
 auto_scale_lr = dict(base_batch_size=batch)
+# DINOv2's anti-collapse units as `make demo` adds them to this recipe (saip-recipe-sk-koleo_…; named for
+# the baselines under that config): Sinkhorn-Knopp centring over the batch and a queue of 512 teacher
+# outputs (at most one epoch of them: the run refuses a longer queue), KoLeo 0.1 on the student's tokens
+demo_anti_collapse = dict(koleo=dict(type='KoLeoLoss', loss_weight=0.1),
+                          head=dict(centering=dict(type='SinkhornKnoppCentering', queue_length=512)))
 # named, for the baselines under the same recipe (learning_signal/*-recipe_*)
 recipe_hooks = [dict(type='ExpertEMAHook'), dict(type='SkippedImagesHook', interval=50),
                 dict(type='ProgressBarHook'), dict(type='ValBeforeTrainHook')]

@@ -2,5 +2,5 @@
 # the recipe with KoLeo (DINOv2, weight 0.1) on the student's global tokens and DINO's EMA centre.
 _base_ = '../saip-recipe_vit-tiny-p16_1xb8-100it_demo-persons.py'
 
-model = dict(csm=dict(koleo=dict(type='KoLeoLoss', loss_weight=0.1)))
+model = dict(csm=dict(koleo=_base_.demo_anti_collapse['koleo']))
 custom_hooks = _base_.recipe_hooks
