@@ -60,7 +60,11 @@ def test_a_checkpoint_from_before_the_move_loads(method):
     strictly, and each tensor lands in the unit that now holds it."""
     with open(osp.join(DATA, 'legacy_state_keys.json')) as f:
         old_keys = json.load(f)['keys'][method]
-    model = MODELS.build(Config.fromfile(osp.join(ROOT, METHOD_CONFIGS[method])).model)
+    cfg = Config.fromfile(osp.join(ROOT, METHOD_CONFIGS[method])).model
+    queue = [shape for key, shape in old_keys.items() if key.endswith('centering.queue')]
+    if queue:  # the queue's length is the config's (1024 when recorded; 512 since the epoch check)
+        cfg.csm.head.centering.queue_length = queue[0][0]
+    model = MODELS.build(cfg)
     new = model.state_dict()
     gen = torch.Generator().manual_seed(0)
     old = {k: v for k, v in new.items() if k.startswith(('backbone.', 'expert.module.backbone.'))}
