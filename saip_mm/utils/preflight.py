@@ -186,14 +186,37 @@ def check_augmentation_placement(cfg: Config) -> None:
                 'path, or a pipeline without the photometric transforms (device_aug_pipeline)')
 
 
+def check_compile(cfg: Config) -> None:
+    """Refuse mmengine's ``compile`` (``torch.compile`` of the whole ``train_step``) for a pretraining
+    model: inductor failed its first step on the CPU (torch 2.13: an assertion on the patch embedding's
+    first-seen strides once a view of another size came), and the step's host draws and varying view
+    sizes are not one graph; ``model.compile_encoders`` compiles the transformer blocks instead.
+
+    Raises:
+        ConfigConflictError: Naming both keys.
+    """
+    model = cfg.get('model') or {}
+    if not cfg.get('compile') or not isinstance(model, dict) or 'type' not in model:
+        return
+    from saip_mm.models.algorithms.base import PretrainAlgorithm
+    from saip_mm.registry import MODELS
+    kind = model['type'] if isinstance(model['type'], type) else MODELS.get(str(model['type']).split('.')[-1])
+    if isinstance(kind, type) and issubclass(kind, PretrainAlgorithm):
+        raise ConfigConflictError(
+            'compile: mmengine compiles the whole train_step, which fails on a pretraining model '
+            "(inductor's stride assertion on the patch embedding when the view size changes); set "
+            'compile=None and model.compile_encoders=True (the transformer blocks, dynamic shapes)')
+
+
 def preflight(cfg: Config, config_path: str, mode: str = 'train',
               loaders: Optional[List[str]] = None) -> None:
     """All checks of a ``train`` / ``test`` command on a loaded and merged config (module docstring)."""
     if mode == 'train':
         check_augmentation_placement(cfg)
+        check_compile(cfg)
     check_data(cfg, config_path, loaders or loaders_used(cfg, mode))
 
 
-__all__ = ['PreflightError', 'ConfigConflictError', 'check_augmentation_placement',
+__all__ = ['PreflightError', 'ConfigConflictError', 'check_augmentation_placement', 'check_compile',
            'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
            'resolve_config']

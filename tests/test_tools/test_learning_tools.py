@@ -168,8 +168,25 @@ def test_gpu_check_writes_its_tables(tmp_path):
     for table in ('prebuilt_batch', 'loader'):
         assert runs[table][:4] == [gpu_check.BENCH, '--presets', 'paper', 'official-code']
         assert '--amp' in runs[table]
-    assert runs['loader'][-3:-1] == ['--loader', '--workers'] and '--compile' in runs['compile']
+    assert runs['loader'][-3:-1] == ['--loader', '--workers']
+    assert runs['compile'][-2:] == ['--compile', 'both']  # the paper preset without and with compiled blocks
     assert runs['loader'][runs['loader'].index('--shape-batches') + 1] == '100'
+
+
+@pytest.mark.slow
+def test_gpu_check_compile_table_has_the_step_without_and_with_compiled_blocks(tmp_path):
+    """The compile table on the CPU at batch 2: a row of the eager paper preset and one with its
+    transformer blocks compiled (model.compile_encoders), their FLOPs counted alike (eagerly: compiled
+    kernels escape the counter)."""
+    done = gpu_check.main(['--out', str(tmp_path), '--batch', '2', '--steps', '1', '--device', 'cpu',
+                           '--tables', 'compile', '--data-samples', '2', '--shape-batches', '2'])
+    assert done['compile']['returncode'] == 0
+    table = (tmp_path / 'compile.md').read_text()
+    assert '| paper (compiled)' in table and 'failed' not in table
+    rows = [r for r in json.loads((tmp_path / 'compile.json').read_text()) if r.get('preset') == 'paper']
+    assert [r['compiled'] for r in rows] == [False, True]
+    assert rows[1]['gflop_per_step'] == pytest.approx(rows[0]['gflop_per_step'], rel=1e-6)
+    assert rows[1]['s_per_step'] > 0
 
 
 def test_make_demo_runs_the_small_batch_recipe():

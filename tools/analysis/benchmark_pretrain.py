@@ -21,6 +21,7 @@ the 2-core CPU (fp32, batch 8, all three objectives): 6.95 s/step, 1.15 img/s, 4
 """
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import os.path as osp
@@ -88,7 +89,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="--loader: the dataloader's collate_fn (default: the config's; pseudo_collate sends "
                         'every tensor of every sample from a worker on its own, saip_mm.stack_collate a '
                         'tensor per field)')
-    p.add_argument('--compile', action='store_true', help='torch.compile the student encoder')
+    p.add_argument('--compile', nargs='?', const='on', default='off', choices=('off', 'on', 'both'),
+                   help='torch.compile the transformer blocks of the student and the expert '
+                   '(model.compile_encoders=True); both: a row without and a row with it, per preset')
     p.add_argument('--peak-tflops', type=float, default=None,
                    help='the device\'s peak TFLOP/s for the utilisation (default: known GPUs, dense '
                         'fp16/bf16)')
@@ -109,7 +112,8 @@ def with_pillow_transforms(node) -> None:
         with_pillow_transforms(node.get('transforms', []))
 
 
-def build(preset: str, batch: int, device: str, with_cfg: bool = False, demo_backgrounds: bool = False):
+def build(preset: str, batch: int, device: str, with_cfg: bool = False, demo_backgrounds: bool = False,
+          compiled: bool = False):
     import torch
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
@@ -124,6 +128,8 @@ def build(preset: str, batch: int, device: str, with_cfg: bool = False, demo_bac
         cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
     if preset in PILLOW_PRESETS:
         with_pillow_transforms(cfg.train_dataloader.dataset.pipeline)
+    if compiled:  # the student's and the expert's transformer blocks, as a training config would ask
+        cfg.model.compile_encoders = True
     ds_cfg = cfg.train_dataloader.dataset
     # every preset reads the embedded demo crops here, so only the model and pipeline differ (the
     # crops with keypoints for a preset that needs them: HAP). The canvas background is what the config
@@ -173,9 +179,10 @@ def distinct_shapes(model, data, batches: int = 100) -> int:
 
 
 def count_gflop(model, batch_data, optim) -> float:
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False)
-    with counter:
+    with torch.compiler.set_stance('force_eager'), counter:  # compiled kernels would not be counted
         model.train_step(batch_data, optim)
     return counter.get_total_flops() / 1e9
 
@@ -203,7 +210,8 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     np.random.seed(0)
     device = args.device or ('cuda' if _cuda() else 'cpu')
     cfg, dataset, model, data, torch = build(preset, batch, device, with_cfg=True,
-                                             demo_backgrounds=args.demo_backgrounds)
+                                             demo_backgrounds=args.demo_backgrounds,
+                                             compiled=args.compile == 'on')
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     from mmengine.optim import build_optim_wrapper
@@ -213,8 +221,6 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     optim = build_optim_wrapper(model, optim_cfg)
     model.train()
     shapes = distinct_shapes(model, data, args.shape_batches)
-    if args.compile:
-        model.backbone.forward_tokens = torch.compile(model.backbone.forward_tokens)
     from saip_mm.engine.hooks import resolve_schedules
     resolve_schedules(model, args.steps + 1, args.steps + 1)  # what SchedulesHook gives a run this long
     model.train_step(data, optim)  # warm-up
@@ -240,7 +246,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
                img_per_s=batch / step,
                peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
                backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device),
-               distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile)
+               distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile == 'on')
     if args.loader:
         from loader_timing import loader_steps  # beside this script
         timing = loader_steps(cfg, batch, model, optim, args, device, torch)
@@ -258,7 +264,7 @@ def encoder_gflop(model, device: str) -> float:
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False)
     model.eval()
-    with torch.no_grad(), counter:
+    with torch.no_grad(), torch.compiler.set_stance('force_eager'), counter:
         model.backbone.forward_tokens(torch.zeros(1, 3, 256, 128, device=device))
     model.train()
     return counter.get_total_flops() / 1e9
@@ -272,7 +278,8 @@ def _cuda() -> bool:
 def fmt(row: Dict) -> str:
     data = row.get('data_img_per_s_per_worker')
     loader = row.get('loader')
-    return (f"| {row['preset']:<30} | {row['batch']:>5} | {row['s_per_step']:>7.2f} | "
+    name = row['preset'] + (' (compiled)' if row.get('compiled') else '')
+    return (f"| {name:<30} | {row['batch']:>5} | {row['s_per_step']:>7.2f} | "
             f"{row['img_per_s']:>6.2f} | {row['peak_mem_gb']:>6.2f} | {row['gflop_per_step']:>7.0f} | "
             + (f'{data:>9.1f} |' if data is not None else '        - |')
             + (f" {row['backbone_mparams']:>5.2f} | {row['encoder_gflop_256x128']:>5.2f} |"
@@ -326,37 +333,36 @@ def main(argv: Optional[List[str]] = None) -> None:
           '| loader: data s / step s (workers, collate; pre-built batch step s; loader alone img/s) |')
     print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     print(fmt(rows[0]), flush=True)
-    for preset in args.presets:
-        for batch in args.batch:
-            cmd = [sys.executable, __file__, '--_one', preset, str(batch), '--steps', str(args.steps),
-                   '--threads', str(args.threads), '--data-samples', str(args.data_samples),
-                   '--shape-batches', str(args.shape_batches)]
-            if args.device:
-                cmd += ['--device', args.device]
-            if args.amp:
-                cmd.append('--amp')
-            if args.loader:
-                cmd.append('--loader')
-            if args.workers is not None:
-                cmd += ['--workers', str(args.workers)]
-            if args.collate:
-                cmd += ['--collate', args.collate]
-            if args.compile:
-                cmd.append('--compile')
-            if args.demo_backgrounds:
-                cmd.append('--demo-backgrounds')
-            if args.peak_tflops:
-                cmd += ['--peak-tflops', str(args.peak_tflops)]
-            returncode, stdout, stderr = run_row(cmd, dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
-            line = [x for x in stdout.splitlines() if x.startswith('ROW ')]
-            if returncode or not line:
-                why = stderr.strip().splitlines()[-1:] or [f'exit status {returncode}' + (
-                    ' (SIGKILL: out of memory?)' if returncode == -9 else '')]
-                print(f'| {preset} | {batch} | failed: {why[0]} |')
-                continue
-            row = json.loads(line[0][4:])
-            rows.append(row)
-            print(fmt(row), flush=True)
+    compile_modes = ['off', 'on'] if args.compile == 'both' else [args.compile]
+    for preset, batch, compiled in itertools.product(args.presets, args.batch, compile_modes):
+        cmd = [sys.executable, __file__, '--_one', preset, str(batch), '--steps', str(args.steps),
+               '--threads', str(args.threads), '--data-samples', str(args.data_samples),
+               '--shape-batches', str(args.shape_batches)]
+        if args.device:
+            cmd += ['--device', args.device]
+        if args.amp:
+            cmd.append('--amp')
+        if args.loader:
+            cmd.append('--loader')
+        if args.workers is not None:
+            cmd += ['--workers', str(args.workers)]
+        if args.collate:
+            cmd += ['--collate', args.collate]
+        cmd += ['--compile', compiled]
+        if args.demo_backgrounds:
+            cmd.append('--demo-backgrounds')
+        if args.peak_tflops:
+            cmd += ['--peak-tflops', str(args.peak_tflops)]
+        returncode, stdout, stderr = run_row(cmd, dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
+        line = [x for x in stdout.splitlines() if x.startswith('ROW ')]
+        if returncode or not line:
+            why = stderr.strip().splitlines()[-1:] or [f'exit status {returncode}' + (
+                ' (SIGKILL: out of memory?)' if returncode == -9 else '')]
+            print(f"| {preset}{' (compiled)' if compiled == 'on' else ''} | {batch} | failed: {why[0]} |")
+            continue
+        row = json.loads(line[0][4:])
+        rows.append(row)
+        print(fmt(row), flush=True)
     ours = [r for r in rows[1:] if r['batch'] == REFERENCE['batch']]
     for r in ours:
         print(f"{r['preset']} vs the authors' stored row at batch {r['batch']}: "

@@ -1,14 +1,14 @@
 # Copyright (c) saip_mm contributors. Licensed under the Apache License 2.0.
 """The GPU benchmark in one call (issue 28, item 5), for a session that is lent a device: the paper and
 code-faithful presets at batch 256 with AMP, on a pre-built batch and through the Runner's dataloader
-(data and step time apart, TFLOP/s and utilisation), and the paper preset with ``torch.compile`` of the
-student encoder (not yet seen to work: on the 2-core CPU it stops at a stride assertion of torch 2.13's
-fake kernels; the table then says so), and where each preset's step spends its time (``step_profile.py``:
-the phases, the kernels launched and the device's busy fraction: host-bound or device-bound); every table
-and JSON written to ``--out``. On one H200 the loader
-table (both presets, 3 steps) took 100 s (2026-12-04, docs/benchmarks.md); it now times 2 x workers + 4
-steps and the loader alone (32 steps and 28 batches at 14 workers: about 3 minutes at that day's rates),
-so run the tables one call each where the device time is short (``--tables``).
+(data and step time apart, TFLOP/s and utilisation); the paper preset without and with ``torch.compile``
+of the transformer blocks of the student and the expert (``model.compile_encoders=True``; compiling the
+whole encoder stopped at an inductor stride assertion on the 2-core CPU, the blocks alone run there); and
+where each preset's step spends its time (``step_profile.py``: the phases, the kernels launched and the
+device's busy fraction: host-bound or device-bound). Every table and JSON is written to ``--out``. On one
+H200 the loader table (both presets, 3 steps) took 100 s (2026-12-04, docs/benchmarks.md); it now times
+2 x workers + 4 steps and the loader alone (32 steps and 28 batches at 14 workers: about 3 minutes at
+that day's rates), so run the tables one call each where the device time is short (``--tables``).
 
     python tools/analysis/gpu_check.py --out work_dirs/gpu_check [--batch 256] [--workers 14]
 """
@@ -52,7 +52,7 @@ def runs(args: argparse.Namespace) -> dict:
     return {
         'prebuilt_batch': [BENCH, '--presets', *args.presets, *common, *amp],
         'loader': [BENCH, '--presets', *args.presets, *common, *amp, '--loader', '--workers', str(workers)],
-        'compile': [BENCH, '--presets', 'paper', *common, *amp, '--compile'],
+        'compile': [BENCH, '--presets', 'paper', *common, *amp, '--compile', 'both'],
         'profile': [PROFILE, '--presets', *args.presets, '--batch', str(args.batch), '--device', args.device,
                     '--steps', str(min(args.steps, 3)), *amp, '--out', osp.join(args.out, 'profile')],
     }

@@ -35,11 +35,10 @@ def clip_grad_norm_per_tensor_(parameters: Iterable[Tensor], max_norm: float,
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return torch.tensor(0.)
-    norms = torch.stack([torch.linalg.vector_norm(g, norm_type) for g in grads])
+    norms = torch.stack(torch._foreach_norm(grads, norm_type))  # multi-tensor kernels on a GPU
     total = torch.linalg.vector_norm(norms, norm_type)
     factors = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    for grad, factor in zip(grads, factors):
-        grad.mul_(factor.to(grad.dtype))
+    torch._foreach_mul_(grads, [f.to(g.dtype) for g, f in zip(grads, factors.unbind())])
     return total
 
 

@@ -13,7 +13,7 @@ One training step (``loss``)::
     step.encode_student(union of objectives' student_views)   # each image encoded once
     losses = {**objective.loss(step) for objective}           # loss_* summed by mmengine
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -26,6 +26,7 @@ from saip_mm.registry import MODELS
 from ..objectives.base import Step
 from ..objectives.csm import csm_of
 from ..objectives.options import EVAL_OPTIONS, LEVELS, validate_options
+from ..utils.compile import compile_blocks
 from ..utils.host_counter import add_host_counter
 from ..utils.retrieval import retrieval_features
 
@@ -50,6 +51,12 @@ class PretrainAlgorithm(BaseSelfSupervisor):
             must be among the scales (it gives ``pred_feature``).
         data_preprocessor (dict, optional): Defaults to ``SAIPDataPreprocessor``; the objectives'
             ``preprocessor_options`` (CSR's mask ratio and type) reach it as arguments.
+        compile_encoders (bool | dict, optional): ``torch.compile`` the transformer blocks of the student
+            and of the expert's encoder, in place, after the expert is built (``models/utils/compile.py``:
+            dynamic shapes, one graph for every view size; the state dict is unchanged). ``True`` or a
+            dict of ``torch.compile`` options (``mode``, ``backend``, ``dynamic``, ...). Defaults to None
+            (eager): on a GPU it fuses a block's small kernels; on a CPU it mostly adds the first step's
+            compilation.
         init_cfg (dict, optional): Initialisation config.
 
     Raises:
@@ -64,6 +71,7 @@ class PretrainAlgorithm(BaseSelfSupervisor):
                  seed: int = 0,
                  eval_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 compile_encoders: Union[bool, dict, None] = None,
                  init_cfg: Optional[dict] = None) -> None:
         objectives = {name: cfg for name, cfg in objectives.items() if cfg is not None}
         if not objectives:
@@ -89,6 +97,10 @@ class PretrainAlgorithm(BaseSelfSupervisor):
         self.expert_proj = nn.ModuleDict(
             {lvl: self.expert.make_projection() for lvl in LEVELS} if self.expert is not None else {})
         self.seed = seed
+        if compile_encoders not in (None, False):  # after the expert's copy (a copy is eager)
+            options = {} if compile_encoders is True else dict(compile_encoders)
+            for encoder in [self.backbone] + ([self.expert.module['backbone']] if self.expert else []):
+                compile_blocks(encoder, options, 'model.compile_encoders')
         add_host_counter(self, 'step')  # optimizer steps taken (saved in checkpoints, read on the host)
 
     # ---------------------------------------------------------------- expert

@@ -67,10 +67,16 @@ class CosineEMAExpert(BaseAveragedModel):
         the initialised student (``PretrainAlgorithm.init_weights``), not of the student after its first step.
         """
         source = model.state_dict()
+        averaged, sources = [], []
         for key, avg in self.avg_parameters.items():
             src = source[key].data.to(avg.device)
             if avg.dtype.is_floating_point:
-                self.avg_func(avg.data, src, self.steps.value)
+                averaged.append(avg.data)
+                sources.append(src)
             else:
                 avg.data.copy_(src)
+        # avg_func's update for all tensors at once: a few multi-tensor kernels on a GPU, not two a tensor
+        momentum = self.momentum_at(self.steps.value)
+        torch._foreach_mul_(averaged, momentum)
+        torch._foreach_add_(averaged, sources, alpha=1 - momentum)
         self.steps.advance()

@@ -20,6 +20,8 @@ from torch import Tensor
 
 from saip_mm.registry import MODELS
 
+from .host_counter import add_host_counter
+
 
 @torch.no_grad()
 def sinkhorn_knopp(scores: Tensor, temp: float, iterations: int = 3) -> Tensor:
@@ -80,13 +82,13 @@ class SinkhornKnoppCentering(nn.Module):
         self.iterations = iterations
         self.queue_length = queue_length
         self.register_buffer('queue', torch.zeros(queue_length, num_prototypes))
-        self.register_buffer('queued', torch.zeros((), dtype=torch.long))  # filled rows, up to the length
+        add_host_counter(self, 'queued')  # filled rows, up to the length (a host int: read every step)
 
     def targets(self, teacher_logits: List[Tensor], temp: float) -> List[Tensor]:
         """Targets ``(B, K)`` for each view's logits, normalised together with the queue; then the views'
         logits join the queue (first in, first out)."""
         batch = torch.cat([t.detach().float() for t in teacher_logits])
-        filled = int(self.queued)
+        filled = self.queued.value
         scores = torch.cat([self.queue[:filled], batch]) if filled else batch
         q = sinkhorn_knopp(scores, temp, self.iterations)[filled:]
         self.push(batch)
@@ -115,7 +117,7 @@ class SinkhornKnoppCentering(nn.Module):
             return
         batch = batch[-self.queue_length:]
         self.queue.copy_(torch.cat([batch.to(self.queue.dtype), self.queue])[:self.queue_length])
-        self.queued.fill_(min(self.queue_length, int(self.queued) + batch.shape[0]))
+        self.queued.value = min(self.queue_length, self.queued.value + batch.shape[0])
 
 
 __all__ = ['SinkhornKnoppCentering', 'sinkhorn_knopp']

@@ -17,6 +17,7 @@ from saip_mm.models.losses import KoLeoLoss
 from saip_mm.models.necks import CSMProjector
 from saip_mm.models.utils import SinkhornKnoppCentering, mean_pairwise_cosine, sinkhorn_knopp
 from saip_mm.registry import DATASETS, MODELS
+from saip_mm.utils.host_sync import count_host_syncs
 
 
 def _unit(*degrees):
@@ -66,6 +67,17 @@ def test_sinkhorn_queue_normalises_with_earlier_samples():
     assert torch.allclose(torch.cat(with_queue), expected, atol=1e-6)
     # first in, first out: the newest 6 rows, newest first
     assert int(unit.queued) == 6 and torch.allclose(unit.queue, torch.cat([second, first])[:6])
+    # the fill count is a host int (no device read per step), saved with the queue and resumed
+    with count_host_syncs() as syncs:
+        unit.targets([first], temp=0.1)
+    assert syncs.total == 0, syncs.sites
+    state = unit.state_dict()
+    resumed = SinkhornKnoppCentering(num_prototypes=8, iterations=3, queue_length=6)
+    resumed.load_state_dict(state)
+    assert int(resumed.queued) == 6 and torch.equal(resumed.queue, unit.queue)
+    legacy = {'queue': state['queue'], 'queued': torch.tensor(5)}  # a checkpoint with the tensor buffer
+    resumed.load_state_dict(legacy)
+    assert int(resumed.queued) == 5
     with pytest.raises(ValueError, match='queue_length >= 0'):
         SinkhornKnoppCentering(num_prototypes=8, queue_length=-1)
 
