@@ -10,10 +10,10 @@
 #      collation), at most a third of the time;
 #   4. gpu_check.py --tables profile (where each preset's step spends its time: the phases, the kernels
 #      launched, the device's busy fraction), at most two minutes;
-#   5. gpu_check.py --tables compile (the paper preset with model.compile_encoders=True, on a pre-built
-#      batch: the "on" row beside the loader table's pre-built "off" one), at most two minutes;
+#   5. gpu_check.py --tables compile (the paper preset on a pre-built batch without and with
+#      model.compile_encoders=True, one run), at most half of what is left and 150 s;
 #   6. learning_check.py (make demo's recipe at the largest batch that fits, the config's lr) in what
-#      is left, less a minute;
+#      is left, less a minute, when that is at least a minute;
 #   7. everything small (tables, JSON, training logs) packed into $OUT/session.tgz: the device tool
 #      returns a handful of files a call, not a run's folder.
 #
@@ -52,14 +52,18 @@ timeout $(( $(left) / 4 < 120 ? $(left) / 4 : 120 )) python3 tools/analysis/gpu_
 echo "rc $?"; grep -v -i warning $RUN/gpu_profile.txt | grep '^|' | head -4
 
 echo "== gpu_check compile ($(left) s left)"
-timeout $(( $(left) / 3 < 120 ? $(left) / 3 : 120 )) python3 tools/analysis/gpu_check.py --out $RUN/gpu_check \
+timeout $(( $(left) / 2 < 150 ? $(left) / 2 : 150 )) python3 tools/analysis/gpu_check.py --out $RUN/gpu_check \
   --tables compile --steps 3 --data-samples 16 --shape-batches 20 > $RUN/gpu_compile.txt 2>&1
 echo "rc $?"; grep -v -i warning $RUN/gpu_compile.txt | grep '^|' | tail -2
-MINUTES=$(python3 -c "print(round(($(left) - 60) / 60, 1))")
-echo "== learning_check, $MINUTES minutes ($(left) s left)"
-timeout $(( $(left) - 20 )) python3 tools/analysis/learning_check.py --out $RUN/learning_check \
-  --minutes "$MINUTES" > $RUN/learning_check.txt 2>&1
-echo "rc $?"; tail -4 $RUN/learning_check.txt
+if (( $(left) >= 120 )); then
+  MINUTES=$(python3 -c "print(round(($(left) - 60) / 60, 1))")
+  echo "== learning_check, $MINUTES minutes ($(left) s left)"
+  timeout $(( $(left) - 20 )) python3 tools/analysis/learning_check.py --out $RUN/learning_check \
+    --minutes "$MINUTES" > $RUN/learning_check.txt 2>&1
+  echo "rc $?"; tail -4 $RUN/learning_check.txt
+else
+  echo "== learning_check skipped: $(left) s left" | tee $RUN/learning_check.txt
+fi
 
 (cd $RUN && tar czf "$OUT/session.tgz" --exclude='*.pth' gpu_check gpu_check.txt gpu_profile.txt gpu_compile.txt \
   learning_check.txt $(ls -d learning_check 2>/dev/null))
