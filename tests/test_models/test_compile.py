@@ -14,7 +14,7 @@ from mmengine.registry import DefaultScope
 from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.models.utils.compile import is_compiled, transformer_blocks
 from saip_mm.registry import DATASETS, MODELS
-from saip_mm.utils.preflight import ConfigConflictError, preflight
+from saip_mm.utils.preflight import ConfigConflictError, check_compile, preflight
 
 
 def demo_cfg() -> Config:
@@ -96,5 +96,4 @@ def test_mmengine_compile_is_refused_for_pretraining_only():
     pose_path = 'configs/downstream/mmpose/td-hm_vit-tiny-p16_8xb64-210e_coco-256x192.py'
     pose = Config.fromfile(osp.join(ROOT, pose_path))
     pose.compile = True  # a downstream model: mmengine's compile is the user's to try
-    from saip_mm.utils.preflight import check_compile
     check_compile(pose)

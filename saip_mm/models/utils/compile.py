@@ -1,9 +1,10 @@
 """``torch.compile`` of an encoder's transformer blocks, in place (``model.compile_encoders``).
 
-A training step launches thousands of small operators (the paper preset: ~8,600 that are not views,
-docs/benchmarks.md), so on a GPU the host's launching is a large share of a ViT-Tiny's step. Compiling
-the blocks fuses each block's norms, bias adds, activation and residuals into a few kernels. Only the
-blocks are compiled, each with ``nn.Module.compile`` and dynamic shapes:
+A ViT-Tiny block is many small kernels (the paper preset's step: ~8,600 operators that are not views,
+docs/benchmarks.md), each launched by the host and each reading and writing its tensors once; compiling
+the blocks fuses each block's norms, bias adds, activation and residuals into a few kernels (what it
+gains on a GPU is not measured yet: ``gpu_check.py --tables compile``). Only the blocks are compiled,
+each with ``nn.Module.compile`` and dynamic shapes:
 
 * the block's input is ``(B, N, D)`` tokens: one graph serves every view size, batch and kept-patch count
   (a masked encoding), so the scale buckets and the masks do not recompile it;

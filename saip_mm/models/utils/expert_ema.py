@@ -48,6 +48,8 @@ class CosineEMAExpert(BaseAveragedModel):
         return self.momentum.value_at(step)
 
     def avg_func(self, averaged_param: Tensor, source_param: Tensor, steps: int) -> None:
+        """One tensor's EMA step (mmengine's interface); ``update_parameters`` makes the same step for
+        all tensors at once."""
         momentum = self.momentum_at(int(steps))
         averaged_param.mul_(momentum).add_(source_param, alpha=1 - momentum)
 
