@@ -50,14 +50,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cli.default_work_dir(cfg, args.config, args.work_dir)
 
     if args.amp:
-        from saip_mm.utils.launcher import AMP_FALLBACK
-        to_amp = {fp32: amp for amp, fp32 in AMP_FALLBACK.items()}
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in to_amp and optim_wrapper not in AMP_FALLBACK:
-            raise SystemExit(f'train: --amp is not supported for the optimizer wrapper {optim_wrapper} '
-                             f'(one of {sorted(to_amp)})')
-        cfg.optim_wrapper.type = to_amp.get(optim_wrapper, optim_wrapper)
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        from saip_mm.utils.launcher import with_amp
+        try:
+            cfg.optim_wrapper = with_amp(cfg.optim_wrapper, amp=True)
+        except ValueError as e:
+            raise SystemExit(f'train: --amp: {e}')
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -31,7 +31,9 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, ann_file='list.txt', background_dir='backgrounds',
                  pipeline=_base_.train_pipeline),
 )
-optim_wrapper = dict(type='OptimWrapper', _delete_=True, constructor='TrainableOptimWrapperConstructor',
+# mmengine's global-norm clipping (clip_grad without type='per_tensor'), its norm logged unread each step
+optim_wrapper = dict(type='PerTensorClipOptimWrapper', _delete_=True,
+                     constructor='TrainableOptimWrapperConstructor',
                      optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),
                      clip_grad=dict(max_norm=3.0),
                      paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))

@@ -10,11 +10,13 @@ CUDA only; :func:`count_host_syncs` counts the same calls on the CPU, so that a 
         model.train_step(data, optim_wrapper)
     syncs.total, syncs.sites  # int, {'saip_mm/models/utils/masking.py:keep_indices __int__': 2, ...}
 
-Only calls made from ``saip_mm`` code are counted (the frame that called the tensor method), so that
-mmengine's logging, which reads the logged scalars once per step, is outside the count; so are the host
-draws of ``saip_mm/models/utils/randomness.py``, which read tensors they made on the CPU themselves.
+Only calls made from ``saip_mm`` code are counted (the frame that called the tensor method), or from
+the packages named (``count_host_syncs('mmengine')``: a Runner iteration's logging and optimizer wrapper
+too); not the host draws of ``saip_mm/models/utils/randomness.py``, which read tensors they made on the
+CPU themselves.
 """
 import contextlib
+import importlib
 import os.path as osp
 import sys
 from collections import Counter
@@ -30,8 +32,9 @@ _READS = ('item', 'cpu', 'tolist', 'nonzero', '__bool__', '__int__', '__float__'
 class HostSyncs:
     """What :func:`count_host_syncs` saw: ``sites`` maps ``path:function read`` to a count."""
 
-    def __init__(self):
+    def __init__(self, roots=(_PACKAGE, )):
         self.sites = Counter()
+        self.roots = tuple(roots)
 
     @property
     def total(self) -> int:
@@ -40,8 +43,9 @@ class HostSyncs:
     def record(self, name: str) -> None:
         frame = sys._getframe(2)
         path = osp.abspath(frame.f_code.co_filename)
-        if path.startswith(_PACKAGE + osp.sep) and path != _HOST_DRAWS:
-            self.sites[f'{osp.relpath(path, osp.dirname(_PACKAGE))}:{frame.f_code.co_name} {name}'] += 1
+        root = next((r for r in self.roots if path.startswith(r + osp.sep)), None)
+        if root is not None and path != _HOST_DRAWS:
+            self.sites[f'{osp.relpath(path, osp.dirname(root))}:{frame.f_code.co_name} {name}'] += 1
 
 
 def _wrap(original, name: str, syncs: HostSyncs):
@@ -61,9 +65,11 @@ def _wrap_getitem(original, syncs: HostSyncs):
 
 
 @contextlib.contextmanager
-def count_host_syncs() -> Iterator[HostSyncs]:
-    """Count the host synchronisations made from saip_mm code inside the block (module docstring)."""
-    syncs = HostSyncs()
+def count_host_syncs(*packages: str) -> Iterator[HostSyncs]:
+    """Count the host synchronisations made from saip_mm code, and from ``packages`` (names of imported
+    packages), inside the block (module docstring)."""
+    roots = [_PACKAGE] + [osp.dirname(osp.abspath(importlib.import_module(p).__file__)) for p in packages]
+    syncs = HostSyncs(roots)
     saved = {name: getattr(torch.Tensor, name) for name in _READS + ('__getitem__', )}
     saved_nonzero = torch.nonzero
     try:

@@ -1,4 +1,5 @@
 """Runtime adaptation shared by ``tools/train.py`` and ``tools/test.py``."""
+import copy
 import os
 import warnings
 from typing import Optional
@@ -63,17 +64,38 @@ AMP_FALLBACK = {'AmpOptimWrapper': 'OptimWrapper',
                 'PerTensorClipAmpOptimWrapper': 'PerTensorClipOptimWrapper'}
 
 
+def with_amp(wrapper: dict, amp: bool) -> dict:
+    """A copy of an ``optim_wrapper`` config with AMP (the AMP wrapper, ``loss_scale`` 'dynamic' unless
+    set) or without it (the fp32 twin; ``loss_scale``, ``dtype``, ``use_fsdp`` dropped), the optimizer
+    and clipping as they are.
+
+    Raises:
+        ValueError: For a wrapper type with no AMP / fp32 twin here, naming it and those there are.
+    """
+    wrapper = dict(copy.deepcopy(wrapper))
+    kind = wrapper.get('type', 'OptimWrapper')
+    to_amp = {fp32: amp_type for amp_type, fp32 in AMP_FALLBACK.items()}
+    if kind not in to_amp and kind not in AMP_FALLBACK:
+        raise ValueError(f'optim_wrapper.type {kind} has no AMP / fp32 twin (one of {sorted(to_amp)})')
+    if amp:
+        wrapper['type'] = to_amp.get(kind, kind)
+        wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        wrapper['type'] = AMP_FALLBACK.get(kind, kind)
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            wrapper.pop(key, None)
+    return wrapper
+
+
 def fall_back_from_amp(cfg: Config) -> None:
     """mmengine's ``AmpOptimWrapper`` refuses to run without an accelerator; on such a machine use
     fp32 ``OptimWrapper`` (with a warning) so that the paper configs still start, e.g. for testing."""
     wrapper = cfg.get('optim_wrapper', None)
     if torch.cuda.is_available() or not wrapper or wrapper.get('type') not in AMP_FALLBACK:
         return
-    fp32 = AMP_FALLBACK[wrapper['type']]
-    warnings.warn(f"no CUDA device: {wrapper['type']} -> {fp32} (fp32) for this run")
-    wrapper['type'] = fp32
-    for key in ('loss_scale', 'dtype', 'use_fsdp'):
-        wrapper.pop(key, None)
+    fp32 = with_amp(wrapper, amp=False)
+    warnings.warn(f"no CUDA device: {wrapper['type']} -> {fp32['type']} (fp32) for this run")
+    cfg.optim_wrapper = fp32
 
 
 def replace_sync_bn(node) -> int:

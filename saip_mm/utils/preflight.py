@@ -186,6 +186,17 @@ def check_augmentation_placement(cfg: Config) -> None:
                 'path, or a pipeline without the photometric transforms (device_aug_pipeline)')
 
 
+def _is_pretraining(cfg: Config) -> bool:
+    """Whether the config's model is a saip_mm pretraining algorithm (``PretrainAlgorithm``)."""
+    model = cfg.get('model') or {}
+    if not isinstance(model, dict) or 'type' not in model:
+        return False
+    from saip_mm.models.algorithms.base import PretrainAlgorithm
+    from saip_mm.registry import MODELS
+    kind = model['type'] if isinstance(model['type'], type) else MODELS.get(str(model['type']).split('.')[-1])
+    return isinstance(kind, type) and issubclass(kind, PretrainAlgorithm)
+
+
 def check_compile(cfg: Config) -> None:
     """Refuse mmengine's ``compile`` (``torch.compile`` of the whole ``train_step``) for a pretraining
     model: inductor failed its first step on the CPU (torch 2.13: an assertion on the patch embedding's
@@ -195,17 +206,33 @@ def check_compile(cfg: Config) -> None:
     Raises:
         ConfigConflictError: Naming both keys.
     """
-    model = cfg.get('model') or {}
-    if not cfg.get('compile') or not isinstance(model, dict) or 'type' not in model:
-        return
-    from saip_mm.models.algorithms.base import PretrainAlgorithm
-    from saip_mm.registry import MODELS
-    kind = model['type'] if isinstance(model['type'], type) else MODELS.get(str(model['type']).split('.')[-1])
-    if isinstance(kind, type) and issubclass(kind, PretrainAlgorithm):
+    if cfg.get('compile') and _is_pretraining(cfg):
         raise ConfigConflictError(
             'compile: mmengine compiles the whole train_step, which fails on a pretraining model '
             "(inductor's stride assertion on the patch embedding when the view size changes); set "
             'compile=None and model.compile_encoders=True (the transformer blocks, dynamic shapes)')
+
+
+def check_runtime_info(cfg: Config) -> None:
+    """Refuse a pretraining config whose ``default_hooks.runtime_info`` is not ``DeferredRuntimeInfoHook``:
+    that hook owns the run's finiteness check (the model reads nothing back) and logs the gradient norm
+    the saip_mm optimizer wrappers keep on the device; another hook would train on past a NaN loss.
+
+    Raises:
+        ConfigConflictError: Naming the key.
+    """
+    if not _is_pretraining(cfg):
+        return
+    from saip_mm.engine.hooks import DeferredRuntimeInfoHook
+    from saip_mm.registry import HOOKS
+    hook = (cfg.get('default_hooks') or {}).get('runtime_info') or {}
+    name = hook.get('type') if isinstance(hook, dict) else hook
+    kind = name if isinstance(name, type) else HOOKS.get(str(name).split('.')[-1]) if name else None
+    if not (isinstance(kind, type) and issubclass(kind, DeferredRuntimeInfoHook)):
+        raise ConfigConflictError(
+            f"default_hooks.runtime_info is {getattr(name, '__name__', name)}; a "
+            "pretraining run needs type='DeferredRuntimeInfoHook' (it checks the losses' finiteness, the "
+            "model does not, and logs the step's scalars once per logging interval)")
 
 
 def preflight(cfg: Config, config_path: str, mode: str = 'train',
@@ -214,9 +241,10 @@ def preflight(cfg: Config, config_path: str, mode: str = 'train',
     if mode == 'train':
         check_augmentation_placement(cfg)
         check_compile(cfg)
+        check_runtime_info(cfg)
     check_data(cfg, config_path, loaders or loaders_used(cfg, mode))
 
 
 __all__ = ['PreflightError', 'ConfigConflictError', 'check_augmentation_placement', 'check_compile',
-           'check_config_path', 'check_data', 'dataset_paths', 'missing_data', 'preflight',
-           'resolve_config']
+           'check_config_path', 'check_data', 'check_runtime_info', 'dataset_paths', 'missing_data',
+           'preflight', 'resolve_config']

@@ -177,7 +177,7 @@ def test_hap_config_and_dataset_give_two_part_masks_per_image():
     assert not torch.equal(*inputs['part_masks'])
     with count_host_syncs() as syncs:  # the counts reach the encoder: it does not read the masks back
         model.loss(inputs)
-    assert set(syncs.sites) == {'saip_mm/models/algorithms/base.py:_check_finite __bool__'}, syncs.sites
+    assert syncs.total == 0, syncs.sites
     # the alignment is lower for the true pairs than for shuffled ones
     model.eval()
     csr, step = model.objectives['csr'], model.new_step(inputs)

@@ -116,9 +116,16 @@ def test_a_schedule_without_its_run_length_is_refused():
 
 
 @pytest.mark.slow
-def test_non_finite_loss_keeps_last_good_checkpoint(root, tmp_path):
-    runner = Runner.from_cfg(_cfg(root, tmp_path, 6, [dict(type='_PoisonCSRAt', at=3)]))
-    with pytest.raises(FloatingPointError, match='loss_csr is not finite'):
+@pytest.mark.parametrize('interval', [1, 5])
+def test_non_finite_loss_keeps_last_good_checkpoint(root, tmp_path, interval):
+    """DeferredRuntimeInfoHook reads the losses at the logging interval (1: after the NaN step) or
+    before the next checkpoint (5: before iteration 4's, which is then not written)."""
+    cfg = _cfg(root, tmp_path, 6, [dict(type='_PoisonCSRAt', at=3)])
+    cfg.default_hooks.logger.interval = interval
+    runner = Runner.from_cfg(cfg)
+    read_at = 3 if interval == 1 else 4
+    message = rf'^loss_csr is not finite \(nan\) at iteration 3, read at iteration {read_at} '
+    with pytest.raises(FloatingPointError, match=message):
         runner.train()
     assert osp.exists(tmp_path / 'iter_2.pth') and not osp.exists(tmp_path / 'iter_4.pth')
     ckpt = torch.load(tmp_path / 'iter_2.pth', map_location='cpu')

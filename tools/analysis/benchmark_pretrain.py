@@ -6,14 +6,16 @@ step (forward + backward, all enabled objectives), plus data-pipeline images/s p
     python tools/analysis/benchmark_pretrain.py --device cuda --amp --batch 256  # a GPU, as presets train
     python tools/analysis/benchmark_pretrain.py --loader --workers 14 ...  # the Runner's dataloader + step
 
-By default a pre-built batch is timed (the model alone). ``--loader`` times real iterations instead: the
-config's dataloader (workers, collation, the demo crops, the config's ``env_cfg.mp_cfg`` as the Runner
-sets it) feeding the step, enough of them (2 x workers + 4) that the batches prefetched at the start are
-used up, with the time spent waiting for data and the step time printed apart, the loader's rate alone
-(no step running: set against the workers x the per-worker rate, it says whether the workers slow each
-other down or the training step slows them), and the step's TFLOP/s and model FLOP utilisation against the
-device's peak (``--peak-tflops``, known for H100 / H200 / A100). Every row also says how many distinct
-input shapes 100 batches give (the view-scale draw: a few with scale buckets, ~100 with a continuous one).
+The step is the preset's: its optimizer wrapper (AdamW, fused in the presets, and its gradient clipping;
+since 2026-12-05, a plain AdamW before). By default a pre-built batch is timed (the model alone).
+``--loader`` times real iterations instead: the config's dataloader (workers, collation, the demo crops,
+the config's ``env_cfg.mp_cfg`` as the Runner sets it) feeding the step, enough of them (2 x workers +
+4) that the batches prefetched at the start are used up, with the time spent waiting for data and the
+step time printed apart, the loader's rate alone (no step running: set against the workers x the
+per-worker rate, it says whether the workers slow each other down or the training step slows them), and
+the step's TFLOP/s and model FLOP utilisation against the device's peak (``--peak-tflops``, known for
+H100 / H200 / A100). Every row also says how many distinct input shapes 100 batches give (the view-scale
+draw: a few with scale buckets, ~100 with a continuous one).
 
 Each (preset, batch) runs in its own process so that its peak memory (max RSS, or max CUDA memory on
 a GPU) is its own. The figures line up with the reference measured for the authors' released model on
@@ -78,7 +80,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='preprocessed batches the distinct-input-shape count draws')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda if available)')
     p.add_argument('--amp', action='store_true',
-                   help='fp16 autocast, dynamic loss scale (AmpOptimWrapper, as the presets train on GPUs)')
+                   help="fp16 autocast, dynamic loss scale (the preset's AMP optimizer wrapper, as the "
+                        'presets train on GPUs; without: its fp32 twin)')
     p.add_argument('--json', help='also write the rows to this JSON file')
     p.add_argument('--loader', action='store_true',
                    help="time the Runner's dataloader + step (data and step time apart), not a pre-built "
@@ -205,6 +208,17 @@ def pipeline_rate(dataset, samples: int, torch) -> float:
         cv2.setNumThreads(cv2_threads)
 
 
+def training_optim_wrapper(cfg, model, amp: bool):
+    """The preset's optimizer wrapper, as its training builds it (its AdamW, fused in the presets, and
+    its gradient clipping), with AMP or in fp32 as the row asks."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+
+    from saip_mm.utils.launcher import with_amp
+    with DefaultScope.overwrite_default_scope('saip_mm'):
+        return build_optim_wrapper(model, with_amp(cfg.optim_wrapper, amp))
+
+
 def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     import numpy as np
     np.random.seed(0)
@@ -214,11 +228,7 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
                                              compiled=args.compile == 'on')
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    from mmengine.optim import build_optim_wrapper
-    optim_cfg = dict(optimizer=dict(type='AdamW', lr=1e-4))
-    if args.amp:
-        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
-    optim = build_optim_wrapper(model, optim_cfg)
+    optim = training_optim_wrapper(cfg, model, args.amp)
     model.train()
     shapes = distinct_shapes(model, data, args.shape_batches)
     from saip_mm.engine.hooks import resolve_schedules

@@ -210,12 +210,10 @@ def set_recipe(cfg, batch: int, iters: int, workers: int, amp: bool, lr: float,
     cfg.optim_wrapper.optimizer.lr = lr
     if batch >= 1024:  # DINO's default momentum at its default batch (64 x 16 GPUs)
         cfg.model.expert.momentum = 0.996
-    if amp and cfg.optim_wrapper.type in ('OptimWrapper', 'PerTensorClipOptimWrapper'):
-        cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('OptimWrapper', 'AmpOptimWrapper')
-        cfg.optim_wrapper.loss_scale = 'dynamic'
-    elif not amp:  # fp32 (a CPU): mmengine's AMP wrapper needs an accelerator
-        cfg.optim_wrapper.type = cfg.optim_wrapper.type.replace('AmpOptimWrapper', 'OptimWrapper')
-        cfg.optim_wrapper.pop('loss_scale', None)
+    from saip_mm.utils.launcher import with_amp
+
+    # fp32 without amp (a CPU): mmengine's AMP wrapper needs an accelerator
+    cfg.optim_wrapper = with_amp(cfg.optim_wrapper, amp)
     warmup = max(1, iters // 10) if warmup is None else warmup
     schedule = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup)]
     if iters > warmup:  # a run of one iteration (the test) is all warm-up

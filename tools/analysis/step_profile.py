@@ -30,7 +30,7 @@ import time
 from typing import Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_pretrain import PRESETS, _cuda, build  # noqa: E402  (beside this script)
+from benchmark_pretrain import PRESETS, _cuda, build, training_optim_wrapper  # noqa: E402  (beside this script)
 
 PHASES = ('preprocess', 'forward', 'backward', 'optimizer', 'expert')
 LAUNCH_CALLS = ('cudaLaunchKernel', 'cudaLaunchKernelExC', 'cuLaunchKernel', 'cuLaunchKernelEx')
@@ -134,18 +134,13 @@ def run_one(preset: str, args: argparse.Namespace) -> Dict:
     import numpy as np
     np.random.seed(0)
     device = args.device or ('cuda' if _cuda() else 'cpu')
-    dataset, model, data, torch = build(preset, args.batch, device)
+    cfg, dataset, model, data, torch = build(preset, args.batch, device, with_cfg=True)
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     cuda = device == 'cuda'
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    from mmengine.optim import build_optim_wrapper
-
     from saip_mm.engine.hooks import resolve_schedules
-    optim_cfg = dict(optimizer=dict(type='AdamW', lr=1e-4))
-    if args.amp:
-        optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
-    optim = build_optim_wrapper(model, optim_cfg)
+    optim = training_optim_wrapper(cfg, model, args.amp)
     model.train()
     resolve_schedules(model, 3 * args.steps + 3, 3 * args.steps + 3)  # what SchedulesHook gives this run
     model.train_step(data, optim)  # warm-up: allocator, kernels' autotuning, the optimizer's state

@@ -1,7 +1,8 @@
 default_scope = 'saip_mm'
 
 default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
+    # the step's scalars read once per logging interval, with the losses' finiteness check (issue 28)
+    runtime_info=dict(type='DeferredRuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),

@@ -1,3 +1,4 @@
+from .deferred_runtime_info_hook import DeferredRuntimeInfoHook
 from .expert_ema_hook import ExpertEMAHook
 from .feature_spread_hook import FeatureSpreadHook
 from .freeze_last_layer_hook import FreezeLastLayerHook
@@ -9,7 +10,7 @@ from .teacher_temp_hook import TeacherTempWarmupHook
 from .val_before_train_hook import ValBeforeTrainHook
 
 __all__ = [
-    'ExpertEMAHook', 'FeatureSpreadHook', 'FreezeLastLayerHook', 'PretrainVisualizationHook',
-    'ProgressBarHook', 'SchedulesHook', 'SkippedImagesHook', 'TeacherTempWarmupHook', 'ValBeforeTrainHook',
-    'resolve_schedules'
+    'DeferredRuntimeInfoHook', 'ExpertEMAHook', 'FeatureSpreadHook', 'FreezeLastLayerHook',
+    'PretrainVisualizationHook', 'ProgressBarHook', 'SchedulesHook', 'SkippedImagesHook',
+    'TeacherTempWarmupHook', 'ValBeforeTrainHook', 'resolve_schedules'
 ]

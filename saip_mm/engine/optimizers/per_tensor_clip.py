@@ -4,7 +4,9 @@ mmengine's ``clip_grad=dict(max_norm=3.0)`` clips the *global* norm over every p
 gradient (a decoder's, say) shrinks all the others. DINO (``utils.clip_gradients``), whose settings the
 SAIP paper adopts, clips each tensor to ``max_norm`` separately. These wrappers take
 ``clip_grad=dict(type='per_tensor', max_norm=3.0)``; ``type='norm'`` / ``'value'`` behave as in mmengine.
-``train/grad_norm`` logs the global norm before clipping in both cases, so runs stay comparable.
+``train/grad_norm`` logs the global norm before clipping in both cases, so runs stay comparable; the
+wrappers keep it on the device (``take_grad_norm``) for ``DeferredRuntimeInfoHook`` to log with the
+step's other scalars, where mmengine's wrapper reads it every step (``float(grad_norm)``).
 
     optim_wrapper = dict(type='PerTensorClipOptimWrapper', optimizer=..., clip_grad=dict(type='per_tensor',
                          max_norm=3.0))   # 'PerTensorClipAmpOptimWrapper' with AMP
@@ -56,6 +58,22 @@ class PerTensorClip:
         super().__init__(*args, clip_grad=clip_grad, **kwargs)
         if per_tensor:
             self.clip_func = clip_grad_norm_per_tensor_
+        self.grad_norm: Optional[Tensor] = None
+
+    def _clip_grad(self) -> None:
+        """Clip as configured and keep the global norm before clipping as ``grad_norm``, unread."""
+        params = [p for group in self.optimizer.param_groups for p in group['params']
+                  if p.requires_grad and p.grad is not None]
+        if params:
+            norm = self.clip_func(params, **self.clip_grad_kwargs)
+            if norm is not None:  # clip_grad_value_ gives none
+                self.grad_norm = norm.detach()
+
+    def take_grad_norm(self) -> Optional[Tensor]:
+        """The global gradient norm of the steps since the last call (the last one's), or None when no
+        step clipped since: a device tensor, for ``DeferredRuntimeInfoHook`` to read with the rest."""
+        norm, self.grad_norm = self.grad_norm, None
+        return norm
 
 
 @OPTIM_WRAPPERS.register_module()

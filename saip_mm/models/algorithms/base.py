@@ -1,9 +1,9 @@
 """The one loss frame of every pretraining method: a student, an optional expert, and objectives.
 
 In the spirit of mmpretrain's ``BaseSelfSupervisor``: the algorithm owns what is the same for every
-method (the student and the expert, the step counter, the finiteness check, the retrieval
-evaluation); each objective (``models/objectives``) owns its neck, head and loss. SAIP, DINO, MAE,
-MAE+DINO, HAP, PersonViT and SOLIDER are lists of objectives (``saip.py``, ``personvit.py``, ...).
+method (the student and the expert, the step counter, the retrieval evaluation); each objective
+(``models/objectives``) owns its neck, head and loss. SAIP, DINO, MAE, MAE+DINO, HAP, PersonViT and
+SOLIDER are lists of objectives (``saip.py``, ``personvit.py``, ...).
 
 One training step (``loss``)::
 
@@ -198,7 +198,8 @@ class PretrainAlgorithm(BaseSelfSupervisor):
 
     def loss(self, inputs: Dict[str, object], data_samples: Optional[list] = None,
              **kwargs) -> Dict[str, Tensor]:
-        """Every objective's terms, the finiteness check of all terms at once, the step counter.
+        """Every objective's terms, and the step counter. Nothing is read back on the host: the run's
+        finiteness check reads the terms once per logging interval (``DeferredRuntimeInfoHook``).
 
         Args:
             inputs (dict): From ``SAIPDataPreprocessor``: ``anchor (B,3,H,W)``, optional ``views`` (list
@@ -213,7 +214,6 @@ class PretrainAlgorithm(BaseSelfSupervisor):
         losses: Dict[str, Tensor] = {}
         for objective in self.objectives.values():
             losses.update(objective.loss(step))
-        self._check_finite(losses)
         self.step.advance()
         return losses
 
@@ -224,18 +224,6 @@ class PretrainAlgorithm(BaseSelfSupervisor):
         step = self.encoded_step(inputs)
         outputs = {name: o.outputs(step) for name, o in self.objectives.items()}
         return {name: out for name, out in outputs.items() if out is not None}
-
-    def _check_finite(self, losses: Dict[str, Tensor]) -> None:
-        # one host read per step for all terms; the per-term search runs only when one is not finite
-        sums = [v.detach().float().sum() for v in losses.values()]
-        device = next((s.device for s in sums if s.device.type != 'cpu'), None)  # a host value goes there
-        if not sums or bool(torch.isfinite(torch.stack([s.to(device) for s in sums])).all()):
-            return
-        for name, value in losses.items():
-            if not torch.isfinite(value).all():
-                raise FloatingPointError(
-                    f'{name} is not finite ({float(value)}) at model step {self.step.value}; training '
-                    'stopped. The last checkpoint in the work dir was written before this step.')
 
 
 def check_dino_plus(method: str, extra: str, csm: Optional[dict], csr: Optional[dict], css: Optional[dict],

@@ -17,6 +17,7 @@ from mmengine.registry import DefaultScope
 
 from saip_mm.engine.hooks import resolve_schedules
 from saip_mm.registry import DATASETS, MODELS
+from saip_mm.utils.host_sync import count_host_syncs
 
 # the bare-resize ablation (with the anchor-teacher pairs it was measured with)
 ANCHOR_VIEWS_CFG = ('configs/pretrain/learning_signal/'
@@ -105,7 +106,9 @@ def test_objectives_can_be_switched_off(root, fixed_batch):
     assert {k for k in model.loss(**data) if k.startswith('loss')} == {'loss_csm'}
 
 
-def test_non_finite_loss_names_the_term(root, fixed_batch):
+def test_a_non_finite_term_comes_back_unread(root, fixed_batch):
+    """The model reads nothing back: a NaN term is returned as it is, for DeferredRuntimeInfoHook to
+    name when it reads the logged values (tests/test_engine/test_hooks.py stops a run with it)."""
     cfg = _demo_cfg(root)
     with DefaultScope.overwrite_default_scope('saip_mm'):
         model = MODELS.build(cfg.model)
@@ -113,8 +116,10 @@ def test_non_finite_loss_names_the_term(root, fixed_batch):
     with torch.no_grad():
         model.objectives['csr'].neck.pred.bias.fill_(float('nan'))
     data = model.data_preprocessor(fixed_batch, True)
-    with pytest.raises(FloatingPointError, match='loss_csr is not finite'):
-        model.loss(**data)
+    with count_host_syncs() as syncs:
+        losses = model.loss(**data)
+    assert syncs.total == 0, syncs.sites
+    assert torch.isnan(losses['loss_csr']) and torch.isfinite(losses['loss_csm'])
 
 
 def _train_cmd(config, work_dir, iters, resume=False):
