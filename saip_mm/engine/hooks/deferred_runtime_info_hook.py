@@ -4,9 +4,10 @@ mmengine's hook puts every value the training step returns into the message hub 
 and the hub reads each tensor with ``.item()``: on a GPU, ten or more reads that each make the host wait
 for the device, every step. This hook keeps the step's values (and the optimizer wrapper's gradient
 norm, see ``PerTensorClip.take_grad_norm``) where they are and reads all of them in one transfer when
-the ``LoggerHook`` next logs, or before a validation, a checkpoint, the end of an epoch or of the run.
+the ``LoggerHook`` next logs, or before a validation, a checkpoint, the end of an epoch or of the run
+(and once more at the first iteration, so that the keys enter the message hub in mmengine's order).
 The message hub then holds the same numbers in the same order as with mmengine's hook, so the logged
-means, ``scalars.json`` and a resumed run's windows are unchanged.
+means, the log lines, ``scalars.json`` and a resumed run's windows are unchanged.
 
 It also owns the run's finiteness check: when the values are read, the first value of the model's
 output that is not finite (a loss term or a logged statistic) stops training with
@@ -54,9 +55,12 @@ class DeferredRuntimeInfoHook(RuntimeInfoHook):
         values = {} if grad_norm is None else {'grad_norm': grad_norm}
         values.update(outputs or {})
         self.pending.append((runner.iter + 1, values))
-        # the LoggerHook's own condition: its window means need every iteration up to this one
+        hub = runner.message_hub.log_scalars
+        # the LoggerHook's own condition: its window means need every iteration up to this one; and a
+        # key the hub has not seen (the first iteration), so that keys enter it in mmengine's order
         if (self.every_n_inner_iters(batch_idx, self.interval)
-                or self.end_of_epoch(runner.train_dataloader, batch_idx) or self.is_last_train_iter(runner)):
+                or self.end_of_epoch(runner.train_dataloader, batch_idx) or self.is_last_train_iter(runner)
+                or any(f'train/{key}' not in hub for key in values)):
             self.flush(runner)
 
     def after_train_epoch(self, runner) -> None:
