@@ -30,13 +30,17 @@ class _CountTrainingReads(Hook):
         self.counting.__exit__(None, None, None)
 
 
-def _run(tmp_path, name, deferred):
+def _run(tmp_path, name, deferred, epochs=None):
     cfg = Config.fromfile(osp.join(ROOT, DEMO_CFG))
     cfg.work_dir = str(tmp_path / name)
     cfg.model.backbone.update(SMALL_VIT)
     cfg.train_dataloader.update(batch_size=2, num_workers=1)  # the pipeline's host tensors: in a worker
     cfg.train_cfg.max_iters = 6
     cfg.default_hooks.logger.interval = 5
+    if epochs:  # 4 iterations an epoch: the logger logs after the 3rd of each
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs)
+        cfg.train_dataloader.dataset.num_samples = 8
+        cfg.default_hooks.logger.interval = 3
     cfg.default_hooks.checkpoint.update(interval=4, save_last=False, max_keep_ckpts=5)
     cfg.default_hooks.checkpoint.pop('save_best', None)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -85,6 +89,22 @@ def test_the_logs_are_mmengines_with_one_read_per_interval(tmp_path):
     for key in ('train/loss', 'train/grad_norm', 'train/loss_csm'):
         mine, theirs = saved[0][key].data[0], saved[1][key].data[0]
         assert len(mine) == 4 and np.array_equal(mine, theirs), key
+
+
+@pytest.mark.slow
+def test_an_epoch_based_run_logs_what_mmengine_logs(tmp_path):
+    runner, sites, logged = _run(tmp_path, 'deferred', True, epochs=2)
+    ref_runner, _, ref_logged = _run(tmp_path, 'mmengine', False, epochs=2)
+    hub, ref_hub = runner.message_hub.log_scalars, ref_runner.message_hub.log_scalars
+    assert set(hub) == set(ref_hub) and len(hub['train/loss'].data[0]) == 8
+    for key in set(hub) - set(TIMED):
+        assert np.array_equal(hub[key].data[0], ref_hub[key].data[0]), key
+    # (not at the ends of the epochs: the logger's ignore_last)
+    assert [r['step'] for r in logged] == [r['step'] for r in ref_logged] == [3, 7]
+    assert [list(r) for r in logged] == [list(r) for r in ref_logged]
+    # the first iteration, then every 3rd of an epoch and each epoch's end (the checkpoint at 4 finds
+    # nothing left to read)
+    assert sites == {'saip_mm/engine/hooks/deferred_runtime_info_hook.py:read_scalars tolist': 5}, sites
 
 
 def test_read_scalars_gives_what_item_gives():
