@@ -67,6 +67,41 @@ def test_identity_parameters_leave_a_sample_unchanged(person):
     assert torch.equal(out[0], batch[0]) and not torch.equal(out[1], batch[1])
 
 
+def test_the_jitter_runs_each_samples_own_operations_in_its_order(person):
+    """The jitter gathers, per order slot, the samples of each operation: every sample goes through its
+    own four operations in its own order (as if run alone), and one without jitter is copied bit for bit
+    (the old path ran all 16 with identity parameters, which moved such a sample by rounding)."""
+    _, x = person
+    n = 16
+    batch = x.repeat(n, 1, 1, 1) * torch.linspace(0.6, 1.0, n).view(n, 1, 1, 1)  # 16 different images
+    aug = BatchPhotometricAugment(jitter_prob=0.75, grey_prob=0.0)
+    params = aug.draw(n, torch.Generator().manual_seed(1))  # 11 of 16 jittered
+    assert 0 < params['jitter'].sum() < n and len({tuple(o) for o in params['order'].tolist()}) > 4
+    out = aug.apply(batch, params)
+    ops = ((P.adjust_brightness, 'brightness'), (P.adjust_contrast, 'contrast'),
+           (P.adjust_saturation, 'saturation'), (P.adjust_hue, 'hue'))
+    for i in range(n):
+        alone = batch[i:i + 1]
+        if not params['jitter'][i]:
+            assert torch.equal(out[i], batch[i]), i
+            continue
+        for k in params['order'][i].tolist():
+            op, name = ops[k]
+            alone = op(alone, params[name][i:i + 1])
+        assert torch.allclose(out[i:i + 1], alone, atol=1e-3), i
+        assert not torch.allclose(out[i], batch[i], atol=1.0), i
+
+
+def test_host_groups_orders_each_column_by_key():
+    from saip_mm.models.utils.randomness import host_groups
+    keys = torch.tensor([[2, 0], [0, 0], [2, 1], [1, 0]])
+    order, counts = host_groups(keys, 3)
+    assert order[:, 0].tolist() == [1, 3, 0, 2] and counts[0] == [1, 1, 2]
+    assert order[:, 1].tolist() == [0, 1, 3, 2] and counts[1] == [3, 1, 0]
+    with pytest.raises(ValueError, match='host_groups reads host draws; got keys on meta'):
+        host_groups(torch.zeros(2, 2, dtype=torch.long, device='meta'), 3)
+
+
 def test_parameters_have_the_pipeline_ranges_probabilities_and_independence():
     aug = BatchPhotometricAugment(jitter_prob=0.8, brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1,
                                   grey_prob=0.2, blur_prob=0.1, blur_sigma=(0.1, 2.0), solarize_prob=0.2)

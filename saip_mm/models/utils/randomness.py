@@ -1,9 +1,11 @@
-"""One seeding rule for the model-side randomness (view scales, patch masks, the CSR view)."""
-from typing import Optional
+"""One seeding rule for the model-side randomness (view scales, patch masks, the CSR view), and the host
+reads of what is drawn on the CPU."""
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.dist import get_rank
+from torch import Tensor
 
 
 def step_generator(seed: int, step: int, rank: Optional[int] = None) -> torch.Generator:
@@ -39,4 +41,24 @@ def host_uniform(low: float, high: float, generator: torch.Generator) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator).item())
 
 
-__all__ = ['host_randint', 'host_uniform', 'step_generator']
+def host_groups(keys: Tensor, num_keys: int) -> Tuple[Tensor, List[List[int]]]:
+    """Group the samples of each column of host-drawn integer keys (a per-sample choice per slot).
+
+    Args:
+        keys (Tensor): ``(B, S)`` integers in ``[0, num_keys)``, on the CPU (drawn there: reading them
+            waits for no device).
+        num_keys (int): How many values a key can take.
+
+    Returns:
+        tuple: ``order`` ``(B, S)``, each column's sample indices sorted by key (stable), and ``counts``,
+        per column the number of samples of each key, so that ``order[:, s].split(counts[s])`` gives the
+        samples of key 0, 1, ... of column ``s``.
+    """
+    if keys.device.type != 'cpu':
+        raise ValueError(f'host_groups reads host draws; got keys on {keys.device}')
+    order = keys.argsort(dim=0, stable=True)
+    counts = [torch.bincount(column, minlength=num_keys).tolist() for column in keys.t()]
+    return order, counts
+
+
+__all__ = ['host_groups', 'host_randint', 'host_uniform', 'step_generator']
