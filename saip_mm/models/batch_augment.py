@@ -113,7 +113,7 @@ class BatchPhotometricAugment:
         if self.grey_prob > 0:
             x = P.to_grey(x, params['grey'], self.grey_weights)
         if self.blur_prob > 0:
-            x = P.gaussian_blur(x, params['sigma'], params['blur'], self.blur_sigma[1])
+            x = self.blur(x, params)
         if self.solarize_prob > 0:
             x = P.solarize(x, params['solarize'], self.solarize_threshold)
         return x
@@ -150,6 +150,18 @@ class BatchPhotometricAugment:
                 out.index_copy_(0, rows[len(ops)], x.index_select(0, rows[len(ops)]))
             x = out
         return x
+
+    def blur(self, images: Tensor, params: Dict[str, Tensor]) -> Tensor:
+        """The Gaussian blur of the samples drawn for it only (the views blur one in ten in DINO's
+        recipe), gathered on a grouping made on the host as :meth:`jitter`'s."""
+        order, counts = host_groups(params['blur'][:, None].long(), 2)
+        sigma = params['sigma'].to(images.device, images.dtype, non_blocking=True)
+        if counts[0][1] in (0, images.shape[0]):  # none, or all: no gathering
+            return images if counts[0][1] == 0 else P.gaussian_blur(images, sigma, None, self.blur_sigma[1])
+        rows = order[counts[0][0]:, 0].to(images.device, non_blocking=True)
+        blurred = P.gaussian_blur(images.index_select(0, rows), sigma.index_select(0, rows), None,
+                                  self.blur_sigma[1])
+        return images.index_copy(0, rows, blurred)
 
     def __call__(self, images: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
         return self.apply(images, self.draw(images.shape[0], generator))

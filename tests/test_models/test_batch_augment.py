@@ -92,6 +92,23 @@ def test_the_jitter_runs_each_samples_own_operations_in_its_order(person):
         assert not torch.allclose(out[i], batch[i], atol=1.0), i
 
 
+def test_the_blur_touches_the_samples_drawn_for_it_only(person):
+    _, x = person
+    n = 8
+    batch = x.repeat(n, 1, 1, 1) * torch.linspace(0.6, 1.0, n).view(n, 1, 1, 1)
+    for prob in (0.5, 1.0):
+        aug = BatchPhotometricAugment(jitter_prob=0.0, grey_prob=0.0, blur_prob=prob)
+        params = aug.draw(n, torch.Generator().manual_seed(2))
+        assert 0 < params['blur'].sum() <= n and (prob == 1.0) == bool(params['blur'].all())
+        out = aug.apply(batch, params)
+        for i in range(n):
+            if params['blur'][i]:
+                alone = P.gaussian_blur(batch[i:i + 1], params['sigma'][i:i + 1], None, 2.0)
+                assert torch.allclose(out[i:i + 1], alone, atol=1e-3) and not torch.equal(out[i], batch[i])
+            else:
+                assert torch.equal(out[i], batch[i]), i
+
+
 def test_host_groups_orders_each_column_by_key():
     from saip_mm.models.utils.randomness import host_groups
     keys = torch.tensor([[2, 0], [0, 0], [2, 1], [1, 0]])

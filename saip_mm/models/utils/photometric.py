@@ -14,7 +14,7 @@ HSV), and the blur is an exact separable Gaussian of standard deviation ``sigma`
 (PIL approximates it with box filters).
 """
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -93,8 +93,9 @@ def to_grey(images: Tensor, apply: Tensor, weights: Sequence[float]) -> Tensor:
     return torch.where(_per_sample(apply), grey(images, weights).floor().expand_as(images), images)
 
 
-def gaussian_blur(images: Tensor, sigma: Tensor, apply: Tensor, max_sigma: float) -> Tensor:
-    """Separable Gaussian blur of standard deviation ``sigma`` (per sample) where ``apply`` is True.
+def gaussian_blur(images: Tensor, sigma: Tensor, apply: Optional[Tensor], max_sigma: float) -> Tensor:
+    """Separable Gaussian blur of standard deviation ``sigma`` (per sample) where ``apply`` is True (every
+    sample when it is None).
 
     One kernel of ``2 ceil(3 max_sigma) + 1`` taps per sample (a grouped convolution over the batch), edges
     replicated.
@@ -109,7 +110,8 @@ def gaussian_blur(images: Tensor, sigma: Tensor, apply: Tensor, max_sigma: float
                  groups=b * c)
     x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode='replicate'), kernel.view(b * c, 1, 1, -1),
                  groups=b * c)
-    return torch.where(_per_sample(apply), x.view(b, c, h, w), images)
+    x = x.view(b, c, h, w)
+    return x if apply is None else torch.where(_per_sample(apply), x, images)
 
 
 def solarize(images: Tensor, apply: Tensor, threshold: float) -> Tensor:
