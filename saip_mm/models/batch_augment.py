@@ -105,17 +105,18 @@ class BatchPhotometricAugment:
         return params
 
     def apply(self, images: Tensor, params: Dict[str, Tensor]) -> Tensor:
-        """Augment ``(B, 3, H, W)`` BGR images in 0–255 (float) with parameters from :meth:`draw`."""
+        """Augment ``(B, 3, H, W)`` BGR images in 0–255 (float) with parameters from :meth:`draw` (on the
+        CPU: the jitter and the blur group the samples by them on the host)."""
         x = images
         if self.jitter_prob > 0:
             x = self.jitter(x, params)
-        params = {k: v.to(images.device, non_blocking=True) for k, v in params.items()}
         if self.grey_prob > 0:
-            x = P.to_grey(x, params['grey'], self.grey_weights)
+            x = P.to_grey(x, params['grey'].to(images.device, non_blocking=True), self.grey_weights)
         if self.blur_prob > 0:
             x = self.blur(x, params)
         if self.solarize_prob > 0:
-            x = P.solarize(x, params['solarize'], self.solarize_threshold)
+            x = P.solarize(x, params['solarize'].to(images.device, non_blocking=True),
+                           self.solarize_threshold)
         return x
 
     def jitter(self, images: Tensor, params: Dict[str, Tensor]) -> Tensor:

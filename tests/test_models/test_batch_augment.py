@@ -109,6 +109,16 @@ def test_the_blur_touches_the_samples_drawn_for_it_only(person):
                 assert torch.equal(out[i], batch[i]), i
 
 
+def test_images_on_another_device_are_grouped_by_the_host_parameters():
+    """On a GPU the images are on the device and the parameters stay on the host, where the jitter and
+    the blur group the samples; 'meta' images stand in for the device here (shapes only)."""
+    aug = BatchPhotometricAugment(jitter_prob=0.8, grey_prob=0.2, blur_prob=0.5, solarize_prob=0.2)
+    params = aug.draw(8, torch.Generator().manual_seed(0))
+    out = aug.apply(torch.empty(8, 3, 32, 16, device='meta'), params)
+    assert out.device.type == 'meta' and out.shape == (8, 3, 32, 16)
+    assert all(v.device.type == 'cpu' for v in params.values())  # the canvas reuses the anchor's
+
+
 def test_host_groups_orders_each_column_by_key():
     from saip_mm.models.utils.randomness import host_groups
     keys = torch.tensor([[2, 0], [0, 0], [2, 1], [1, 0]])
