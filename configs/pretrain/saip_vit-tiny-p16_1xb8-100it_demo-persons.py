@@ -31,7 +31,8 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, ann_file='list.txt', background_dir='backgrounds',
                  pipeline=_base_.train_pipeline),
 )
-# mmengine's global-norm clipping (clip_grad without type='per_tensor'), its norm logged unread each step
+# mmengine's global-norm clipping (clip_grad without type='per_tensor'); the wrapper keeps the norm on
+# the device for DeferredRuntimeInfoHook to log with the other scalars
 optim_wrapper = dict(type='PerTensorClipOptimWrapper', _delete_=True,
                      constructor='TrainableOptimWrapperConstructor',
                      optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.95), weight_decay=0.05),

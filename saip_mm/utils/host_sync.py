@@ -12,8 +12,8 @@ CUDA only; :func:`count_host_syncs` counts the same calls on the CPU, so that a 
 
 Only calls made from ``saip_mm`` code are counted (the frame that called the tensor method), or from
 the packages named (``count_host_syncs('mmengine')``: a Runner iteration's logging and optimizer wrapper
-too); not the host draws of ``saip_mm/models/utils/randomness.py``, which read tensors they made on the
-CPU themselves.
+too); not ``saip_mm/models/utils/randomness.py``, whose host draws read tensors they made on the CPU
+themselves and whose ``host_groups`` refuses a tensor that is not on the CPU.
 """
 import contextlib
 import importlib
