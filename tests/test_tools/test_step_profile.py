@@ -40,7 +40,7 @@ def test_profile_splits_the_step_into_its_phases(tmp_path):
 def test_profile_refuses_a_bad_step_count(capsys):
     with pytest.raises(SystemExit):
         step_profile.parse_args(['--steps', '0'])
-    assert '--steps and --batch must be >= 1, got 0' in capsys.readouterr().err
+    assert '--steps, --batch and --warmup must be >= 1, got 0, 8 and 1' in capsys.readouterr().err
 
 
 def test_gpu_check_profiles_both_presets():
@@ -50,3 +50,4 @@ def test_gpu_check_profiles_both_presets():
     assert args[:3] == ['--presets', 'paper', 'official-code'] and '--amp' in args
     assert args[args.index('--batch') + 1] == '256'
     assert args[args.index('--out') + 1] == osp.join('x', 'profile')
+    assert args[args.index('--warmup') + 1] == '4'  # the paper preset's view sizes run before the timing

@@ -73,7 +73,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--presets', nargs='+', default=list(PRESETS), choices=list(PRESETS))
     p.add_argument('--batch', nargs='+', type=int, default=[8, 32])
-    p.add_argument('--steps', type=int, default=3, help='timed steps (after one warm-up step)')
+    p.add_argument('--steps', type=int, default=3, help='timed steps (after the warm-up steps)')
+    p.add_argument('--warmup', type=int, default=1,
+                   help='untimed steps first (a view size not yet run costs its first step more; the row '
+                        'counts the timed steps that still met one)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     p.add_argument('--data-samples', type=int, default=32, help='samples for the pipeline timing')
     p.add_argument('--shape-batches', type=int, default=100,
@@ -102,7 +105,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="canvas backgrounds from the demo's 768x576 video frames (default: the config's "
                         'background_dir; the LUP1M presets have none and paste onto a random other crop)')
     p.add_argument('--_one', nargs=2, metavar=('PRESET', 'BATCH'), help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0:
+        p.error(f'--steps must be >= 1 and --warmup >= 0, got {args.steps} and {args.warmup}')
+    return args
 
 
 def with_pillow_transforms(node) -> None:
@@ -166,21 +172,6 @@ def peak_tflops(args: argparse.Namespace, device: str) -> Optional[float]:
     return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
 
 
-def distinct_shapes(model, data, batches: int = 100) -> int:
-    """How many distinct (H, W) the images of ``batches`` preprocessed batches have (anchor, views,
-    canvas)."""
-    import torch
-    shapes = set()
-    with torch.no_grad():
-        for _ in range(batches):
-            inputs = model.data_preprocessor(data, True)['inputs']
-            for value in inputs.values():
-                for t in value if isinstance(value, list) else [value]:
-                    if isinstance(t, torch.Tensor) and t.dim() == 4:
-                        shapes.add(tuple(t.shape[-2:]))
-    return len(shapes)
-
-
 def count_gflop(model, batch_data, optim) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -221,6 +212,7 @@ def training_optim_wrapper(cfg, model, amp: bool):
 
 def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     import numpy as np
+    from step_timing import distinct_shapes, timed_steps, warm_up  # beside this script
     np.random.seed(0)
     device = args.device or ('cuda' if _cuda() else 'cpu')
     cfg, dataset, model, data, torch = build(preset, batch, device, with_cfg=True,
@@ -232,18 +224,13 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
     model.train()
     shapes = distinct_shapes(model, data, args.shape_batches)
     from saip_mm.engine.hooks import resolve_schedules
-    resolve_schedules(model, args.steps + 1, args.steps + 1)  # what SchedulesHook gives a run this long
-    model.train_step(data, optim)  # warm-up
+    resolve_schedules(model, args.warmup + args.steps, args.warmup + args.steps)  # as SchedulesHook would
+    seen = warm_up(model, data, optim, args.warmup)
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        model.train_step(data, optim)
-        model.update_expert()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    step = (time.perf_counter() - t0) / args.steps
+    timing = timed_steps(model, data, optim, args.steps, device == 'cuda', seen)
+    step = timing['mean_s']
     if device == 'cuda':
         peak = torch.cuda.max_memory_allocated() / 1e9
     else:
@@ -256,7 +243,9 @@ def run_one(preset: str, batch: int, args: argparse.Namespace) -> Dict:
                img_per_s=batch / step,
                peak_mem_gb=peak, gflop_per_step=gflop, data_img_per_s_per_worker=data_ips,
                backbone_mparams=params, encoder_gflop_256x128=encoder_gflop(model, device),
-               distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile == 'on')
+               distinct_shapes=shapes, shape_batches=args.shape_batches, compiled=args.compile == 'on',
+               warmup=args.warmup, step_median_s=timing['median_s'], step_max_s=timing['max_s'],
+               new_shape_steps=timing['new_shape_steps'], step_times_s=timing['times_s'])
     if args.loader:
         from loader_timing import loader_steps  # beside this script
         timing = loader_steps(cfg, batch, model, optim, args, device, torch)
@@ -296,6 +285,9 @@ def fmt(row: Dict) -> str:
                if 'backbone_mparams' in row else '     - |     - |')
             + (f" {row['tflops']:.3g} | " + (f"{row['mfu']:.1%}" if row.get('mfu') else '-')
                + f" | {row['distinct_shapes']} |" if 'tflops' in row else ' - | - | - |')
+            + (f" {row['step_median_s']:.2f} / {row['step_max_s']:.2f} ({row['new_shape_steps']} of "
+               f"{len(row['step_times_s'])}; warm-up {row['warmup']}) |"
+               if 'step_median_s' in row else ' - |')
             + (f" {loader['data_s']:.2f} / {loader['step_s']:.2f} ({loader['workers']} workers, "
                f"{loader.get('collate', 'pseudo_collate')}; "
                f"pre-built batch {row['prebuilt_s_per_step']:.2f}; "
@@ -340,12 +332,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = [dict(REFERENCE)]
     print('| preset | batch | s/step | img/s | peak GB | GFLOP/step | data img/s/worker | encoder M params '
           f'| encoder GFLOP (1 img 256x128) | TFLOP/s | MFU | shapes / {args.shape_batches} batches '
+          '| pre-built batch: median / max step s (steps with a new shape; warm-up steps) '
           '| loader: data s / step s (workers, collate; pre-built batch step s; loader alone img/s) |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|')
     print(fmt(rows[0]), flush=True)
     compile_modes = ['off', 'on'] if args.compile == 'both' else [args.compile]
     for preset, batch, compiled in itertools.product(args.presets, args.batch, compile_modes):
         cmd = [sys.executable, __file__, '--_one', preset, str(batch), '--steps', str(args.steps),
+               '--warmup', str(args.warmup),
                '--threads', str(args.threads), '--data-samples', str(args.data_samples),
                '--shape-batches', str(args.shape_batches)]
         if args.device:

@@ -34,6 +34,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--batch', type=int, default=256)
     p.add_argument('--workers', type=int, default=None, help='loader workers (default: CPUs - 2, at most 14)')
     p.add_argument('--steps', type=int, default=5, help='timed steps per row')
+    p.add_argument('--warmup', type=int, default=4,
+                   help='untimed steps before them (the paper preset draws 3 view sizes of 4 a step: after '
+                        '4 steps a size not yet run is rare; each row counts the timed steps that met one)')
     p.add_argument('--device', default='cuda')
     p.add_argument('--presets', nargs='+', default=['paper', 'official-code'],
                    help='the presets of the pre-built-batch and loader tables (the compile table: paper)')
@@ -47,6 +50,7 @@ def runs(args: argparse.Namespace) -> dict:
     """name -> the script and its arguments for each table of the check."""
     workers = args.workers if args.workers is not None else max(0, min(14, (os.cpu_count() or 2) - 2))
     common = ['--batch', str(args.batch), '--device', args.device, '--steps', str(args.steps),
+              '--warmup', str(args.warmup),
               '--data-samples', str(args.data_samples), '--shape-batches', str(args.shape_batches)]
     amp = ['--amp'] if args.device == 'cuda' else []  # mmengine's AMP wrapper needs an accelerator
     return {
@@ -54,7 +58,8 @@ def runs(args: argparse.Namespace) -> dict:
         'loader': [BENCH, '--presets', *args.presets, *common, *amp, '--loader', '--workers', str(workers)],
         'compile': [BENCH, '--presets', 'paper', *common, *amp, '--compile', 'both'],
         'profile': [PROFILE, '--presets', *args.presets, '--batch', str(args.batch), '--device', args.device,
-                    '--steps', str(min(args.steps, 3)), *amp, '--out', osp.join(args.out, 'profile')],
+                    '--steps', str(min(args.steps, 3)), '--warmup', str(args.warmup), *amp,
+                    '--out', osp.join(args.out, 'profile')],
     }
 
 

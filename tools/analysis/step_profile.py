@@ -5,7 +5,7 @@
     python tools/analysis/step_profile.py --presets demo --batch 2 --steps 1   # the same on the CPU
 
 Per preset, on a pre-built batch (``benchmark_pretrain.build``: the demo crops through the preset's
-pipeline), after one warm-up step:
+pipeline), after ``--warmup`` untimed steps (one by default):
 
 * the step's phases, each timed to the device's completion (``torch.cuda.synchronize`` after each on a
   GPU): the data preprocessor (the device-side augmentation, the view rescaling), the forward pass with
@@ -31,6 +31,7 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from benchmark_pretrain import PRESETS, _cuda, build, training_optim_wrapper  # noqa: E402  (beside this script)
+from step_timing import warm_up  # noqa: E402
 
 PHASES = ('preprocess', 'forward', 'backward', 'optimizer', 'expert')
 LAUNCH_CALLS = ('cudaLaunchKernel', 'cudaLaunchKernelExC', 'cuLaunchKernel', 'cuLaunchKernelEx')
@@ -42,14 +43,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--presets', nargs='+', default=['paper', 'official-code'], choices=sorted(PRESETS))
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--steps', type=int, default=3, help='steps timed by phase, and steps profiled')
+    p.add_argument('--warmup', type=int, default=1, help='untimed steps first')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when there is one)')
     p.add_argument('--amp', action='store_true', help="mmengine's AmpOptimWrapper, as the presets train")
     p.add_argument('--threads', type=int, default=2, help='torch threads on the CPU')
     p.add_argument('--top', type=int, default=12, help='operators listed by time')
     p.add_argument('--out', default=None, help='folder for profile.md and profile.json')
     args = p.parse_args(argv)
-    if args.steps < 1 or args.batch < 1:
-        p.error(f'--steps and --batch must be >= 1, got {args.steps} and {args.batch}')
+    if args.steps < 1 or args.batch < 1 or args.warmup < 1:
+        p.error(f'--steps, --batch and --warmup must be >= 1, got {args.steps}, {args.batch} and '
+                f'{args.warmup}')
     return args
 
 
@@ -142,9 +145,9 @@ def run_one(preset: str, args: argparse.Namespace) -> Dict:
     from saip_mm.engine.hooks import resolve_schedules
     optim = training_optim_wrapper(cfg, model, args.amp)
     model.train()
-    resolve_schedules(model, 3 * args.steps + 3, 3 * args.steps + 3)  # what SchedulesHook gives this run
-    model.train_step(data, optim)  # warm-up: allocator, kernels' autotuning, the optimizer's state
-    model.update_expert()
+    total = 3 * args.steps + 2 + args.warmup
+    resolve_schedules(model, total, total)  # what SchedulesHook gives this run
+    warm_up(model, data, optim, args.warmup)  # allocator, kernels' autotuning, the optimizer's state
     row = dict(preset=preset, batch=args.batch, device=device, amp=args.amp,
                phases=phase_times(model, data, optim, args.steps, sync))
     row.update(dispatched_ops(model, data, optim))
