@@ -8,6 +8,7 @@ import pytest
 from cfg_paths import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import benchmark_pretrain  # noqa: E402
 import gpu_check  # noqa: E402
 import step_profile  # noqa: E402
 
@@ -26,6 +27,11 @@ def test_profile_splits_the_step_into_its_phases(tmp_path):
     # views are dispatched but launch nothing: counted apart, and a step has many of both
     assert row['ops'] == row['view_ops'] + row['compute_ops'] and row['view_ops'] > 100
     assert row['compute_ops'] > 1000
+    # the bytes the operators move: at least what AdamW alone reads and writes (parameter, gradient and
+    # two moments read, three written: 7 fp32 values a trainable parameter)
+    model = benchmark_pretrain.build('demo', 2, 'cpu')[1]
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert row['gbytes_per_step'] > 7 * 4 * trainable / 1e9
     # the busiest operators by the host's time (no device here: no kernel or busy-time columns)
     assert row['time_kind'] == 'host' and len(row['top']) == 5
     assert all(t['name'].startswith('aten::') and t['ms_per_step'] > 0 for t in row['top'])
@@ -33,8 +39,18 @@ def test_profile_splits_the_step_into_its_phases(tmp_path):
     assert times == sorted(times, reverse=True)
     assert 'kernel_launches_per_step' not in row and 'device_busy_fraction' not in row
     table = (tmp_path / 'profile.md').read_text()
-    assert '| demo | 2 | cpu |' in table and '| – | – | – |' in table
+    assert '| demo | 2 | cpu |' in table and '| – | – | – | – |' in table
     assert json.loads((tmp_path / 'profile.json').read_text())[0]['ops'] == row['ops']
+
+
+def test_tensor_bytes_counts_what_an_operator_reads():
+    import torch
+    x = torch.zeros(4, 8)
+    assert step_profile.tensor_bytes(x) == 4 * 8 * 4
+    assert step_profile.tensor_bytes(x[:1]) == 8 * 4  # a slice: its own elements
+    assert step_profile.tensor_bytes(torch.zeros(8).expand(4, 8)) == 8 * 4  # expanded: one copy
+    half = torch.zeros(3, dtype=torch.float16)
+    assert step_profile.tensor_bytes(([x, half], {'k': half, 'n': 3})) == 128 + 6 + 6
 
 
 def test_profile_refuses_a_bad_step_count(capsys):

@@ -16,6 +16,10 @@ pipeline), after ``--warmup`` untimed steps (one by default):
   step's wall time says which side waits: near 1, the device works all step (faster kernels, fewer
   FLOPs or fusion help); well below 1, the host cannot launch work fast enough (fewer, larger
   operators, CUDA graphs or ``torch.compile`` help);
+* the bytes the step's operators read and write (their tensor inputs and outputs, each operator on its
+  own as eager kernels move them), and on a GPU that over the busy time: the bandwidth drawn, against
+  the device's (about 4.3 TB/s measured on an H200 here) it says whether the busy time is the kernels
+  moving data or something else (small launches, waits);
 * the operators that take the most time (the device's own time on a GPU, the host's on a CPU).
 
 Every table and the rows as JSON are printed and written to ``--out`` when given.
@@ -87,22 +91,40 @@ def phase_times(model, data, optim, steps: int, sync) -> Dict[str, float]:
     return row
 
 
-def dispatched_ops(model, data, optim) -> Dict[str, int]:
-    """Operators one training step and expert update dispatch to the kernels (views apart)."""
+def tensor_bytes(tree) -> int:
+    """Bytes the tensors in ``tree`` (nested lists, tuples, dicts) span: each tensor's elements, or its
+    storage where that is smaller (an expanded tensor reads one copy of its values)."""
+    import torch
+    from torch.utils._pytree import tree_leaves
+    return sum(min(t.numel() * t.element_size(), t.untyped_storage().nbytes())
+               for t in tree_leaves(tree) if isinstance(t, torch.Tensor))
+
+
+def dispatched_ops(model, data, optim) -> Dict[str, float]:
+    """Operators one training step and expert update dispatch to the kernels (views apart), and the bytes
+    the other operators read and write (``gbytes_per_step``: their tensor inputs and outputs, each op on
+    its own, as eager kernels move them through device memory; caches can spare some of it). On a GPU,
+    over the device's busy time, that is the bandwidth the step's kernels drew."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Count(TorchDispatchMode):
-        ops = views = 0
+        ops = views = moved = 0
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
             Count.ops += 1
-            Count.views += bool(getattr(func, 'is_view', False))
-            return func(*args, **(kwargs or {}))
+            if getattr(func, 'is_view', False):
+                Count.views += 1
+            else:
+                Count.moved += tensor_bytes((args, kwargs)) + tensor_bytes(out)
+            return out
 
     with Count():
         model.train_step(data, optim)
         model.update_expert()
-    return dict(ops=Count.ops, view_ops=Count.views, compute_ops=Count.ops - Count.views)
+    return dict(ops=Count.ops, view_ops=Count.views, compute_ops=Count.ops - Count.views,
+                gbytes_per_step=Count.moved / 1e9)
 
 
 def profiled(model, data, optim, steps: int, cuda: bool, top: int, sync) -> Dict:
@@ -154,14 +176,16 @@ def run_one(preset: str, args: argparse.Namespace) -> Dict:
     row.update(profiled(model, data, optim, args.steps, cuda, args.top, sync))
     if cuda:
         row['device_busy_fraction'] = row['device_busy_s_per_step'] / row['phases']['step']
+        row['busy_gbytes_per_s'] = row['gbytes_per_step'] / row['device_busy_s_per_step']
     return row
 
 
 def tables(rows: List[Dict]) -> str:
     """The phase table (one line a preset) and each preset's busiest operators, as markdown."""
     lines = ['| preset | batch | device | ' + ' | '.join(f'{p} s' for p in PHASES) +
-             ' | step s | img/s | ops (views) / step | kernels / step | device busy s | busy fraction |',
-             '|---|---:|---|' + '---:|' * (len(PHASES) + 6)]
+             ' | step s | img/s | ops (views) / step | GB moved / step | kernels / step | device busy s '
+             '| busy fraction | GB/s while busy |',
+             '|---|---:|---|' + '---:|' * (len(PHASES) + 8)]
     for r in rows:
         ph = r['phases']
         busy = r.get('device_busy_s_per_step')
@@ -169,8 +193,9 @@ def tables(rows: List[Dict]) -> str:
             f"| {r['preset']} | {r['batch']} | {r['device']}{' AMP' if r['amp'] else ''} | "
             + ' | '.join(f'{ph[p]:.3f}' for p in PHASES)
             + f" | {ph['step']:.3f} | {r['batch'] / ph['step']:.1f} | {r['ops']} ({r['view_ops']}) | "
-            + (f"{r['kernel_launches_per_step']:.0f} | {busy:.3f} | {r['device_busy_fraction']:.2f} |"
-               if busy is not None else '– | – | – |'))
+            + f"{r['gbytes_per_step']:.2f} | "
+            + (f"{r['kernel_launches_per_step']:.0f} | {busy:.3f} | {r['device_busy_fraction']:.2f} | "
+               f"{r['busy_gbytes_per_s']:.0f} |" if busy is not None else '– | – | – | – |'))
     for r in rows:
         lines += ['', f"{r['preset']}: the operators with the most {r['time_kind']} time, per step",
                   '', '| operator | calls | ms |', '|---|---:|---:|']
