@@ -43,8 +43,11 @@ def loader_steps(cfg, batch: int, model, optim, args: argparse.Namespace, device
     steps = max(args.steps, 2 * workers + 4)
     it = iter(Runner.build_dataloader(loader_cfg, seed=0))
     from saip_mm.engine.hooks import resolve_schedules
-    resolve_schedules(model, steps + 1, steps + 1)  # what SchedulesHook gives a run this long
-    model.train_step(next(it), optim)  # warm-up (and the workers' start)
+    warmup = max(1, args.warmup)  # the workers' start, and the view sizes run before the timing
+    resolve_schedules(model, steps + warmup, steps + warmup)  # what SchedulesHook gives a run this long
+    for _ in range(warmup):
+        model.train_step(next(it), optim)
+        model.update_expert()
     data_t = step_t = 0.
     for _ in range(steps):
         t0 = time.perf_counter()
